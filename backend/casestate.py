@@ -1,0 +1,102 @@
+"""The in-memory form of one case row, as the engine changes it within a batch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from backend.store.models import case_events
+
+
+@dataclass(slots=True)
+class CaseState:
+    """Mirrors the ``cases`` table column for column (see store/models.py)."""
+
+    id: int | None
+    ref: str
+    reported_at: datetime
+    channel: str
+    category: str
+    severity: str
+    complexity: str
+    mode: str
+    grid_code: str | None
+    township_code: str | None
+    county_code: str | None
+    address: str | None
+    lat: float | None
+    lon: float | None
+    description: str
+    reporter: str | None
+    status: str
+    prev_status: str | None
+    tier: str | None
+    unit_code: str | None
+    holder: str | None
+    stage_started_at: datetime | None
+    status_changed_at: datetime
+    allowance: str | None = None
+    budget_seconds: float | None = None
+    used_seconds: float = 0.0
+    segment_started_at: datetime | None = None
+    reminder_at: datetime | None = None
+    warning_at: datetime | None = None
+    due_at: datetime | None = None
+    next_due_at: datetime | None = None
+    next_milestone: str | None = None
+    colour: str = "green"
+    overdue_tiers: str = ""
+    escalations: int = 0
+    reopen_count: int = 0
+    consultation: dict[str, Any] | None = None
+    completed_at: datetime | None = None
+    closed_at: datetime | None = None
+    rating: str | None = None
+    duplicate_count: int = 1
+    duplicate_of: int | None = None
+    source: str | None = None
+    source_channel: str | None = None
+    source_type: str | None = None
+    event_count: int = 0
+    version: int = 1
+    updated_at: datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> CaseState:
+        m = row._mapping if hasattr(row, "_mapping") else row
+        return cls(**{name: m[name] for name in CASE_FIELDS})
+
+    def to_row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in CASE_FIELDS}
+
+    def copy(self) -> CaseState:
+        return CaseState(**self.to_row())
+
+    @property
+    def overdue_tier_list(self) -> list[str]:
+        return [t for t in self.overdue_tiers.split(",") if t]
+
+    def add_overdue_tier(self, tier: str) -> None:
+        tiers = self.overdue_tier_list
+        if tier not in tiers:
+            tiers.append(tier)
+            self.overdue_tiers = ",".join(tiers)
+
+    @property
+    def code(self) -> str:
+        """The human-facing case number (工单编号), derived from the report date and id."""
+        return case_code(self.id, self.reported_at)
+
+
+CASE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CaseState))
+EVENT_FIELDS: tuple[str, ...] = tuple(c.name for c in case_events.columns if c.name != "id")
+
+
+DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def case_code(case_id: int | None, reported_at: datetime, tz: ZoneInfo = DEFAULT_TZ) -> str:
+    """GW + local report date + zero-padded id, e.g. GW2026112300000042."""
+    return f"GW{reported_at.astimezone(tz):%Y%m%d}{(case_id or 0):08d}"

@@ -1,0 +1,346 @@
+"""The ``gridwatch`` command (DESIGN.md, "CLI"): demo, init, engine, serve, simulate, report,
+apikey, deadletters."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import func, select
+
+from backend.clock import ManualClock, ScaledClock, SystemClock
+from backend.config import Settings, load_settings
+from backend.errors import GridwatchError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="gridwatch: the real-time operations centre for grid governance.",
+)
+apikey_app = typer.Typer(help="API keys for integrations.")
+dead_app = typer.Typer(help="Commands set aside because they could not be applied.")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(dead_app, name="deadletters")
+
+CITY_KINDS = ("small", "shangrao")
+log = logging.getLogger("gridwatch")
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _check_city(city: str) -> str:
+    if city not in CITY_KINDS:
+        raise _fail(f"--city must be one of {', '.join(CITY_KINDS)}, not {city!r}")
+    return city
+
+
+def _system(settings: Settings | None = None, clock: object | None = None):  # type: ignore[no-untyped-def]
+    from backend.system import System
+
+    s = settings or load_settings()
+    try:
+        return System(s, clock or SystemClock())  # type: ignore[arg-type]
+    except GridwatchError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _policy_or_fail(system) -> None:  # type: ignore[no-untyped-def]
+    from backend.policy import PolicyError
+    from backend.workcalendar import CalendarFileError
+
+    try:
+        _ = system.policy
+        _ = system.calendar
+    except (PolicyError, CalendarFileError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def init(
+    city: Annotated[str, typer.Option(help="demo city: small | shangrao")] = "small",
+    replace: Annotated[bool, typer.Option(help="replace the city already loaded")] = False,
+) -> None:
+    """Create or upgrade the schema and load the reference data of a demo city."""
+    _setup_logging()
+    system = _system()
+    _policy_or_fail(system)
+    name = system.init(_check_city(city), replace=replace)
+    typer.echo(f"database ready: {system.settings.effective_database_url} (city: {name})")
+
+
+@app.command()
+def engine(
+    consumer: Annotated[str | None, typer.Option(help="consumer name in the group")] = None,
+    batch: Annotated[int, typer.Option(min=1, max=5000)] = 500,
+) -> None:
+    """Run one engine process: consume the command stream, tick the clock."""
+    from backend.worker import EngineWorker
+
+    _setup_logging()
+    system = _system()
+    _policy_or_fail(system)
+    worker = EngineWorker(system.engine, system.stream, consumer=consumer, batch_size=batch)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    typer.echo(f"engine {worker.consumer} consuming {system.keys.commands}")
+    try:
+        worker.run()
+    except KeyboardInterrupt:
+        worker.stop()
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8050,
+    host: str = "127.0.0.1",
+) -> None:
+    """Serve the dashboard and the HTTP API."""
+    _setup_logging()
+    system = _system()
+    _policy_or_fail(system)
+    _serve(system, host, port)
+
+
+def _serve(system, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from dashboard.app import create_app
+
+    server = create_app(system)
+    typer.echo(f"dashboard on http://{host}:{port}/")
+    uvicorn.run(server, host=host, port=port, log_level="warning", ws="wsproto")
+
+
+def _progress_printer(end: datetime, start: datetime):  # type: ignore[no-untyped-def]
+    total = (end - start).total_seconds()
+    last = [0.0]
+
+    def show(t: datetime, stats) -> None:  # type: ignore[no-untyped-def]
+        import time as _time
+
+        now = _time.monotonic()
+        if now - last[0] < 0.5 and t < end:
+            return
+        last[0] = now
+        done = (t - start).total_seconds() / total
+        bar = "#" * int(done * 30)
+        sys.stderr.write(
+            f"\r[{bar:<30}] {done:6.1%}  {t:%Y-%m-%d}  cases {stats.commands:>9,} cmds  "
+            f"{stats.events:>10,} events  {stats.events / max(stats.wall_seconds, 1e-9):>8,.0f}/s"
+        )
+        sys.stderr.flush()
+        if t >= end:
+            sys.stderr.write("\n")
+
+    return show
+
+
+@app.command()
+def simulate(
+    city: Annotated[str, typer.Option(help="small | shangrao")] = "small",
+    days: Annotated[float, typer.Option(min=0.01)] = 1.0,
+    speed: Annotated[float, typer.Option(min=1.0, help="simulated seconds per wall second")] = 60,
+    fast: Annotated[bool, typer.Option(help="as fast as the machine allows, then exit")] = False,
+    start: Annotated[str | None, typer.Option(help="start date YYYY-MM-DD (local)")] = None,
+    seed: int = 42,
+    rate: Annotated[float | None, typer.Option(help="cases per grid per day")] = None,
+) -> None:
+    """Run the simulated city."""
+    from backend.simrun import LiveSimulation, run_fast
+    from backend.simulator import CitySimulator, SimConfig
+    from backend.worker import EngineWorker
+
+    _setup_logging()
+    _check_city(city)
+    settings = load_settings()
+    try:
+        begin = _start_time(start, settings.tz)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    cfg = SimConfig(seed=seed)
+    if rate is not None:
+        cfg.cases_per_grid_per_day = rate
+    if fast:
+        clock = ManualClock(begin)
+        system = _system(settings, clock)
+        _policy_or_fail(system)
+        system.init(city)
+        sim = CitySimulator(system.ref, system.tz, cfg)
+        end = begin + timedelta(days=days)
+        stats = run_fast(
+            system.engine, sim, begin, end, clock=clock, progress=_progress_printer(end, begin)
+        )
+        typer.echo(
+            json.dumps(
+                {
+                    "sim_days": stats.sim_days,
+                    "cases": sim.stats.created,
+                    "commands": stats.commands,
+                    "events": stats.events,
+                    "refused": stats.refused,
+                    "wall_seconds": round(stats.wall_seconds, 2),
+                    "events_per_second": round(stats.events / max(stats.wall_seconds, 1e-9)),
+                }
+            )
+        )
+        return
+    scaled = ScaledClock(begin, speed)
+    system = _system(settings, scaled)
+    _policy_or_fail(system)
+    system.init(city)
+    sim = CitySimulator(system.ref, system.tz, cfg)
+    live = LiveSimulation(sim, system.stream, scaled, system.keys)
+    worker = EngineWorker(system.engine, system.stream, consumer="simulate")
+    stop_at = begin + timedelta(days=days)
+    threading.Thread(target=worker.run, daemon=True, name="engine").start()
+    live.start()
+    try:
+        while scaled.now() < stop_at:
+            threading.Event().wait(1.0)
+    except KeyboardInterrupt:
+        pass
+    live.stop()
+    worker.stop()
+
+
+def _start_time(text: str | None, tz: str) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    if text is None:
+        return SystemClock().now()
+    try:
+        d = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--start {text!r} is not a date like 2026-11-23") from None
+    return datetime.combine(d, time(0), ZoneInfo(tz)).astimezone(UTC)
+
+
+@app.command()
+def report(
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    from_: Annotated[str | None, typer.Option("--from", help="first day, YYYY-MM-DD")] = None,
+    to: Annotated[str | None, typer.Option(help="day after the last, YYYY-MM-DD")] = None,
+    policy: Annotated[Path | None, typer.Option(help="check this policy file first")] = None,
+) -> None:
+    """The periodic report's numbers (DESIGN.md, "Report definitions")."""
+    from zoneinfo import ZoneInfo
+
+    from backend.policy import PolicyError, load_policy
+    from backend.reports import build_report
+    from backend.store.models import cases
+
+    settings = load_settings()
+    if policy is not None:
+        try:
+            load_policy(policy)
+        except (PolicyError, OSError) as exc:
+            raise _fail(str(exc)) from None
+    system = _system(settings)
+    tz = ZoneInfo(settings.tz)
+    with system.db.connect() as conn:
+        try:
+            lo = _day(from_, tz) if from_ else None
+            hi = _day(to, tz) if to else None
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+        if lo is None or hi is None:
+            first, last = conn.execute(
+                select(func.min(cases.c.reported_at), func.max(cases.c.reported_at))
+            ).one()
+            lo = lo or (first or SystemClock().now())
+            hi = hi or ((last + timedelta(seconds=1)) if last else SystemClock().now())
+        now = max(SystemClock().now(), hi)
+        out = build_report(conn, lo, hi, now)
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
+    else:
+        for k in (
+            "cases_total",
+            "cancelled",
+            "closed",
+            "close_rate",
+            "on_time_rate",
+            "overdue_open",
+            "median_hours_to_close",
+            "satisfaction_rate",
+        ):
+            typer.echo(f"{k:>24}: {out[k]}")
+
+
+def _day(text: str, tz) -> datetime:  # type: ignore[no-untyped-def]
+    try:
+        return datetime.combine(date.fromisoformat(text), time(0), tz)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date like 2026-11-23") from None
+
+
+@apikey_app.command("create")
+def apikey_create(name: str) -> None:
+    """Print a new API key for an integration (shown once)."""
+    from backend.apikeys import create_key
+    from backend.store.migrate import upgrade
+
+    system = _system()
+    upgrade(system.db)
+    try:
+        with system.db.begin() as conn:
+            key = create_key(conn, name, SystemClock().now())
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(key)
+
+
+@dead_app.command("list")
+def dead_list(count: int = 100) -> None:
+    """Show commands set aside, with the reason."""
+    system = _system()
+    for row in system.stream.dead_letters(count):
+        typer.echo(f"{row['id']}  {row['error']}\n    {row['c'][:200]}")
+
+
+@dead_app.command("replay")
+def dead_replay(ids: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+    """Put dead letters (all, or those named) back on the command stream."""
+    system = _system()
+    n = system.stream.replay_dead(ids or None)
+    typer.echo(f"replayed {n} command(s)")
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8050,
+    speed: Annotated[float, typer.Option(min=1.0)] = 60.0,
+    city: Annotated[str, typer.Option(help="small | shangrao")] = "small",
+    history_days: Annotated[float, typer.Option(help="days simulated before going live")] = 3,
+    rate: Annotated[float, typer.Option(help="cases per grid per day")] = 2.0,
+) -> None:
+    """Everything in one command: database, embedded Redis, engine, simulated city, dashboard."""
+    from backend.demo import run_demo
+
+    _setup_logging()
+    _check_city(city)
+    run_demo(port=port, speed=speed, city=city, history_days=history_days, rate=rate, serve=_serve)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

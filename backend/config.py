@@ -1,0 +1,34 @@
+"""Settings in one typed place, read from the environment (see DESIGN.md, "Configuration")."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Unset DATABASE_URL / REDIS_URL mean the embedded default."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    policy: str = Field(default="default", alias="GRIDWATCH_POLICY")
+    tz: str = Field(default="Asia/Shanghai", alias="GRIDWATCH_TZ")
+    var_dir: Path = Field(default=Path("var"), alias="GRIDWATCH_VAR")
+    calendar_override: Path | None = Field(default=None, alias="GRIDWATCH_CALENDAR")
+    key_prefix: str = Field(default="gw", alias="GRIDWATCH_REDIS_PREFIX")
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.var_dir / 'gridwatch.db').resolve()}"
+
+
+def load_settings() -> Settings:
+    return Settings()

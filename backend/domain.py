@@ -1,0 +1,137 @@
+"""Domain vocabulary shared by every layer: tiers, statuses, channels, colours, event types.
+
+Plain ``StrEnum`` values so they serialise to the same strings in SQL, JSON and Redis.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Tier(StrEnum):
+    """The circles a case climbs: grid → township → department → county (层级/圈)."""
+
+    GRID = "grid"
+    TOWNSHIP = "township"
+    DEPARTMENT = "department"
+    COUNTY = "county"
+
+    @property
+    def rank(self) -> int:
+        return TIER_ORDER.index(self)
+
+    def next_up(self) -> Tier | None:
+        """The tier above this one, or None at the top (county)."""
+        i = self.rank + 1
+        return TIER_ORDER[i] if i < len(TIER_ORDER) else None
+
+
+TIER_ORDER: tuple[Tier, ...] = (Tier.GRID, Tier.TOWNSHIP, Tier.DEPARTMENT, Tier.COUNTY)
+
+
+class Status(StrEnum):
+    RECEIVED = "received"
+    DISPATCHED = "dispatched"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    PAUSED = "paused"
+    RESOLVED = "resolved"
+    RATED = "rated"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+#: Statuses in which the case is still being handled (its deadline clock may run).
+OPEN_STATUSES: frozenset[Status] = frozenset(
+    {Status.RECEIVED, Status.DISPATCHED, Status.ACCEPTED, Status.IN_PROGRESS, Status.PAUSED}
+)
+#: Statuses that count as 办结 (handling completed) in the report definitions.
+COMPLETED_STATUSES: frozenset[Status] = frozenset({Status.RESOLVED, Status.RATED, Status.CLOSED})
+FINAL_STATUSES: frozenset[Status] = frozenset({Status.CLOSED, Status.CANCELLED})
+
+
+class Channel(StrEnum):
+    GRID_WORKER = "grid_worker"
+    HOTLINE = "hotline"
+    QR = "qr"
+    WECHAT = "wechat"
+    WALK_IN = "walk_in"
+    APP = "app"
+    OPEN311 = "open311"
+
+
+class Severity(StrEnum):
+    """General matters are handled where they arise; major and urgent ones go straight up."""
+
+    GENERAL = "general"
+    MAJOR = "major"
+    URGENT = "urgent"
+
+
+class Colour(StrEnum):
+    """Deadline state, the same on every screen: green → yellow → orange → red."""
+
+    GREEN = "green"
+    YELLOW = "yellow"
+    ORANGE = "orange"
+    RED = "red"
+
+
+class Rating(StrEnum):
+    SATISFIED = "satisfied"
+    BASIC = "basic"
+    UNSATISFIED = "unsatisfied"
+
+
+class Milestone(StrEnum):
+    """What the clock fires next for a case."""
+
+    REMINDER = "reminder"
+    WARNING = "warning"
+    DUE = "due"
+
+
+class EventType(StrEnum):
+    """Every row of the append-only case event log has one of these."""
+
+    REPORTED = "reported"
+    DISPATCHED = "dispatched"
+    ACCEPTED = "accepted"
+    STARTED = "started"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    RESOLVED = "resolved"
+    RATED = "rated"
+    REVISITED = "revisited"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    ESCALATED = "escalated"
+    ESCALATION_REQUESTED = "escalation_requested"
+    CONSULTATION = "consultation"
+    REASSIGNED = "reassigned"
+    INSTRUCTED = "instructed"
+    REMINDED = "reminded"
+    WARNED = "warned"
+    OVERDUE = "overdue"
+    LEADER_NOTIFIED = "leader_notified"
+    DUPLICATE_ATTACHED = "duplicate_attached"
+
+
+class Action(StrEnum):
+    """Actions a person or integration may ask for through ``POST /cases/{id}/actions``."""
+
+    ACCEPT = "accept"
+    START = "start"
+    PAUSE = "pause"
+    RESUME = "resume"
+    RESOLVE = "resolve"
+    RATE = "rate"
+    REVISIT = "revisit"
+    CLOSE = "close"
+    CANCEL = "cancel"
+    ESCALATE = "escalate"
+    REQUEST_ESCALATION = "request_escalation"
+    CONSULT = "consult"
+    REASSIGN = "reassign"
+    INSTRUCT = "instruct"

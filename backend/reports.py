@@ -1,0 +1,168 @@
+"""The periodic report and the KPI tiles, with the definitions of DESIGN.md "Report definitions".
+
+One function computes every figure from SQL aggregates, so the screen, the export and
+``gridwatch report --json`` always give the same number for the same question.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, and_, case, func, select
+
+from backend.domain import COMPLETED_STATUSES, OPEN_STATUSES, TIER_ORDER, Rating, Status
+from backend.scope import Scope
+from backend.store.models import cases
+
+_COMPLETED = tuple(s.value for s in COMPLETED_STATUSES)
+_OPEN_RUNNING = tuple(s.value for s in OPEN_STATUSES if s is not Status.PAUSED)
+GROUPS = {
+    "by_unit": cases.c.unit_code,
+    "by_channel": cases.c.channel,
+    "by_category": cases.c.category,
+    "by_tier": cases.c.tier,
+}
+
+
+def _figures(rows: list[dict[str, Any]], durations: list[float]) -> dict[str, Any]:
+    total = sum(r["total"] for r in rows)
+    cancelled = sum(r["cancelled"] for r in rows)
+    closed = sum(r["closed"] for r in rows)
+    on_time = sum(r["on_time"] for r in rows)
+    rated = sum(r["rated"] for r in rows)
+    satisfied = sum(r["satisfied"] for r in rows)
+    handled = total - cancelled
+    return {
+        "cases_total": total,
+        "cancelled": cancelled,
+        "closed": closed,
+        "close_rate": round(closed / handled, 6) if handled else None,
+        "on_time_rate": round(on_time / closed, 6) if closed else None,
+        "overdue_open": sum(r["overdue_open"] for r in rows),
+        "median_hours_to_close": round(statistics.median(durations), 4) if durations else None,
+        "satisfaction_rate": round(satisfied / rated, 6) if rated else None,
+    }
+
+
+def build_report(
+    conn: Connection,
+    frm: datetime,
+    to: datetime,
+    now: datetime,
+    scope: Scope | None = None,
+) -> dict[str, Any]:
+    """Cases reported in ``[frm, to)``, as they stand at ``now``."""
+    scope = scope or Scope.city()
+    window = and_(
+        cases.c.reported_at >= frm,
+        cases.c.reported_at < to,
+        cases.c.duplicate_of.is_(None),
+        scope.clause(cases),
+    )
+    completed = cases.c.status.in_(_COMPLETED)
+    measures = [
+        func.count().label("total"),
+        func.sum(case((cases.c.status == Status.CANCELLED.value, 1), else_=0)).label("cancelled"),
+        func.sum(case((completed, 1), else_=0)).label("closed"),
+        func.sum(case((and_(completed, cases.c.completed_at <= cases.c.due_at), 1), else_=0)).label(
+            "on_time"
+        ),
+        func.sum(
+            case((and_(cases.c.status.in_(_OPEN_RUNNING), cases.c.due_at < now), 1), else_=0)
+        ).label("overdue_open"),
+        func.sum(case((cases.c.rating.is_not(None), 1), else_=0)).label("rated"),
+        func.sum(case((cases.c.rating == Rating.SATISFIED.value, 1), else_=0)).label("satisfied"),
+    ]
+    keys = list(GROUPS.values())
+    grouped = conn.execute(select(*keys, *measures).where(window).group_by(*keys)).mappings().all()
+    dur_rows = conn.execute(
+        select(*keys, cases.c.reported_at, cases.c.completed_at).where(window, completed)
+    ).all()
+    rows = [_ints(r) for r in grouped]
+    all_durations: list[float] = []
+    durations: dict[str, dict[Any, list[float]]] = {g: defaultdict(list) for g in GROUPS}
+    for d in dur_rows:
+        hours = (d.completed_at - d.reported_at).total_seconds() / 3600
+        all_durations.append(hours)
+        for i, g in enumerate(GROUPS):
+            durations[g][d[i]].append(hours)
+    report: dict[str, Any] = {
+        "from": frm.isoformat(),
+        "to": to.isoformat(),
+        "as_of": now.isoformat(),
+        **_figures(rows, all_durations),
+    }
+    for g, col in GROUPS.items():
+        parts: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        for r in rows:
+            parts[r[col.name]].append(r)
+        out = {}
+        for key in sorted(parts, key=lambda k: (k is None, str(k))):
+            out[key if key is not None else "unassigned"] = _figures(parts[key], durations[g][key])
+        if g == "by_tier":
+            out = {t.value: out[t.value] for t in TIER_ORDER if t.value in out} | {
+                k: v for k, v in out.items() if k not in {t.value for t in TIER_ORDER}
+            }
+        report[g] = out
+    return report
+
+
+def _ints(r: Any) -> dict[str, Any]:
+    return {k: (int(v) if k in _MEASURES and v is not None else v) for k, v in dict(r).items()}
+
+
+_MEASURES = {"total", "cancelled", "closed", "on_time", "overdue_open", "rated", "satisfied"}
+
+
+def local_midnight(now: datetime, tz: ZoneInfo) -> datetime:
+    local = now.astimezone(tz)
+    return datetime.combine(local.date(), time(0), tz)
+
+
+def kpi(
+    conn: Connection, now: datetime, tz: ZoneInfo, scope: Scope | None = None
+) -> dict[str, Any]:
+    """The big screen's tiles: today so far, plus what is open and overdue now."""
+    scope = scope or Scope.city()
+    midnight = local_midnight(now, tz)
+    today = build_report(conn, midnight, midnight + timedelta(days=1), now, scope)
+    sc = scope.clause(cases)
+    open_rows = conn.execute(
+        select(
+            cases.c.tier,
+            func.count().label("open"),
+            func.sum(
+                case((and_(cases.c.status.in_(_OPEN_RUNNING), cases.c.due_at < now), 1), else_=0)
+            ).label("overdue"),
+        )
+        .where(cases.c.status.in_([s.value for s in OPEN_STATUSES]), sc)
+        .group_by(cases.c.tier)
+    ).all()
+    closed_today = conn.execute(
+        select(func.count())
+        .select_from(cases)
+        .where(cases.c.completed_at >= midnight, cases.c.status.in_(_COMPLETED), sc)
+    ).scalar_one()
+    by_tier = {t.value: {"open": 0, "overdue": 0} for t in TIER_ORDER}
+    untriaged = 0
+    for tier, n_open, n_over in open_rows:
+        if tier is None:
+            untriaged += int(n_open)
+        else:
+            by_tier[tier] = {"open": int(n_open), "overdue": int(n_over or 0)}
+    return {
+        "as_of": now.isoformat(),
+        "received_today": today["cases_total"],
+        "closed_today": int(closed_today),
+        "open": sum(v["open"] for v in by_tier.values()) + untriaged,
+        "awaiting_triage": untriaged,
+        "overdue": sum(v["overdue"] for v in by_tier.values()),
+        "close_rate_today": today["close_rate"],
+        "on_time_rate_today": today["on_time_rate"],
+        "satisfaction_rate_today": today["satisfaction_rate"],
+        "by_tier": by_tier,
+    }

@@ -1,0 +1,223 @@
+"""SQL schema: the source of truth. SQLAlchemy Core tables, shared by SQLite and PostgreSQL.
+
+Core (not the ORM) because the engine writes tens of thousands of rows a second in batches;
+the API and reports read through the same tables.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+#: Integer primary keys: BIGINT on PostgreSQL, the rowid alias on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in Python, naive UTC in the database (the same on both backends)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # pragma: no cover - raw SQL on SQLite
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- reference data
+
+areas = Table(
+    "areas",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("parent_code", String(32), nullable=True, index=True),
+    Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True),
+)
+
+units = Table(
+    "units",
+    metadata,
+    Column("code", String(48), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("area_code", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+)
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("staff_id", String(32), primary_key=True),
+    Column("name", String(50), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("unit_code", String(48), nullable=False, index=True),
+    Column("grid_code", String(32), nullable=True),
+    Column("phone", String(20), nullable=True),
+)
+
+categories = Table(
+    "categories",
+    metadata,
+    Column("code", String(48), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("name_en", String(100), nullable=False),
+    Column("whistle_class", String(32), nullable=False),
+    Column("owner_unit", String(48), nullable=False),
+    Column("default_tier", String(16), nullable=False),
+    Column("complexity", String(16), nullable=False),
+    Column("major", Boolean, nullable=False),
+    Column("keywords", Text, nullable=False, default=""),
+)
+
+settings_kv = Table(
+    "settings_kv",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# ---------------------------------------------------------------- cases
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ref", String(80), nullable=False, unique=True),
+    Column("reported_at", UTCDateTime, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("category", String(48), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("complexity", String(16), nullable=False),
+    Column("mode", String(16), nullable=False, default="normal"),
+    Column("grid_code", String(32), nullable=True),
+    Column("township_code", String(32), nullable=True),
+    Column("county_code", String(32), nullable=True),
+    Column("address", String(300), nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("lon", Float, nullable=True),
+    Column("description", Text, nullable=False),
+    Column("reporter", String(100), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("prev_status", String(16), nullable=True),
+    Column("tier", String(16), nullable=True),
+    Column("unit_code", String(48), nullable=True),
+    Column("holder", String(32), nullable=True),
+    Column("stage_started_at", UTCDateTime, nullable=True),
+    Column("status_changed_at", UTCDateTime, nullable=False),
+    # deadline clock of the current tier
+    Column("allowance", String(16), nullable=True),
+    Column("budget_seconds", Float, nullable=True),
+    Column("used_seconds", Float, nullable=False, default=0.0),
+    Column("segment_started_at", UTCDateTime, nullable=True),
+    Column("reminder_at", UTCDateTime, nullable=True),
+    Column("warning_at", UTCDateTime, nullable=True),
+    Column("due_at", UTCDateTime, nullable=True),
+    Column("next_due_at", UTCDateTime, nullable=True),
+    Column("next_milestone", String(16), nullable=True),
+    Column("colour", String(8), nullable=False, default="green"),
+    Column("overdue_tiers", String(64), nullable=False, default=""),
+    Column("escalations", Integer, nullable=False, default=0),
+    Column("reopen_count", Integer, nullable=False, default=0),
+    Column("consultation", JSON, nullable=True),
+    Column("completed_at", UTCDateTime, nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("rating", String(16), nullable=True),
+    Column("duplicate_count", Integer, nullable=False, default=1),
+    Column("duplicate_of", BigInteger, nullable=True),
+    # what an imported record said, kept beside the mapped values
+    Column("source", String(16), nullable=True),
+    Column("source_channel", String(64), nullable=True),
+    Column("source_type", String(100), nullable=True),
+    Column("event_count", Integer, nullable=False, default=0),
+    Column("version", Integer, nullable=False, default=1),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(
+        "ix_cases_next_due_at",
+        "next_due_at",
+        sqlite_where=text("next_due_at IS NOT NULL"),
+        postgresql_where=text("next_due_at IS NOT NULL"),
+    ),
+    Index("ix_cases_status_tier", "status", "tier"),
+    Index("ix_cases_unit_code", "unit_code"),
+    Index("ix_cases_township_code", "township_code"),
+    Index("ix_cases_reported_at", "reported_at"),
+)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("case_id", BigInteger, ForeignKey("cases.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("from_status", String(16), nullable=True),
+    Column("to_status", String(16), nullable=True),
+    Column("from_unit", String(48), nullable=True),
+    Column("to_unit", String(48), nullable=True),
+    Column("from_tier", String(16), nullable=True),
+    Column("to_tier", String(16), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("data", JSON, nullable=True),
+    Index("uq_case_events_case_id_seq", "case_id", "seq", unique=True),
+)
+
+#: Commands already applied: redelivered stream entries are recognised and skipped.
+processed_commands = Table(
+    "processed_commands",
+    metadata,
+    Column("command_id", String(64), primary_key=True),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(12), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+)

@@ -1,0 +1,104 @@
+"""Wiring: build the database, Redis, calendar, policy, reference index and engine from
+settings, in one place, for the CLI, the web server, the simulator and the tests."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import redis
+from sqlalchemy import Engine
+
+from backend.bus import CommandStream, Keys, LivePublisher, connect
+from backend.clock import Clock, SystemClock
+from backend.config import Settings
+from backend.engine import CaseEngine
+from backend.policy import PolicyPack, policy_from_setting
+from backend.refdata.generator import generate_city
+from backend.refindex import RefIndex
+from backend.sla import DeadlineClock
+from backend.store.db import make_engine
+from backend.store.migrate import upgrade
+from backend.store.refload import city_loaded, load_city_into
+from backend.workcalendar import WorkCalendar
+
+log = logging.getLogger("gridwatch")
+
+BUNDLED_CALENDAR = Path(__file__).parent / "policies" / "calendar_2027.yaml"
+
+
+def init_database(db: Engine, city_kind: str = "small", *, replace: bool = False) -> str:
+    """Migrate the schema and load a demo city unless one is there already. Returns its name."""
+    upgrade(db)
+    with db.begin() as conn:
+        existing = city_loaded(conn)
+        if existing and not replace:
+            return existing
+        city = generate_city(city_kind)
+        load_city_into(conn, city, city_kind)
+        log.info("loaded city %s (%d areas, %d units)", city.name, len(city.areas), len(city.units))
+        return city.name
+
+
+@dataclass
+class System:
+    """Everything a gridwatch process needs, built lazily from settings."""
+
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+
+    @cached_property
+    def db(self) -> Engine:
+        return make_engine(self.settings.effective_database_url)
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.tz)
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return connect(self.settings.redis_url, self.settings.var_dir)
+
+    @cached_property
+    def keys(self) -> Keys:
+        return Keys(self.settings.key_prefix)
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        override = self.settings.calendar_override or (
+            BUNDLED_CALENDAR if BUNDLED_CALENDAR.exists() else None
+        )
+        return WorkCalendar(tz=self.settings.tz, override_file=override)
+
+    @cached_property
+    def policy(self) -> PolicyPack:
+        return policy_from_setting(self.settings.policy)
+
+    @cached_property
+    def ref(self) -> RefIndex:
+        with self.db.connect() as conn:
+            return RefIndex.load(conn)
+
+    @cached_property
+    def deadlines(self) -> DeadlineClock:
+        return DeadlineClock(self.calendar, self.policy)
+
+    @cached_property
+    def publisher(self) -> LivePublisher:
+        return LivePublisher(self.redis, self.keys)
+
+    @cached_property
+    def stream(self) -> CommandStream:
+        return CommandStream(self.redis, self.keys)
+
+    @cached_property
+    def engine(self) -> CaseEngine:
+        return CaseEngine(self.db, self.ref, self.deadlines, self.clock, self.publisher)
+
+    def init(self, city_kind: str = "small", replace: bool = False) -> str:
+        name = init_database(self.db, city_kind, replace=replace)
+        self.__dict__.pop("ref", None)
+        return name

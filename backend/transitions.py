@@ -1,0 +1,632 @@
+"""The case state machine: pure functions from (case, command, time) to new state + events.
+
+Nothing here touches SQL or Redis. Every change appends at least one event row (who, when,
+from which status/unit/tier to which, why); a forbidden transition raises TransitionRefused
+with a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from backend.casestate import CaseState
+from backend.domain import (
+    COMPLETED_STATUSES,
+    OPEN_STATUSES,
+    Action,
+    Channel,
+    EventType,
+    Milestone,
+    Rating,
+    Severity,
+    Status,
+    Tier,
+)
+from backend.errors import CommandInvalid, TransitionRefused
+from backend.refindex import RefIndex
+from backend.sla import DeadlineClock
+
+Event = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Ctx:
+    """What a transition may consult: reference data, the deadline clock and the time."""
+
+    ref: RefIndex
+    clock: DeadlineClock
+    now: datetime
+    actor: str
+    events: list[Event] = field(default_factory=list)
+
+    def emit(
+        self,
+        case: CaseState,
+        type_: EventType,
+        *,
+        from_status: str | None = None,
+        from_unit: str | None = None,
+        from_tier: str | None = None,
+        reason: str | None = None,
+        data: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> None:
+        case.event_count += 1
+        self.events.append(
+            {
+                "case": case,
+                "case_id": case.id,
+                "seq": case.event_count,
+                "at": self.now,
+                "type": type_.value,
+                "actor": actor or self.actor,
+                "from_status": from_status,
+                "to_status": case.status,
+                "from_unit": from_unit,
+                "to_unit": case.unit_code,
+                "from_tier": from_tier,
+                "to_tier": case.tier,
+                "reason": reason,
+                "data": data,
+            }
+        )
+
+
+# ----------------------------------------------------------------------------- intake
+
+_CASE_FIELDS_IN = (
+    "category",
+    "description",
+    "channel",
+    "grid",
+    "address",
+    "lat",
+    "lon",
+    "reporter",
+    "severity",
+)
+
+
+def validate_new_case(payload: dict[str, Any], ref: RefIndex) -> dict[str, Any]:
+    """Check a new case's fields; every problem is reported, per field, at once."""
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    category = payload.get("category")
+    if not isinstance(category, str) or not category:
+        errors["category"] = "required"
+    elif category not in ref.categories:
+        errors["category"] = f"unknown category {category!r}"
+    else:
+        out["category"] = category
+    description = payload.get("description")
+    if not isinstance(description, str) or not description.strip():
+        errors["description"] = "required, a non-empty text"
+    elif len(description) > 4000:
+        errors["description"] = "at most 4000 characters"
+    else:
+        out["description"] = description.strip()
+    channel = payload.get("channel")
+    try:
+        out["channel"] = Channel(str(channel)).value
+    except ValueError:
+        errors["channel"] = "must be one of " + ", ".join(c.value for c in Channel)
+    severity = payload.get("severity") or Severity.GENERAL.value
+    try:
+        out["severity"] = Severity(severity).value
+    except ValueError:
+        errors["severity"] = "must be one of " + ", ".join(s.value for s in Severity)
+    grid = payload.get("grid")
+    if grid is not None and (not isinstance(grid, str) or grid not in ref.grids):
+        errors["grid"] = f"unknown grid code {grid!r}"
+    out["grid"] = grid
+    lat, lon = payload.get("lat"), payload.get("lon")
+    for name, value, lo, hi in (("lat", lat, -90, 90), ("lon", lon, -180, 180)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            errors[name] = "must be a number"
+        elif not lo <= value <= hi:
+            errors[name] = f"must be between {lo} and {hi}"
+    if (lat is None) != (lon is None):
+        errors.setdefault("lat" if lat is None else "lon", "lat and lon go together")
+    out["lat"], out["lon"] = lat, lon
+    for name, limit in (("address", 300), ("reporter", 100)):
+        value = payload.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            errors[name] = f"a text of at most {limit} characters"
+        out[name] = value
+    if grid is None and not payload.get("address") and (lat is None or lon is None):
+        errors.setdefault("grid", "give at least one of grid, address or lat/lon")
+    unknown = (
+        set(payload)
+        - set(_CASE_FIELDS_IN)
+        - {"ref", "at", "source", "source_channel", "source_type", "actor"}
+    )
+    for name in sorted(unknown):
+        errors[name] = "unknown field"
+    if errors:
+        raise CommandInvalid(errors)
+    return out
+
+
+def intake_tier(severity: str, category_major: bool, default_tier: Tier) -> Tier:
+    """Triage (直通办理 / 一键上报): general matters where they arise, major ones straight up."""
+    if severity != Severity.GENERAL.value or category_major:
+        return Tier.DEPARTMENT
+    return default_tier
+
+
+def new_case(fields_in: dict[str, Any], ctx: Ctx, case_ref: str) -> CaseState:
+    """Create a case from validated fields, triage it and start its clock."""
+    ref = ctx.ref
+    now = ctx.now
+    cat = ref.categories[fields_in["category"]]
+    grid = fields_in.get("grid") or ref.locate(
+        fields_in.get("lat"), fields_in.get("lon"), fields_in.get("address")
+    )
+    g = ref.grids.get(grid) if grid else None
+    case = CaseState(
+        id=None,
+        ref=case_ref,
+        reported_at=now,
+        channel=fields_in["channel"],
+        category=cat.code,
+        severity=fields_in["severity"],
+        complexity=cat.complexity,
+        mode="normal",
+        grid_code=g.code if g else None,
+        township_code=g.township_code if g else None,
+        county_code=g.county_code if g else None,
+        address=fields_in.get("address"),
+        lat=fields_in.get("lat"),
+        lon=fields_in.get("lon"),
+        description=fields_in["description"],
+        reporter=fields_in.get("reporter"),
+        status=Status.RECEIVED.value,
+        prev_status=None,
+        tier=None,
+        unit_code=None,
+        holder=None,
+        stage_started_at=None,
+        status_changed_at=now,
+        source=fields_in.get("source"),
+        source_channel=fields_in.get("source_channel"),
+        source_type=fields_in.get("source_type"),
+        updated_at=now,
+    )
+    ctx.emit(case, EventType.REPORTED, data={"channel": case.channel})
+    if g is not None:
+        tier = intake_tier(case.severity, cat.major, cat.default_tier)
+        _dispatch(
+            case,
+            ctx,
+            tier,
+            ref.unit_for(g.code, tier, cat.code),
+            EventType.DISPATCHED,
+            reason="triage: "
+            + (
+                "major matter, straight up"
+                if tier is Tier.DEPARTMENT
+                else "handled where it arises"
+            ),
+        )
+    return case
+
+
+def _dispatch(
+    case: CaseState,
+    ctx: Ctx,
+    tier: Tier,
+    unit: str,
+    type_: EventType,
+    *,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Hand the case to ``unit`` at ``tier`` with a fresh allowance."""
+    from_status, from_unit, from_tier = case.status, case.unit_code, case.tier
+    case.status = Status.DISPATCHED.value
+    case.prev_status = None
+    case.tier = tier.value
+    case.unit_code = unit
+    case.holder = None
+    case.stage_started_at = ctx.now
+    case.status_changed_at = ctx.now
+    ctx.clock.start(case, ctx.now)
+    ctx.emit(
+        case,
+        type_,
+        from_status=from_status,
+        from_unit=from_unit,
+        from_tier=from_tier,
+        reason=reason,
+        data=data,
+    )
+
+
+# ----------------------------------------------------------------------------- actions
+
+
+def _require(case: CaseState, action: str, allowed: frozenset[str] | set[str], why: str) -> None:
+    if case.status not in allowed:
+        raise TransitionRefused(action, case.status, why)
+
+
+_HANDLING = frozenset({Status.ACCEPTED.value, Status.IN_PROGRESS.value})
+_OPEN = frozenset(s.value for s in OPEN_STATUSES)
+_ACTIVE = frozenset({Status.DISPATCHED.value, Status.ACCEPTED.value, Status.IN_PROGRESS.value})
+_DONE = frozenset(s.value for s in COMPLETED_STATUSES) - {Status.CLOSED.value}
+
+
+def _set_status(case: CaseState, ctx: Ctx, status: Status) -> str:
+    old = case.status
+    case.status = status.value
+    case.status_changed_at = ctx.now
+    return old
+
+
+def act_dispatch(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
+    _require(case, "dispatch", {Status.RECEIVED.value}, "only a case awaiting triage is dispatched")
+    grid = p.get("grid")
+    if not isinstance(grid, str) or grid not in ctx.ref.grids:
+        raise CommandInvalid({"grid": f"unknown grid code {grid!r}"})
+    g = ctx.ref.grids[grid]
+    case.grid_code, case.township_code, case.county_code = g.code, g.township_code, g.county_code
+    cat = ctx.ref.categories[case.category]
+    tier = intake_tier(case.severity, cat.major, cat.default_tier)
+    _dispatch(
+        case,
+        ctx,
+        tier,
+        ctx.ref.unit_for(g.code, tier, case.category),
+        EventType.DISPATCHED,
+        reason=p.get("reason") or "manual triage",
+    )
+
+
+def act_accept(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
+    _require(case, "accept", {Status.DISPATCHED.value}, "only a dispatched case is signed for")
+    old = _set_status(case, ctx, Status.ACCEPTED)
+    case.holder = p.get("holder") or ctx.actor
+    ctx.emit(
+        case,
+        EventType.ACCEPTED,
+        from_status=old,
+        from_unit=case.unit_code,
+        from_tier=case.tier,
+        data={"holder": case.holder},
+    )
+
+
+def act_start(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
+    _require(case, "start", {Status.ACCEPTED.value}, "accept the case before starting work")
+    old = _set_status(case, ctx, Status.IN_PROGRESS)
+    ctx.emit(
+        case, EventType.STARTED, from_status=old, from_unit=case.unit_code, from_tier=case.tier
+    )
+
+
+def act_pause(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
+    _require(case, "pause", _ACTIVE, "only a case being handled can wait for the citizen")
+    reason = _reason(p, "pause")
+    case.prev_status = case.status
+    old = _set_status(case, ctx, Status.PAUSED)
+    ctx.clock.pause(case, ctx.now)
+    ctx.emit(
+        case,
+        EventType.PAUSED,
+        from_status=old,
+        from_unit=case.unit_code,
+        from_tier=case.tier,
+        reason=reason,
+    )
+
+
+def act_resume(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
+    _require(case, "resume", {Status.PAUSED.value}, "the case is not paused")
+    old = _set_status(case, ctx, Status(case.prev_status or Status.DISPATCHED.value))
+    case.prev_status = None
+    ctx.clock.resume(case, ctx.now)
+    ctx.emit(
+        case,
+        EventType.RESUMED,
+        from_status=old,
+        from_unit=case.unit_code,
+        from_tier=case.tier,
+        reason=p.get("reason"),
+    )
+
+
+def act_resolve(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
+    _require(case, "resolve", _HANDLING, "accept the case before resolving it")
+    old = _set_status(case, ctx, Status.RESOLVED)
+    case.completed_at = ctx.now
+    ctx.clock.stop(case)
+    ctx.emit(
+        case,
+        EventType.RESOLVED,
+        from_status=old,
+        from_unit=case.unit_code,
+        from_tier=case.tier,
+        reason=p.get("reason"),
+        data={"on_time": case.due_at is None or ctx.now <= case.due_at},
+    )
+
+
+def _rating(p: dict[str, Any], key: str = "rating") -> Rating:
+    try:
+        return Rating(str(p.get(key)))
+    except ValueError:
+        raise CommandInvalid(
+            {key: "must be one of " + ", ".join(r.value for r in Rating)}
+        ) from None
+
+
+def _reopen(case: CaseState, ctx: Ctx, why: str) -> None:
+    case.reopen_count += 1
+    case.completed_at = None
+    tier = Tier(case.tier or Tier.GRID.value)
+    _dispatch(
+        case,
+        ctx,
+        tier,
+        case.unit_code or "",
+        EventType.REOPENED,
+        reason=why,
+        data={"reopen_count": case.reopen_count},
+    )
+
+
+def act_rate(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
+    _require(case, "rate", {Status.RESOLVED.value}, "only a resolved case is rated")
+    rating = _rating(p)
+    case.rating = rating.value
+    old = _set_status(case, ctx, Status.RATED)
+    ctx.emit(
+        case,
+        EventType.RATED,
+        from_status=old,
+        from_unit=case.unit_code,
+        from_tier=case.tier,
+        reason=p.get("comment"),
+        data={"rating": rating.value},
+    )
+    if rating is Rating.UNSATISFIED:
+        _reopen(case, ctx, "citizen unsatisfied")
+
+
+def act_revisit(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
+    _require(case, "revisit", _DONE, "only a resolved or rated case is revisited")
+    rating = _rating(p, "result")
+    old = case.status
+    if case.status == Status.RESOLVED.value:
+        case.rating = rating.value
+        _set_status(case, ctx, Status.RATED)
+    ctx.emit(
+        case,
+        EventType.REVISITED,
+        from_status=old,
+        from_unit=case.unit_code,
+        from_tier=case.tier,
+        reason=p.get("comment"),
+        data={"result": rating.value},
+    )
+    if rating is Rating.UNSATISFIED:
+        case.rating = rating.value
+        _reopen(case, ctx, "revisit: citizen unsatisfied")
+
+
+def act_close(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
+    _require(case, "close", _DONE, "only a resolved or rated case is closed")
+    old = _set_status(case, ctx, Status.CLOSED)
+    case.closed_at = ctx.now
+    ctx.emit(
+        case,
+        EventType.CLOSED,
+        from_status=old,
+        from_unit=case.unit_code,
+        from_tier=case.tier,
+        reason=p.get("reason"),
+    )
+
+
+def act_cancel(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
+    _require(case, "cancel", _OPEN, "a completed case is not cancelled")
+    reason = _reason(p, "cancel")
+    old = _set_status(case, ctx, Status.CANCELLED)
+    ctx.clock.stop(case)
+    ctx.emit(
+        case,
+        EventType.CANCELLED,
+        from_status=old,
+        from_unit=case.unit_code,
+        from_tier=case.tier,
+        reason=reason,
+    )
+
+
+def escalate(case: CaseState, ctx: Ctx, reason: str, data: dict[str, Any] | None = None) -> None:
+    """Move the case up one tier with that tier's allowance (by hand or by the clock)."""
+    tier = Tier(case.tier or Tier.GRID.value)
+    up = tier.next_up()
+    if up is None:
+        raise TransitionRefused("escalate", case.status, "the case is already at the county tier")
+    if case.grid_code is None:
+        raise TransitionRefused("escalate", case.status, "the case has no grid yet: dispatch it")
+    case.escalations += 1
+    unit = ctx.ref.unit_for(case.grid_code, up, case.category)
+    _dispatch(case, ctx, up, unit, EventType.ESCALATED, reason=reason, data=data)
+
+
+def act_escalate(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
+    _require(case, "escalate", _ACTIVE, "only a case being handled is escalated")
+    escalate(case, ctx, _reason(p, "escalate"), {"by": "hand"})
+
+
+def act_request_escalation(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
+    _require(case, "request_escalation", _ACTIVE, "only a case being handled is escalated")
+    escalate(case, ctx, _reason(p, "request_escalation"), {"by": "handler request"})
+
+
+def act_consult(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
+    """会商: a lead unit and co-responsible units, with the consultation allowance."""
+    _require(case, "consult", _ACTIVE, "only a case being handled goes to consultation")
+    lead = p.get("lead")
+    co = p.get("co_units") or []
+    errors: dict[str, str] = {}
+    if not isinstance(lead, str) or lead not in ctx.ref.units:
+        errors["lead"] = f"unknown unit {lead!r}"
+    if not isinstance(co, list) or not co or any(u not in ctx.ref.units for u in co):
+        errors["co_units"] = "a non-empty list of known unit codes"
+    elif lead in co:
+        errors["co_units"] = "the lead unit is not also a co-responsible unit"
+    if errors:
+        raise CommandInvalid(errors)
+    assert isinstance(lead, str)
+    case.mode = "consultation"
+    case.consultation = {"lead": lead, "co_units": list(co)}
+    _dispatch(
+        case,
+        ctx,
+        ctx.ref.units[lead].tier,
+        lead,
+        EventType.CONSULTATION,
+        reason=_reason(p, "consult"),
+        data=case.consultation,
+    )
+
+
+def act_reassign(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
+    _require(case, "reassign", _ACTIVE, "only a case being handled is reassigned")
+    unit = p.get("unit")
+    if not isinstance(unit, str) or unit not in ctx.ref.units:
+        raise CommandInvalid({"unit": f"unknown unit {unit!r}"})
+    if unit == case.unit_code:
+        raise TransitionRefused("reassign", case.status, "the case is already with that unit")
+    _dispatch(
+        case,
+        ctx,
+        ctx.ref.units[unit].tier,
+        unit,
+        EventType.REASSIGNED,
+        reason=_reason(p, "reassign"),
+    )
+
+
+def act_instruct(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
+    """批示: a leader's instruction, recorded on the case; no state change."""
+    if case.status in (Status.CLOSED.value, Status.CANCELLED.value):
+        raise TransitionRefused("instruct", case.status, "the case is finished")
+    text = p.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise CommandInvalid({"text": "required, the instruction's text"})
+    ctx.emit(
+        case,
+        EventType.INSTRUCTED,
+        from_status=case.status,
+        from_unit=case.unit_code,
+        from_tier=case.tier,
+        reason=text.strip(),
+    )
+
+
+def _reason(p: dict[str, Any], action: str) -> str:
+    reason = p.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise CommandInvalid({"reason": f"{action} needs a reason"})
+    return reason.strip()
+
+
+ACTIONS: dict[str, Callable[[CaseState, Ctx, dict[str, Any]], None]] = {
+    "dispatch": act_dispatch,
+    Action.ACCEPT.value: act_accept,
+    Action.START.value: act_start,
+    Action.PAUSE.value: act_pause,
+    Action.RESUME.value: act_resume,
+    Action.RESOLVE.value: act_resolve,
+    Action.RATE.value: act_rate,
+    Action.REVISIT.value: act_revisit,
+    Action.CLOSE.value: act_close,
+    Action.CANCEL.value: act_cancel,
+    Action.ESCALATE.value: act_escalate,
+    Action.REQUEST_ESCALATION.value: act_request_escalation,
+    Action.CONSULT.value: act_consult,
+    Action.REASSIGN.value: act_reassign,
+    Action.INSTRUCT.value: act_instruct,
+}
+
+
+def apply_action(case: CaseState, ctx: Ctx, action: str, params: dict[str, Any]) -> None:
+    fn = ACTIONS.get(action)
+    if fn is None:
+        raise CommandInvalid({"action": "must be one of " + ", ".join(sorted(ACTIONS))})
+    fn(case, ctx, params)
+
+
+# ----------------------------------------------------------------------------- the clock
+
+
+def apply_clock(case: CaseState, ctx: Ctx) -> None:
+    """Fire every milestone now due: reminder, warning, overdue and auto-escalation."""
+    tier_before = case.tier
+    for m in ctx.clock.fire(case, ctx.now):
+        if m is Milestone.REMINDER:
+            ctx.emit(
+                case,
+                EventType.REMINDED,
+                from_status=case.status,
+                from_unit=case.unit_code,
+                from_tier=case.tier,
+                actor="clock",
+                data={"due_at": _iso(case.due_at)},
+            )
+        elif m is Milestone.WARNING:
+            ctx.emit(
+                case,
+                EventType.WARNED,
+                from_status=case.status,
+                from_unit=case.unit_code,
+                from_tier=case.tier,
+                actor="clock",
+                data={"due_at": _iso(case.due_at)},
+            )
+        else:
+            _overdue(case, ctx)
+            if case.tier != tier_before:
+                return  # escalated: the new tier's clock starts afresh
+
+
+def _overdue(case: CaseState, ctx: Ctx) -> None:
+    tier = case.tier or Tier.GRID.value
+    case.add_overdue_tier(tier)
+    ctx.emit(
+        case,
+        EventType.OVERDUE,
+        from_status=case.status,
+        from_unit=case.unit_code,
+        from_tier=tier,
+        actor="clock",
+        data={"due_at": _iso(case.due_at)},
+    )
+    up = Tier(tier).next_up()
+    rule = ctx.clock.rule_for(case)
+    if up is not None and rule.auto_escalate and case.grid_code is not None:
+        escalate(case, ctx, f"auto-escalation: overdue at {tier}", {"by": "clock"})
+        ctx.events[-1]["actor"] = "clock"
+    elif up is None:
+        ctx.emit(
+            case,
+            EventType.LEADER_NOTIFIED,
+            from_status=case.status,
+            from_unit=case.unit_code,
+            from_tier=tier,
+            actor="clock",
+            reason="overdue at the top tier",
+        )
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat() if dt else None

@@ -1,0 +1,11 @@
+"""Component ids, as constants: one spelling per id across layouts and callbacks."""
+
+LANG = "lang-store"
+LANG_TOGGLE = "lang-toggle"
+TITLE = "page-title"
+KPI_ROW = "kpi-row"
+STUCK_TABLE = "stuck-table"
+STUCK_TITLE = "stuck-title"
+REFRESH = "refresh-button"
+AS_OF = "as-of"
+NOTICE = "calendar-notice"
