@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -74,6 +75,14 @@ class CaseState:
     def copy(self) -> CaseState:
         return CaseState(**self.to_row())
 
+    def snapshot(self) -> tuple[Any, ...]:
+        """A cheap, immutable record of every field, for ``restore`` after a refused change."""
+        return _ALL_FIELDS(self)  # type: ignore[no-any-return]
+
+    def restore(self, snap: tuple[Any, ...]) -> None:
+        for f, v in zip(CASE_FIELDS, snap, strict=True):
+            setattr(self, f, v)
+
     @property
     def overdue_tier_list(self) -> list[str]:
         return [t for t in self.overdue_tiers.split(",") if t]
@@ -91,6 +100,7 @@ class CaseState:
 
 
 CASE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CaseState))
+_ALL_FIELDS = attrgetter(*CASE_FIELDS)
 EVENT_FIELDS: tuple[str, ...] = tuple(c.name for c in case_events.columns if c.name != "id")
 
 
@@ -99,4 +109,5 @@ DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 
 def case_code(case_id: int | None, reported_at: datetime, tz: ZoneInfo = DEFAULT_TZ) -> str:
     """GW + local report date + zero-padded id, e.g. GW2026112300000042."""
-    return f"GW{reported_at.astimezone(tz):%Y%m%d}{(case_id or 0):08d}"
+    d = reported_at.astimezone(tz)
+    return f"GW{d.year:04d}{d.month:02d}{d.day:02d}{(case_id or 0):08d}"

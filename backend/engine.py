@@ -11,35 +11,27 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine
 
-from backend.casestate import CASE_FIELDS, EVENT_FIELDS, CaseState
+from backend.casestate import CaseState
 from backend.clock import Clock
 from backend.commands import Command
 from backend.errors import CaseNotFound, CommandInvalid, GridwatchError, VersionConflict
 from backend.refindex import RefIndex
 from backend.sla import DeadlineClock
-from backend.store.models import case_events, cases, processed_commands
+from backend.store.fastsql import CaseSQL
 from backend.transitions import Ctx, apply_action, apply_clock, new_case, validate_new_case
 
 log = logging.getLogger("gridwatch.engine")
 T = TypeVar("T")
 
-_UPDATABLE = tuple(f for f in CASE_FIELDS if f not in ("id", "ref", "reported_at"))
-_UPDATE_STMT = (
-    update(cases)
-    .where(cases.c.id == bindparam("b_id"), cases.c.version == bindparam("b_version"))
-    .values({f: bindparam(f) for f in _UPDATABLE})
-)
-_INSERT_CASES = insert(cases).returning(cases.c.id, sort_by_parameter_order=True)
-_INSERT_EVENTS = insert(case_events)
-_INSERT_PROCESSED = insert(processed_commands)
 
 #: Fields of a case that screens need to update themselves (a "delta").
 DELTA_FIELDS = (
@@ -92,6 +84,7 @@ class CaseEngine:
         clock: Clock,
         publisher: Publisher | None = None,
         max_retries: int = 12,
+        cache_size: int = 50_000,
     ) -> None:
         self.db = db
         self.ref = ref
@@ -99,7 +92,12 @@ class CaseEngine:
         self.clock = clock
         self.publisher = publisher
         self.max_retries = max_retries
-        self._sane_multi_rowcount = bool(db.dialect.supports_sane_multi_rowcount)
+        self.sql = CaseSQL(db.dialect.name)
+        # Committed states of recently changed cases, so a busy case is not re-read for every
+        # command. Safe across processes: a stale entry fails the version check, the batch is
+        # retried, and the cache is dropped.
+        self._cache: OrderedDict[int, tuple[Any, ...]] = OrderedDict()
+        self._cache_size = cache_size
 
     # ------------------------------------------------------------------ public
 
@@ -107,6 +105,7 @@ class CaseEngine:
         """Apply ``commands`` in order in one transaction (retried on a version conflict)."""
         try:
             batch = self._retrying(lambda conn: self._apply_in(conn, commands))
+            self._remember(batch.cases)
         except VersionConflict:
             # persistent contention: one command per transaction, so one loser cannot block all
             batch = BatchResult()
@@ -115,6 +114,7 @@ class CaseEngine:
                 batch.results += one.results
                 batch.events += one.events
                 batch.cases += one.cases
+                self._remember(one.cases)
         batch.seq = self._publish(batch.cases)
         return batch
 
@@ -124,11 +124,21 @@ class CaseEngine:
         total = BatchResult()
         while True:
             batch, n_due = self._retrying(lambda conn: self._tick_in(conn, when, limit))
+            self._remember(batch.cases)
             total.events += batch.events
             total.cases += batch.cases
             total.seq = self._publish(batch.cases) or total.seq
             if n_due < limit:
                 return total
+
+    def _remember(self, changed: list[CaseState]) -> None:
+        cache = self._cache
+        for c in changed:
+            if c.id is not None:
+                cache[c.id] = c.snapshot()
+                cache.move_to_end(c.id)
+        while len(cache) > self._cache_size:
+            cache.popitem(last=False)
 
     def _apply_one(self, cmd: Command, conn: Connection) -> BatchResult:
         return self._apply_in(conn, [cmd])
@@ -141,22 +151,36 @@ class CaseEngine:
                     return work(conn)
             except VersionConflict:
                 log.debug("version conflict, retrying (attempt %d)", attempt + 1)
+                self._cache.clear()
                 time.sleep(random.uniform(0, 0.002 * 2**attempt))
         raise VersionConflict(f"still conflicting after {self.max_retries} attempts")
 
     # ------------------------------------------------------------------ internals
 
     def _apply_in(self, conn: Connection, commands: Sequence[Command]) -> BatchResult:
+        sql = self.sql
         batch = BatchResult()
-        done = self._already_applied(conn, [c.id for c in commands])
-        loaded = self._load(conn, [c for c in commands if c.kind == "action" and c.id not in done])
+        done = sql.existing(conn, "processed_commands", "command_id", [c.id for c in commands])
+        actions = [c for c in commands if c.kind == "action" and c.id not in done]
+        loaded: dict[int, CaseState] = {}
+        ids = {c.case_id for c in actions if c.case_id is not None}
+        refs = {c.ref for c in actions if c.case_id is None and c.ref is not None}
+        cache = self._cache
+        for cid in [i for i in ids if i in cache]:
+            loaded[cid] = CaseState(*cache[cid])
+        missing = [i for i in ids if i not in loaded]
+        for case in sql.load(conn, "id", missing) + sql.load(conn, "ref", list(refs)):
+            assert case.id is not None
+            loaded[case.id] = case
+        by_ref = {c.ref: c for c in loaded.values()}
+        taken = sql.existing(
+            conn, "cases", "ref", [c.ref or c.id for c in commands if c.kind == "create"]
+        )
         new_cases: list[CaseState] = []
         touched: dict[int, CaseState] = {}
-        originals: dict[int, int] = {}
+        originals: dict[int, tuple[Any, ...]] = {}
         events: list[dict[str, Any]] = []
-        processed: list[dict[str, Any]] = []
-        by_ref = {c.ref: c for c in loaded.values()}
-        taken = self._existing_refs(conn, [c.ref or c.id for c in commands if c.kind == "create"])
+        processed: list[tuple[str, datetime]] = []
         seen_ids: set[str] = set()
         for cmd in commands:
             if cmd.id in done or cmd.id in seen_ids:
@@ -176,22 +200,23 @@ class CaseEngine:
                     by_ref[ref] = case
                     result = CommandResult(cmd.id, True)
                 else:
-                    current = self._find(cmd, loaded, by_ref)
-                    work = current.copy()
-                    work.updated_at = now
-                    apply_action(work, ctx, cmd.action or "", cmd.params)
-                    _replace(current, work)
-                    for e in ctx.events:
-                        e["case"] = current
-                    if current.id is not None:
-                        touched[current.id] = current
-                        originals.setdefault(current.id, current.version)
-                    result = CommandResult(cmd.id, True, current.id)
+                    case = self._find(cmd, loaded, by_ref)
+                    snapshot = case.snapshot()
+                    try:
+                        case.updated_at = now
+                        apply_action(case, ctx, cmd.action or "", cmd.params)
+                    except GridwatchError:
+                        case.restore(snapshot)  # a refused action leaves no trace
+                        raise
+                    if case.id is not None:
+                        touched[case.id] = case
+                        originals.setdefault(case.id, snapshot)
+                    result = CommandResult(cmd.id, True, case.id)
             except GridwatchError as exc:
                 batch.results.append(CommandResult(cmd.id, False, error=exc))
                 continue
             events += ctx.events
-            processed.append({"command_id": cmd.id, "applied_at": now})
+            processed.append((cmd.id, now))
             batch.results.append(result)
         self._persist(conn, new_cases, touched, originals, events, processed)
         for r, cmd in zip(batch.results, commands, strict=True):
@@ -202,18 +227,13 @@ class CaseEngine:
         return batch
 
     def _tick_in(self, conn: Connection, now: datetime, limit: int) -> tuple[BatchResult, int]:
-        rows = conn.execute(
-            select(cases)
-            .where(cases.c.next_due_at <= now)
-            .order_by(cases.c.next_due_at)
-            .limit(limit)
-        ).all()
+        due = self.sql.due(conn, now, limit)
         touched: dict[int, CaseState] = {}
-        originals: dict[int, int] = {}
+        originals: dict[int, tuple[Any, ...]] = {}
         events: list[dict[str, Any]] = []
-        for row in rows:
-            case = CaseState.from_row(row)
+        for case in due:
             assert case.id is not None
+            originals[case.id] = case.snapshot()
             ctx = Ctx(self.ref, self.deadlines, now, "clock")
             try:
                 apply_clock(case, ctx)
@@ -222,33 +242,9 @@ class CaseEngine:
                 case.next_due_at = None
             case.updated_at = now
             touched[case.id] = case
-            originals[case.id] = case.version
             events += ctx.events
         self._persist(conn, [], touched, originals, events, [])
-        return BatchResult(events=len(events), cases=list(touched.values())), len(rows)
-
-    def _already_applied(self, conn: Connection, ids: list[str]) -> set[str]:
-        if not ids:
-            return set()
-        col = processed_commands.c.command_id
-        return set(conn.execute(select(col).where(col.in_(ids))).scalars())
-
-    def _existing_refs(self, conn: Connection, refs: list[str]) -> set[str]:
-        if not refs:
-            return set()
-        return set(conn.execute(select(cases.c.ref).where(cases.c.ref.in_(refs))).scalars())
-
-    def _load(self, conn: Connection, commands: Iterable[Command]) -> dict[int, CaseState]:
-        ids = {c.case_id for c in commands if c.case_id is not None}
-        refs = {c.ref for c in commands if c.case_id is None and c.ref is not None}
-        out: dict[int, CaseState] = {}
-        if ids:
-            for row in conn.execute(select(cases).where(cases.c.id.in_(ids))):
-                out[row.id] = CaseState.from_row(row)
-        if refs:
-            for row in conn.execute(select(cases).where(cases.c.ref.in_(refs))):
-                out[row.id] = CaseState.from_row(row)
-        return out
+        return BatchResult(events=len(events), cases=list(touched.values())), len(due)
 
     @staticmethod
     def _find(
@@ -264,43 +260,19 @@ class CaseEngine:
         conn: Connection,
         new_cases: list[CaseState],
         touched: dict[int, CaseState],
-        originals: dict[int, int],
+        originals: dict[int, tuple[Any, ...]],
         events: list[dict[str, Any]],
-        processed: list[dict[str, Any]],
+        processed: list[tuple[str, datetime]],
     ) -> None:
-        if new_cases:
-            rows = [c.to_row() for c in new_cases]
-            for r in rows:
-                del r["id"]
-            ids = conn.execute(_INSERT_CASES, rows).scalars().all()
-            for case, new_id in zip(new_cases, ids, strict=True):
-                case.id = new_id
-        if touched:
-            params = []
-            for cid, case in touched.items():
-                p = {f: getattr(case, f) for f in _UPDATABLE}
-                p["b_id"] = cid
-                p["b_version"] = originals[cid]
-                p["version"] = originals[cid] + 1
-                case.version = originals[cid] + 1
-                params.append(p)
-            self._update_cases(conn, params)
-        if events:
-            for e in events:
-                e["case_id"] = e["case"].id
-            conn.execute(_INSERT_EVENTS, [{k: e[k] for k in EVENT_FIELDS} for e in events])
-        if processed:
-            conn.execute(_INSERT_PROCESSED, processed)
-
-    def _update_cases(self, conn: Connection, params: list[dict[str, Any]]) -> None:
-        if self._sane_multi_rowcount or len(params) == 1:
-            res = conn.execute(_UPDATE_STMT, params)
-            if res.rowcount != len(params):
-                raise VersionConflict(f"{len(params) - res.rowcount} case(s) changed meanwhile")
-            return
-        for p in params:
-            if conn.execute(_UPDATE_STMT, p).rowcount != 1:
-                raise VersionConflict(f"case {p['b_id']} changed meanwhile")
+        sql = self.sql
+        # the processed-command rows go first: on SQLite that write takes the write lock,
+        # which makes allocating the new case ids safe across processes
+        sql.insert_processed(conn, processed)
+        sql.insert_cases(conn, new_cases)
+        sql.update_cases(conn, list(touched.values()), originals)
+        for e in events:
+            e["case_id"] = e["case"].id
+        sql.insert_events(conn, events)
 
     def _publish(self, changed: list[CaseState]) -> int | None:
         if not changed or self.publisher is None:
@@ -313,19 +285,17 @@ class CaseEngine:
 
 
 def delta(case: CaseState) -> dict[str, Any]:
-    """The compact, idempotent (versioned) form of a changed case that screens apply."""
+    """The compact, idempotent (versioned) form of a changed case that screens apply.
+
+    Datetimes stay datetimes: the publisher's JSON encoder writes them as RFC 3339.
+    """
     d: dict[str, Any] = {f: getattr(case, f) for f in DELTA_FIELDS}
     d["id"] = case.id
     d["v"] = case.version
     d["code"] = case.code
-    d["reported_at"] = case.reported_at.isoformat()
-    d["due_at"] = case.due_at.isoformat() if case.due_at else None
-    d["stage_started_at"] = case.stage_started_at.isoformat() if case.stage_started_at else None
-    d["completed_at"] = case.completed_at.isoformat() if case.completed_at else None
-    d["updated_at"] = case.updated_at.isoformat() if case.updated_at else None
+    d["reported_at"] = case.reported_at
+    d["due_at"] = case.due_at
+    d["stage_started_at"] = case.stage_started_at
+    d["completed_at"] = case.completed_at
+    d["updated_at"] = case.updated_at
     return d
-
-
-def _replace(target: CaseState, source: CaseState) -> None:
-    for f in CASE_FIELDS:
-        setattr(target, f, getattr(source, f))

@@ -1,0 +1,323 @@
+"""The engine's hot path to SQL: batched writes and reads of cases and events on the DBAPI
+cursor, with values converted once per dialect.
+
+SQLAlchemy Core spends most of a batch building and type-processing parameters row by row;
+here each row is one tuple in column order, so the database driver does the work in C.
+The values written are exactly what the Core tables (store/models.py) read back: naive UTC
+timestamps (SQLite: ``YYYY-MM-DD HH:MM:SS.ffffff`` text), JSON as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from operator import attrgetter
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from backend.casestate import CASE_FIELDS, EVENT_FIELDS, CaseState
+from backend.errors import VersionConflict
+from backend.store.models import case_events, cases
+
+_DT_CASE = {c.name for c in cases.columns if c.type.__class__.__name__ == "UTCDateTime"}
+_JSON_CASE = {c.name for c in cases.columns if c.type.__class__.__name__ == "JSON"}
+_DT_EVENT = {c.name for c in case_events.columns if c.type.__class__.__name__ == "UTCDateTime"}
+_JSON_EVENT = {c.name for c in case_events.columns if c.type.__class__.__name__ == "JSON"}
+
+#: Columns that never change after a case is created: left out of every UPDATE.
+IMMUTABLE = frozenset(
+    {
+        "id",
+        "ref",
+        "reported_at",
+        "channel",
+        "description",
+        "reporter",
+        "address",
+        "lat",
+        "lon",
+        "source",
+        "source_channel",
+        "source_type",
+    }
+)
+MUTABLE = tuple(f for f in CASE_FIELDS if f not in IMMUTABLE)
+_MUTABLE_INDEX = tuple((f, CASE_FIELDS.index(f)) for f in MUTABLE)
+_VERSION = CASE_FIELDS.index("version")
+_ALL = attrgetter(*CASE_FIELDS)
+
+
+@lru_cache(maxsize=1 << 16)  # the same instants recur: a batch's now, shared deadlines
+def _sqlite_dt(v: datetime) -> str:
+    """SQLAlchemy's SQLite DATETIME text, always with six fractional digits (so text order is
+    time order)."""
+    if v.tzinfo is not UTC:
+        if v.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        v = v.astimezone(UTC)
+    return v.isoformat(" ", "microseconds")[:26]  # drop the "+00:00"
+
+
+def _sqlite_read_dt(v: str) -> datetime:
+    return datetime.fromisoformat(v + "+00:00")
+
+
+def _pg_read_dt(v: datetime) -> datetime:
+    return v.replace(tzinfo=UTC)
+
+
+def _single(name: str) -> Any:
+    get = attrgetter(name)
+    return lambda obj: (get(obj),)
+
+
+def _pg_dt(v: datetime) -> datetime:
+    if v.tzinfo is not UTC:
+        if v.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        v = v.astimezone(UTC)
+    return v.replace(tzinfo=None)
+
+
+def _json(v: Any) -> str | None:
+    return None if v is None else orjson.dumps(v).decode()
+
+
+class CaseSQL:
+    """Prepared SQL text and converters for one dialect ("sqlite" or "postgresql")."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self.pg = dialect == "postgresql"
+        ph = "%s" if self.pg else "?"
+        self._dt = _pg_dt if self.pg else _sqlite_dt
+
+        def holder(name: str, json_cols: set[str]) -> str:
+            return f"{ph}::json" if self.pg and name in json_cols else ph
+
+        cols_ins = CASE_FIELDS
+        self.insert_case_sql = (
+            f"INSERT INTO cases ({', '.join(cols_ins)}) VALUES "
+            f"({', '.join(holder(c, _JSON_CASE) for c in cols_ins)})"
+        )
+        self._update_sql: dict[tuple[str, ...], str] = {}
+        self._holder = lambda c: holder(c, _JSON_CASE)
+        self.insert_event_sql = (
+            f"INSERT INTO case_events ({', '.join(EVENT_FIELDS)}) VALUES "
+            f"({', '.join(holder(c, _JSON_EVENT) for c in EVENT_FIELDS)})"
+        )
+        self.insert_processed_sql = (
+            f"INSERT INTO processed_commands (command_id, applied_at) VALUES ({ph}, {ph})"
+        )
+        self.select_cols = ", ".join(CASE_FIELDS)
+        self.ph = ph
+        self._case_conv = [self._converter(f, _DT_CASE, _JSON_CASE) for f in CASE_FIELDS]
+        self._event_conv = [self._converter(f, _DT_EVENT, _JSON_EVENT) for f in EVENT_FIELDS]
+        self._read_conv = [self._reader(f) for f in CASE_FIELDS]
+        self._conv_by_name = dict(zip(CASE_FIELDS, self._case_conv, strict=True))
+        self._plans: dict[tuple[str, ...], tuple[Any, list[tuple[int, Any]]]] = {}
+        self._event_conv_idx = [(i, c) for i, c in enumerate(self._event_conv) if c is not None]
+        self._read_idx = [(i, r) for i, r in enumerate(self._read_conv) if r is not None]
+
+    def _converter(self, name: str, dts: set[str], jsons: set[str]) -> Any:
+        if name in dts:
+            return self._dt
+        if name in jsons:
+            return _json
+        return None
+
+    def _reader(self, name: str) -> Any:
+        if name in _DT_CASE:
+            return _pg_read_dt if self.pg else _sqlite_read_dt
+        if name in _JSON_CASE and not self.pg:
+            return orjson.loads
+        return None
+
+    # ------------------------------------------------------------------ rows
+
+    def case_values(self, case: CaseState, fields: tuple[str, ...]) -> list[Any]:
+        """The values of ``fields`` of ``case``, converted for the driver, in order."""
+        plan = self._plans.get(fields)
+        if plan is None:
+            convs = [(i, self._conv_by_name[f]) for i, f in enumerate(fields)]
+            plan = self._plans[fields] = (
+                attrgetter(*fields) if len(fields) > 1 else _single(fields[0]),
+                [(i, c) for i, c in convs if c is not None],
+            )
+        get, converted = plan
+        out = list(get(case))
+        for i, c in converted:
+            v = out[i]
+            if v is not None:
+                out[i] = c(v)
+        return out
+
+    def event_values(self, e: dict[str, Any]) -> list[Any]:
+        out = [e[f] for f in EVENT_FIELDS]
+        for i, c in self._event_conv_idx:
+            v = out[i]
+            if v is not None:
+                out[i] = c(v)
+        return out
+
+    def case_from_row(self, row: Sequence[Any]) -> CaseState:
+        vals = list(row)
+        for i, r in self._read_idx:
+            v = vals[i]
+            if v is not None:
+                vals[i] = r(v)
+        return CaseState(*vals)
+
+    # ------------------------------------------------------------------ operations
+
+    def insert_cases(self, conn: Connection, new: list[CaseState]) -> None:
+        """Insert new cases and give each its id.
+
+        Ids come from the database: PostgreSQL's sequence, or on SQLite the table's maximum,
+        read after this transaction has taken SQLite's single write lock (the caller writes
+        first), so no other process can be allocating at the same time.
+        """
+        if not new:
+            return
+        cur = _cursor(conn)
+        try:
+            if self.pg:
+                cur.execute(
+                    "SELECT nextval('cases_id_seq') FROM generate_series(1, %s)", (len(new),)
+                )
+                ids = [r[0] for r in cur.fetchall()]
+            else:
+                cur.execute("SELECT COALESCE(MAX(id), 0) FROM cases")
+                top = int(cur.fetchone()[0])
+                ids = list(range(top + 1, top + 1 + len(new)))
+            for case, new_id in zip(new, ids, strict=True):
+                case.id = new_id
+            cur.executemany(self.insert_case_sql, [self.case_values(c, CASE_FIELDS) for c in new])
+        except Exception as exc:
+            _reraise_integrity(exc)
+            raise
+        finally:
+            cur.close()
+
+    def update_cases(
+        self, conn: Connection, changed: list[CaseState], originals: dict[int, tuple[Any, ...]]
+    ) -> None:
+        """UPDATE each case where its version is still the one read; else VersionConflict.
+
+        Only the columns that changed are written (grouped by which changed), so SQLite and
+        PostgreSQL leave untouched indexes alone.
+        """
+        if not changed:
+            return
+        groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for case in changed:
+            assert case.id is not None
+            snap = originals[case.id]
+            old_version = snap[_VERSION]
+            case.version = old_version + 1
+            now_vals = _ALL(case)
+            cols = tuple(f for f, i in _MUTABLE_INDEX if now_vals[i] != snap[i])
+            groups.setdefault(cols, []).append(
+                (*self.case_values(case, cols), case.id, old_version)
+            )
+        missing = 0
+        cur = _cursor(conn)
+        try:
+            for cols, params in groups.items():
+                sql = self._update_sql.get(cols)
+                if sql is None:
+                    sets = ", ".join(f"{c} = {self._holder(c)}" for c in cols)
+                    sql = self._update_sql[cols] = (
+                        f"UPDATE cases SET {sets} WHERE id = {self.ph} AND version = {self.ph}"
+                    )
+                # both drivers report the total of an executemany (psycopg since 3.1)
+                cur.executemany(sql, params)
+                missing += len(params) - cur.rowcount
+        finally:
+            cur.close()
+        if missing:
+            raise VersionConflict(f"{missing} case(s) changed meanwhile")
+
+    def insert_events(self, conn: Connection, events: list[dict[str, Any]]) -> None:
+        if not events:
+            return
+        cur = _cursor(conn)
+        try:
+            cur.executemany(self.insert_event_sql, [self.event_values(e) for e in events])
+        except Exception as exc:
+            _reraise_integrity(exc)
+            raise
+        finally:
+            cur.close()
+
+    def insert_processed(self, conn: Connection, rows: list[tuple[str, datetime]]) -> None:
+        if not rows:
+            return
+        cur = _cursor(conn)
+        try:
+            dt = self._dt
+            cur.executemany(self.insert_processed_sql, [(cid, dt(at)) for cid, at in rows])
+        except Exception as exc:
+            _reraise_integrity(exc)
+            raise
+        finally:
+            cur.close()
+
+    def load(self, conn: Connection, column: str, keys: Sequence[Any]) -> list[CaseState]:
+        """Cases whose ``column`` (id or ref) is in ``keys``."""
+        out: list[CaseState] = []
+        keys = list(keys)
+        cur = _cursor(conn)
+        try:
+            for i in range(0, len(keys), 900):
+                chunk = keys[i : i + 900]
+                marks = ", ".join([self.ph] * len(chunk))
+                cur.execute(
+                    f"SELECT {self.select_cols} FROM cases WHERE {column} IN ({marks})", chunk
+                )
+                out += [self.case_from_row(r) for r in cur.fetchall()]
+        finally:
+            cur.close()
+        return out
+
+    def due(self, conn: Connection, now: datetime, limit: int) -> list[CaseState]:
+        """Cases with a milestone due at ``now``: an index range scan on next_due_at."""
+        cur = _cursor(conn)
+        try:
+            cur.execute(
+                f"SELECT {self.select_cols} FROM cases WHERE next_due_at IS NOT NULL AND "
+                f"next_due_at <= {self.ph} ORDER BY next_due_at LIMIT {int(limit)}",
+                (self._dt(now),),
+            )
+            return [self.case_from_row(r) for r in cur.fetchall()]
+        finally:
+            cur.close()
+
+    def existing(self, conn: Connection, table: str, column: str, keys: Sequence[str]) -> set[str]:
+        out: set[str] = set()
+        keys = list(keys)
+        cur = _cursor(conn)
+        try:
+            for i in range(0, len(keys), 900):
+                chunk = keys[i : i + 900]
+                marks = ", ".join([self.ph] * len(chunk))
+                cur.execute(f"SELECT {column} FROM {table} WHERE {column} IN ({marks})", chunk)
+                out.update(r[0] for r in cur.fetchall())
+        finally:
+            cur.close()
+        return out
+
+
+def _cursor(conn: Connection) -> Any:
+    """The DBAPI cursor of ``conn``'s current transaction."""
+    return conn.connection.cursor()
+
+
+def _reraise_integrity(exc: Exception) -> None:
+    """A unique violation from the driver means another engine got there first."""
+    name = type(exc).__name__
+    if name in ("IntegrityError", "UniqueViolation"):
+        raise VersionConflict(str(exc)) from exc

@@ -1,0 +1,58 @@
+"""Shared set-up for the benchmarks: a fresh database with the small city, and Redis."""
+
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+import uuid
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+
+from backend.clock import ManualClock
+from backend.config import Settings
+from backend.store.db import make_engine
+from backend.system import System
+
+TZ = ZoneInfo("Asia/Shanghai")
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def fresh_system(backend: str, city: str = "small", start: datetime | None = None) -> System:
+    """A System on an empty database ('sqlite' or 'postgres') with ``city`` loaded."""
+    start = start or datetime(2026, 11, 23, 9, 0, tzinfo=TZ)
+    var = Path(tempfile.mkdtemp(prefix="gwbench-"))
+    if backend == "postgres":
+        url = os.environ.get("BENCH_PG_URL", PG_URL)
+        eng = make_engine(url)
+        with eng.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        eng.dispose()
+    else:
+        url = f"sqlite:///{var / 'bench.db'}"
+    settings = Settings(
+        DATABASE_URL=url,
+        REDIS_URL=os.environ.get("REDIS_URL") or None,
+        GRIDWATCH_VAR=var,
+        GRIDWATCH_REDIS_PREFIX=f"gwbench-{uuid.uuid4().hex[:8]}",
+    )
+    system = System(settings, ManualClock(start))
+    system.init(city)
+    return system

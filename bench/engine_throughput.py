@@ -1,0 +1,168 @@
+"""Engine throughput (case events per second) beside the raw rate of the same SQL writes and
+Redis publishes done without the engine, measured in the same run.
+
+    python -m bench.engine_throughput [--cases 20000] [--batch 1000] [--backend sqlite|postgres]
+
+Workload: ``cases`` cases are reported (reported + dispatched: 2 events each), then accepted,
+resolved, rated and closed (1 event each): 6 events a case, in batches of ``batch`` commands.
+The raw baseline writes the same rows (cases inserted, then updated; events; processed-command
+ids) in the same transactions and publishes the same deltas, from rows prepared beforehand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from datetime import timedelta
+from typing import Any
+
+from backend.casestate import CASE_FIELDS, EVENT_FIELDS
+from backend.commands import action_command, create_command
+from backend.engine import delta
+from bench.common import fresh_system, machine
+
+STEPS = (
+    ("accept", {}),
+    ("resolve", {"reason": "已处置"}),
+    ("rate", {"rating": "satisfied"}),
+    ("close", {}),
+)
+
+
+def run_engine(backend: str, n: int, batch: int) -> dict[str, Any]:
+    system = fresh_system(backend)
+    clock = system.clock
+    grids = sorted(system.ref.grids)
+    cats = sorted(c for c, i in system.ref.categories.items() if not i.major)
+    engine = system.engine
+    events = 0
+    t0 = time.perf_counter()
+    ids: list[int] = []
+    for start in range(0, n, batch):
+        cmds = [
+            create_command(
+                {
+                    "category": cats[i % len(cats)],
+                    "description": "群众反映噪音扰民",
+                    "channel": "hotline",
+                    "grid": grids[i % len(grids)],
+                }
+            )
+            for i in range(start, min(n, start + batch))
+        ]
+        res = engine.apply(cmds)
+        events += res.events
+        ids += [r.case_id for r in res.results if r.case_id is not None]
+    for action, params in STEPS:
+        clock.advance(timedelta(minutes=30))  # type: ignore[attr-defined]
+        for start in range(0, n, batch):
+            cmds = [
+                action_command(action, params, case_id=cid) for cid in ids[start : start + batch]
+            ]
+            res = engine.apply(cmds)
+            events += res.events
+    wall = time.perf_counter() - t0
+    system.db.dispose()
+    return {"events": events, "seconds": wall, "events_per_s": events / wall}
+
+
+def run_raw(backend: str, n: int, batch: int) -> dict[str, Any]:
+    """The same rows written and published with no engine: prepared tuples handed straight to
+    the database driver's executemany in the same transactions, and the same publishes.
+
+    This is the floor the engine is measured against: no validation, state machine, deadline
+    arithmetic, loading, diffing or version checks."""
+    system = fresh_system(backend)
+    engine = system.engine
+    sql = engine.sql
+    grids = sorted(system.ref.grids)
+    cats = sorted(c for c, i in system.ref.categories.items() if not i.major)
+    # one real case and its events, as templates for the rows
+    probe = engine.apply(
+        [
+            create_command(
+                {"category": cats[0], "description": "模板", "channel": "hotline", "grid": grids[0]}
+            )
+        ]
+    )
+    template = probe.cases[0]
+    case_t = sql.case_values(template, CASE_FIELDS)
+    ev_t = {k: None for k in EVENT_FIELDS}
+    ev_t.update(case_id=0, seq=0, at=template.reported_at, type="reported", actor="raw")
+    ev_row = sql.event_values(ev_t)
+    at = sql.case_values(template, ("updated_at",))[0]
+    upd_cols = ("status", "holder", "status_changed_at", "event_count", "version", "updated_at")
+    set_sql = ", ".join(f"{c} = {sql.ph}" for c in upd_cols)
+    upd = f"UPDATE cases SET {set_sql} WHERE id = {sql.ph} AND version = {sql.ph}"
+    pub = system.publisher
+    d_t = delta(template)
+    first = int(template.id or 0) + 1
+    # every row prepared before the clock starts
+    create_batches = []
+    for start in range(0, n, batch):
+        ids = list(range(first + start, first + min(n, start + batch)))
+        cases_rows = [[cid, f"raw{cid}", *case_t[2:]] for cid in ids]
+        evs = [[cid, s_, *ev_row[2:]] for cid in ids for s_ in (1, 2)]
+        done = [(f"rawc{cid}", at) for cid in ids]
+        create_batches.append((cases_rows, evs, done, [dict(d_t, id=cid) for cid in ids]))
+    step_batches = []
+    for step_no in range(len(STEPS)):
+        for start in range(0, n, batch):
+            ids = list(range(first + start, first + min(n, start + batch)))
+            ups = [
+                ("accepted", "H1", at, 3 + step_no, 2 + step_no, at, cid, 1 + step_no)
+                for cid in ids
+            ]
+            evs = [[cid, 3 + step_no, *ev_row[2:]] for cid in ids]
+            done = [(f"rawa{step_no}-{cid}", at) for cid in ids]
+            step_batches.append((ups, evs, done, [dict(d_t, id=cid) for cid in ids]))
+    events = 0
+    t0 = time.perf_counter()
+    for cases_rows, evs, done, deltas in create_batches:
+        with system.db.begin() as conn:
+            cur = conn.connection.cursor()
+            cur.executemany(sql.insert_processed_sql, done)
+            cur.executemany(sql.insert_case_sql, cases_rows)
+            cur.executemany(sql.insert_event_sql, evs)
+            cur.close()
+        pub.publish(deltas)
+        events += len(evs)
+    for ups, evs, done, deltas in step_batches:
+        with system.db.begin() as conn:
+            cur = conn.connection.cursor()
+            cur.executemany(sql.insert_processed_sql, done)
+            cur.executemany(upd, ups)
+            cur.executemany(sql.insert_event_sql, evs)
+            cur.close()
+        pub.publish(deltas)
+        events += len(evs)
+    wall = time.perf_counter() - t0
+    system.db.dispose()
+    return {"events": events, "seconds": wall, "events_per_s": events / wall}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cases", type=int, default=20_000)
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    args = ap.parse_args()
+    raw = run_raw(args.backend, args.cases, args.batch)
+    eng = run_engine(args.backend, args.cases, args.batch)
+    out = {
+        "bench": "engine_throughput",
+        "backend": args.backend,
+        "machine": machine(),
+        "cases": args.cases,
+        "batch": args.batch,
+        "raw_events_per_s": round(raw["events_per_s"]),
+        "engine_events_per_s": round(eng["events_per_s"]),
+        "ratio": round(eng["events_per_s"] / raw["events_per_s"], 3),
+        "engine_events": eng["events"],
+    }
+    print(json.dumps(out, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
