@@ -34,6 +34,9 @@ log = logging.getLogger("gridwatch")
 
 
 def _setup_logging(verbose: bool = False) -> None:
+    from backend.runtime import tune_gc
+
+    tune_gc()
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -265,7 +268,9 @@ def report(
             ).one()
             lo = lo or (first or SystemClock().now())
             hi = hi or ((last + timedelta(seconds=1)) if last else SystemClock().now())
-        now = max(SystemClock().now(), hi)
+        # the report's clock: now, or the newest change when a simulated city runs ahead
+        newest = conn.execute(select(func.max(cases.c.updated_at))).scalar()
+        now = max(SystemClock().now(), newest) if newest else SystemClock().now()
         out = build_report(conn, lo, hi, now)
     if as_json:
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))

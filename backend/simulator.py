@@ -12,8 +12,9 @@ import heapq
 import itertools
 import math
 import random
+import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -100,15 +101,16 @@ class SimConfig:
     rating_share: float = 0.85
 
 
-@dataclass(order=True, slots=True)
+@dataclass(slots=True)
 class _Planned:
+    """What a case's holder will do next; kept in a heap as (epoch seconds, seq, plan)."""
+
     at: datetime
-    seq: int
-    case_id: int = field(compare=False)
-    action: str = field(compare=False)
-    expect_status: str = field(compare=False)
-    expect_unit: str | None = field(compare=False)
-    params: dict[str, Any] = field(compare=False, default_factory=dict)
+    case_id: int
+    action: str
+    expect_status: str
+    expect_unit: str | None
+    params: dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -134,7 +136,8 @@ class CitySimulator:
         self.chan_weights = [w for _, w in CHANNELS]
         self.daily_mean = self.cfg.cases_per_grid_per_day * len(self.grids)
         self._unit_speed: dict[str, float] = {}
-        self._plan: list[_Planned] = []
+        self._plan: list[tuple[float, int, _Planned]] = []
+        self._departments = sorted(u for u, i in ref.units.items() if i.kind == "department")
         self._state: dict[int, tuple[str, str | None]] = {}
         self._seq = itertools.count()
         self._ids = itertools.count(1)
@@ -280,7 +283,8 @@ class CitySimulator:
             "accept",
             "dispatched",
             unit,
-            {"holder": f"H{abs(hash(unit)) % 10_000:04d}"},
+            # a stable hash: str hash() changes from process to process (PYTHONHASHSEED)
+            {"holder": f"H{zlib.crc32(unit.encode()) % 10_000:04d}"},
         )
 
     def _plan_accepted(
@@ -302,7 +306,7 @@ class CitySimulator:
             and mode != "consultation"
             and rng.random() < (self.cfg.consult_share * 4)
         ):
-            depts = [u for u, i in self.ref.units.items() if i.kind == "department" and u != unit]
+            depts = [u for u in self._departments if u != unit]
             if len(depts) >= 2:
                 co = rng.sample(depts, 2)
                 self._schedule(
@@ -356,15 +360,15 @@ class CitySimulator:
         unit: str | None,
         params: dict[str, Any] | None = None,
     ) -> None:
-        heapq.heappush(
-            self._plan, _Planned(at, next(self._seq), case_id, action, status, unit, params or {})
-        )
+        plan = _Planned(at, case_id, action, status, unit, params or {})
+        heapq.heappush(self._plan, (at.timestamp(), next(self._seq), plan))
 
     def due_actions(self, t1: datetime) -> list[Command]:
         """Planned actions before ``t1``; stale ones (the case moved on since) are dropped."""
         out: list[Command] = []
-        while self._plan and self._plan[0].at < t1:
-            p = heapq.heappop(self._plan)
+        limit = t1.timestamp()
+        while self._plan and self._plan[0][0] < limit:
+            p = heapq.heappop(self._plan)[2]
             if self._state.get(p.case_id) != (p.expect_status, p.expect_unit):
                 continue
             n = next(self._ids)

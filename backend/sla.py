@@ -19,6 +19,7 @@ _COLOUR_AFTER = {
     Milestone.WARNING: Colour.ORANGE,
     Milestone.DUE: Colour.RED,
 }
+_MILESTONES: dict[str, Milestone] = {m.value: m for m in Milestone}
 _NEXT = {
     Milestone.REMINDER: Milestone.WARNING,
     Milestone.WARNING: Milestone.DUE,
@@ -36,7 +37,7 @@ class DeadlineClock:
 
     def rule_for(self, case: CaseState, tier: str | None = None) -> TierRule:
         return self.policy.resolve(
-            tier=Tier(tier or case.tier or Tier.GRID.value),
+            tier=tier or case.tier or Tier.GRID,
             channel=case.channel,
             category=case.category,
             severity=case.severity,
@@ -56,7 +57,7 @@ class DeadlineClock:
         case.used_seconds = 0.0
         case.segment_started_at = now
         case.due_at = due
-        case.colour = Colour.GREEN.value
+        case.colour = Colour.GREEN
         self._schedule(case, now, allowance.unit, budget, 0.0, first=Milestone.REMINDER)
 
     def pause(self, case: CaseState, now: datetime) -> None:
@@ -74,7 +75,7 @@ class DeadlineClock:
             return
         unit = self._allowance(case.allowance).unit
         case.segment_started_at = now
-        pending = Milestone(case.next_milestone) if case.next_milestone else None
+        pending = _MILESTONES.get(case.next_milestone or "")
         if pending is None:
             # everything had fired already (overdue, not escalated): only move the due time
             remaining = max(0.0, case.budget_seconds - case.used_seconds)
@@ -92,11 +93,11 @@ class DeadlineClock:
         """Milestones now due, in order; advances colour and the next milestone."""
         fired: list[Milestone] = []
         while case.next_due_at is not None and case.next_due_at <= now and case.next_milestone:
-            m = Milestone(case.next_milestone)
+            m = _MILESTONES[case.next_milestone]
             fired.append(m)
-            case.colour = _COLOUR_AFTER[m].value
+            case.colour = _COLOUR_AFTER[m]
             nxt = _NEXT[m]
-            case.next_milestone = nxt.value if nxt else None
+            case.next_milestone = nxt
             case.next_due_at = self._milestone_time(case, nxt) if nxt else None
         return fired
 
@@ -126,7 +127,7 @@ class DeadlineClock:
             case.warning_at = cal.advance(start, max(0.0, budget * p.warning - used), unit)
         if used > 0.0 or first is not Milestone.REMINDER:
             case.due_at = cal.advance(start, max(0.0, budget - used), unit)
-        case.next_milestone = first.value
+        case.next_milestone = first
         case.next_due_at = self._milestone_time(case, first)
 
     @staticmethod

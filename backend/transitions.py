@@ -61,7 +61,7 @@ class Ctx:
                 "case_id": case.id,
                 "seq": case.event_count,
                 "at": self.now,
-                "type": type_.value,
+                "type": type_,
                 "actor": actor or self.actor,
                 "from_status": from_status,
                 "to_status": case.status,
@@ -76,6 +76,12 @@ class Ctx:
 
 
 # ----------------------------------------------------------------------------- intake
+
+# plain dict look-ups: constructing an enum from a value is slow on the hot path
+_CHANNELS: dict[object, Channel] = {c.value: c for c in Channel}
+_SEVERITIES: dict[object, Severity] = {v.value: v for v in Severity}
+_TIERS: dict[object, Tier] = {t.value: t for t in Tier}
+_STATUSES: dict[object, Status] = {v.value: v for v in Status}
 
 _CASE_FIELDS_IN = (
     "category",
@@ -109,14 +115,14 @@ def validate_new_case(payload: dict[str, Any], ref: RefIndex) -> dict[str, Any]:
     else:
         out["description"] = description.strip()
     channel = payload.get("channel")
-    try:
-        out["channel"] = Channel(str(channel)).value
-    except ValueError:
+    if channel in _CHANNELS:
+        out["channel"] = _CHANNELS[channel]
+    else:
         errors["channel"] = "must be one of " + ", ".join(c.value for c in Channel)
-    severity = payload.get("severity") or Severity.GENERAL.value
-    try:
-        out["severity"] = Severity(severity).value
-    except ValueError:
+    severity = payload.get("severity") or Severity.GENERAL
+    if severity in _SEVERITIES:
+        out["severity"] = _SEVERITIES[severity]
+    else:
         errors["severity"] = "must be one of " + ", ".join(s.value for s in Severity)
     grid = payload.get("grid")
     if grid is not None and (not isinstance(grid, str) or grid not in ref.grids):
@@ -154,7 +160,7 @@ def validate_new_case(payload: dict[str, Any], ref: RefIndex) -> dict[str, Any]:
 
 def intake_tier(severity: str, category_major: bool, default_tier: Tier) -> Tier:
     """Triage (直通办理 / 一键上报): general matters where they arise, major ones straight up."""
-    if severity != Severity.GENERAL.value or category_major:
+    if severity != Severity.GENERAL or category_major:
         return Tier.DEPARTMENT
     return default_tier
 
@@ -185,7 +191,7 @@ def new_case(fields_in: dict[str, Any], ctx: Ctx, case_ref: str) -> CaseState:
         lon=fields_in.get("lon"),
         description=fields_in["description"],
         reporter=fields_in.get("reporter"),
-        status=Status.RECEIVED.value,
+        status=Status.RECEIVED,
         prev_status=None,
         tier=None,
         unit_code=None,
@@ -228,9 +234,9 @@ def _dispatch(
 ) -> None:
     """Hand the case to ``unit`` at ``tier`` with a fresh allowance."""
     from_status, from_unit, from_tier = case.status, case.unit_code, case.tier
-    case.status = Status.DISPATCHED.value
+    case.status = Status.DISPATCHED
     case.prev_status = None
-    case.tier = tier.value
+    case.tier = tier
     case.unit_code = unit
     case.holder = None
     case.stage_started_at = ctx.now
@@ -255,21 +261,21 @@ def _require(case: CaseState, action: str, allowed: frozenset[str] | set[str], w
         raise TransitionRefused(action, case.status, why)
 
 
-_HANDLING = frozenset({Status.ACCEPTED.value, Status.IN_PROGRESS.value})
+_HANDLING = frozenset({Status.ACCEPTED, Status.IN_PROGRESS})
 _OPEN = frozenset(s.value for s in OPEN_STATUSES)
-_ACTIVE = frozenset({Status.DISPATCHED.value, Status.ACCEPTED.value, Status.IN_PROGRESS.value})
-_DONE = frozenset(s.value for s in COMPLETED_STATUSES) - {Status.CLOSED.value}
+_ACTIVE = frozenset({Status.DISPATCHED, Status.ACCEPTED, Status.IN_PROGRESS})
+_DONE = frozenset(s.value for s in COMPLETED_STATUSES) - {Status.CLOSED}
 
 
 def _set_status(case: CaseState, ctx: Ctx, status: Status) -> str:
     old = case.status
-    case.status = status.value
+    case.status = status
     case.status_changed_at = ctx.now
     return old
 
 
 def act_dispatch(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
-    _require(case, "dispatch", {Status.RECEIVED.value}, "only a case awaiting triage is dispatched")
+    _require(case, "dispatch", {Status.RECEIVED}, "only a case awaiting triage is dispatched")
     grid = p.get("grid")
     if not isinstance(grid, str) or grid not in ctx.ref.grids:
         raise CommandInvalid({"grid": f"unknown grid code {grid!r}"})
@@ -288,7 +294,7 @@ def act_dispatch(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
 
 
 def act_accept(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
-    _require(case, "accept", {Status.DISPATCHED.value}, "only a dispatched case is signed for")
+    _require(case, "accept", {Status.DISPATCHED}, "only a dispatched case is signed for")
     old = _set_status(case, ctx, Status.ACCEPTED)
     case.holder = p.get("holder") or ctx.actor
     ctx.emit(
@@ -302,7 +308,7 @@ def act_accept(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
 
 
 def act_start(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
-    _require(case, "start", {Status.ACCEPTED.value}, "accept the case before starting work")
+    _require(case, "start", {Status.ACCEPTED}, "accept the case before starting work")
     old = _set_status(case, ctx, Status.IN_PROGRESS)
     ctx.emit(
         case, EventType.STARTED, from_status=old, from_unit=case.unit_code, from_tier=case.tier
@@ -326,8 +332,8 @@ def act_pause(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
 
 
 def act_resume(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
-    _require(case, "resume", {Status.PAUSED.value}, "the case is not paused")
-    old = _set_status(case, ctx, Status(case.prev_status or Status.DISPATCHED.value))
+    _require(case, "resume", {Status.PAUSED}, "the case is not paused")
+    old = _set_status(case, ctx, _STATUSES[case.prev_status or Status.DISPATCHED])
     case.prev_status = None
     ctx.clock.resume(case, ctx.now)
     ctx.emit(
@@ -368,7 +374,7 @@ def _rating(p: dict[str, Any], key: str = "rating") -> Rating:
 def _reopen(case: CaseState, ctx: Ctx, why: str) -> None:
     case.reopen_count += 1
     case.completed_at = None
-    tier = Tier(case.tier or Tier.GRID.value)
+    tier = _TIERS[case.tier or Tier.GRID]
     _dispatch(
         case,
         ctx,
@@ -381,7 +387,7 @@ def _reopen(case: CaseState, ctx: Ctx, why: str) -> None:
 
 
 def act_rate(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
-    _require(case, "rate", {Status.RESOLVED.value}, "only a resolved case is rated")
+    _require(case, "rate", {Status.RESOLVED}, "only a resolved case is rated")
     rating = _rating(p)
     case.rating = rating.value
     old = _set_status(case, ctx, Status.RATED)
@@ -402,7 +408,7 @@ def act_revisit(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     _require(case, "revisit", _DONE, "only a resolved or rated case is revisited")
     rating = _rating(p, "result")
     old = case.status
-    if case.status == Status.RESOLVED.value:
+    if case.status == Status.RESOLVED:
         case.rating = rating.value
         _set_status(case, ctx, Status.RATED)
     ctx.emit(
@@ -450,7 +456,7 @@ def act_cancel(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
 
 def escalate(case: CaseState, ctx: Ctx, reason: str, data: dict[str, Any] | None = None) -> None:
     """Move the case up one tier with that tier's allowance (by hand or by the clock)."""
-    tier = Tier(case.tier or Tier.GRID.value)
+    tier = _TIERS[case.tier or Tier.GRID]
     up = tier.next_up()
     if up is None:
         raise TransitionRefused("escalate", case.status, "the case is already at the county tier")
@@ -518,7 +524,7 @@ def act_reassign(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
 
 def act_instruct(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     """批示: a leader's instruction, recorded on the case; no state change."""
-    if case.status in (Status.CLOSED.value, Status.CANCELLED.value):
+    if case.status in (Status.CLOSED, Status.CANCELLED):
         raise TransitionRefused("instruct", case.status, "the case is finished")
     text = p.get("text")
     if not isinstance(text, str) or not text.strip():
@@ -600,7 +606,7 @@ def apply_clock(case: CaseState, ctx: Ctx) -> None:
 
 
 def _overdue(case: CaseState, ctx: Ctx) -> None:
-    tier = case.tier or Tier.GRID.value
+    tier = case.tier or Tier.GRID
     case.add_overdue_tier(tier)
     ctx.emit(
         case,
@@ -611,7 +617,7 @@ def _overdue(case: CaseState, ctx: Ctx) -> None:
         actor="clock",
         data={"due_at": _iso(case.due_at)},
     )
-    up = Tier(tier).next_up()
+    up = _TIERS[tier].next_up()
     rule = ctx.clock.rule_for(case)
     if up is not None and rule.auto_escalate and case.grid_code is not None:
         escalate(case, ctx, f"auto-escalation: overdue at {tier}", {"by": "clock"})
