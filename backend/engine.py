@@ -26,7 +26,6 @@ from backend.commands import Command
 from backend.errors import CaseNotFound, CommandInvalid, GridwatchError, VersionConflict
 from backend.refindex import RefIndex
 from backend.sla import DeadlineClock
-from backend.store.db import start_wal_checkpointer
 from backend.store.fastsql import CaseSQL
 from backend.transitions import Ctx, apply_action, apply_clock, new_case, validate_new_case
 
@@ -94,7 +93,6 @@ class CaseEngine:
         self.publisher = publisher
         self.max_retries = max_retries
         self.sql = CaseSQL(db.dialect.name)
-        start_wal_checkpointer(db)
         # Committed states of recently changed cases, so a busy case is not re-read for every
         # command. Safe across processes: a stale entry fails the version check, the batch is
         # retried, and the cache is dropped.

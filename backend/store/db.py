@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -19,9 +16,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA cache_size=-65536")
-    # the WAL is checkpointed by a background thread (start_wal_checkpointer); this is only
-    # the safety net for processes that run none
-    cur.execute("PRAGMA wal_autocheckpoint=50000")
     cur.close()
 
 
@@ -41,36 +35,3 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
-
-_checkpointers: dict[str, threading.Thread] = {}
-
-
-def start_wal_checkpointer(engine: Engine, every: float = 1.0) -> None:
-    """Checkpoint SQLite's write-ahead log from a background thread.
-
-    With ``synchronous=NORMAL`` the only fsync is at a checkpoint; doing it here, on its own
-    connection (PASSIVE: it never blocks writers), keeps it off the engine's commit path.
-    One thread per database file and process; a no-op on other databases.
-    """
-    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
-        return
-    key = str(engine.url)
-    if key in _checkpointers and _checkpointers[key].is_alive():
-        return
-    path = engine.url.database
-
-    def run() -> None:
-        conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        try:
-            while True:
-                time.sleep(every)
-                try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                except sqlite3.Error:  # busy or gone: try again next time
-                    continue
-        finally:  # pragma: no cover - daemon thread ends with the process
-            conn.close()
-
-    th = threading.Thread(target=run, name="sqlite-wal-checkpoint", daemon=True)
-    th.start()
-    _checkpointers[key] = th
