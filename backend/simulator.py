@@ -59,6 +59,24 @@ CHANNELS = (
     ("walk_in", 0.06),
     ("app", 0.05),
 )
+#: relative frequency of the matters the source reports name (others count 1)
+COMMON_CATEGORIES = {
+    "neighbour_dispute": 6.0,
+    "decoration_noise": 5.0,
+    "cooking_fumes": 4.0,
+    "sanitation": 5.0,
+    "garbage_collection": 4.0,
+    "road_occupation": 4.0,
+    "illegal_parking": 4.0,
+    "broken_facilities": 3.5,
+    "streetlight_out": 3.0,
+    "safety_hazard": 3.0,
+    "illegal_building": 2.5,
+    "policy_inquiry": 3.0,
+    "unpaid_wages": 2.0,
+    "noise_nuisance": 3.0,
+    "property_dispute": 2.0,
+}
 #: median hours of handling by tier, before a unit's own speed factor
 HANDLING_HOURS = {"grid": 10.0, "township": 40.0, "department": 110.0, "county": 150.0}
 SURNAMES = (
@@ -131,7 +149,11 @@ class CitySimulator:
         self.grids = sorted(ref.grids)
         self.categories = sorted(ref.categories)
         # Zipf-like popularity: the first categories of the whistle list are the common ones
-        self.cat_weights = [1.0 / (i + 1) ** 0.8 for i in range(len(self.categories))]
+        # the matters the source reports name most are the most common; major ones are rare
+        self.cat_weights = [
+            COMMON_CATEGORIES.get(c, 1.0) * (0.08 if ref.categories[c].major else 1.0)
+            for c in self.categories
+        ]
         self.chan_names = [c for c, _ in CHANNELS]
         self.chan_weights = [w for _, w in CHANNELS]
         self.daily_mean = self.cfg.cases_per_grid_per_day * len(self.grids)

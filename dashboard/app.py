@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import dash_bootstrap_components as dbc
 from dash import Dash
 from fastapi import FastAPI
 
@@ -22,7 +21,7 @@ def create_app(system: System) -> FastAPI:
         __name__,
         server=server,  # type: ignore[arg-type]  # Dash accepts a FastAPI app
         title=t("app_title"),
-        external_stylesheets=[dbc.themes.DARKLY],
+        # no CDN: the command centre may be offline; our own stylesheet is in assets/
         serve_locally=True,
         assets_folder=str(Path(__file__).parent / "assets"),
         suppress_callback_exceptions=True,
