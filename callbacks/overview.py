@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from dash import Dash, Input, Output, State, html
@@ -59,9 +60,24 @@ def register(app: Dash, system: System) -> None:
             unit = ref.units.get(it["unit"] or "")
             it["category_name"] = (cat.name if lang == "zh" else cat.name_en) if cat else "—"
             it["unit_name"] = unit.name if unit else "—"
-        notice: Any = None
-        years = sorted(system.calendar.fallback_years)
-        if years:
-            notice = html.Div(t("calendar_fallback", lang, year=years[0]), className="gw-notice")
+        notice = calendar_notice(system, now, lang)
         as_of = f"{t('as_of', lang)} {now.astimezone(system.tz):%Y-%m-%d %H:%M}"
         return kpi_tiles(k, lang), stuck_table(stuck, lang), as_of, notice
+
+
+def calendar_notice(system: System, now: datetime, lang: str) -> Any:
+    """Warn about this year's and next year's working-day calendar, weeks before it matters."""
+    cal = system.calendar
+    year = now.astimezone(system.tz).year
+    for y in (year, year + 1):
+        cal.is_working_day(date(y, 1, 4))  # records fallback / provisional years
+    lines = []
+    if cal.fallback_years:
+        lines.append(t("calendar_fallback", lang, years=_years(cal.fallback_years)))
+    if cal.provisional_years:
+        lines.append(t("calendar_provisional", lang, years=_years(cal.provisional_years)))
+    return [html.Div(line, className="gw-notice") for line in lines] or None
+
+
+def _years(years: set[int]) -> str:
+    return "、".join(str(y) for y in sorted(years))

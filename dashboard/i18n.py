@@ -28,8 +28,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "as_of": ("数据时间", "As of"),
     "language": ("English", "中文"),
     "calendar_fallback": (
-        "{year} 年法定节假日未知，暂按周一至周五计算工作日",
-        "No statutory calendar for {year}: working days are Monday–Friday",
+        "{years} 年法定节假日数据缺失，工作日暂按周一至周五计算",
+        "No statutory calendar for {years}: working days are Monday–Friday",
+    ),
+    "calendar_provisional": (
+        "{years} 年工作日历为暂定版本，以国务院正式安排为准",
+        "The {years} working-day calendar is provisional until the official arrangement",
     ),
     "colour_green": ("正常", "On time"),
     "colour_yellow": ("提醒", "Reminded"),
