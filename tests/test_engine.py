@@ -44,6 +44,7 @@ def test_a_case_lives_its_whole_life(system):
         "closed",
     ]
     assert [e["seq"] for e in evs] == list(range(1, 8))
+    assert evs[0]["data"] == {"channel": "grid_worker"}  # JSON survives the bulk write
     assert evs[1]["to_unit"] == row["unit_code"] and evs[1]["to_tier"] == "grid"
     assert all(e["actor"] for e in evs)
     final = case_row(system, cid)
