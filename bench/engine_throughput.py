@@ -73,7 +73,8 @@ def run_engine(backend: str, n: int, batch: int) -> dict[str, Any]:
 
 def run_raw(backend: str, n: int, batch: int) -> dict[str, Any]:
     """The same rows written and published with no engine: prepared tuples handed straight to
-    the database driver's executemany in the same transactions, and the same publishes.
+    the driver with the engine's own bulk statements (executemany; COPY on PostgreSQL) in the
+    same transactions, and the same publishes.
 
     This is the floor the engine is measured against: no validation, state machine, deadline
     arithmetic, loading, diffing or version checks."""
@@ -126,18 +127,18 @@ def run_raw(backend: str, n: int, batch: int) -> dict[str, Any]:
     for cases_rows, evs, done, deltas in create_batches:
         with system.db.begin() as conn:
             cur = conn.connection.cursor()
-            cur.executemany(sql.insert_processed_sql, done)
-            cur.executemany(sql.insert_case_sql, cases_rows)
-            cur.executemany(sql.insert_event_sql, evs)
+            sql.write_rows(cur, sql.insert_processed_sql, sql.copy_processed_sql, done)
+            sql.write_rows(cur, sql.insert_case_sql, sql.copy_case_sql, cases_rows)
+            sql.write_rows(cur, sql.insert_event_sql, sql.copy_event_sql, evs)
             cur.close()
         pub.publish(deltas)
         events += len(evs)
     for ups, evs, done, deltas in step_batches:
         with system.db.begin() as conn:
             cur = conn.connection.cursor()
-            cur.executemany(sql.insert_processed_sql, done)
+            sql.write_rows(cur, sql.insert_processed_sql, sql.copy_processed_sql, done)
             cur.executemany(upd, ups)
-            cur.executemany(sql.insert_event_sql, evs)
+            sql.write_rows(cur, sql.insert_event_sql, sql.copy_event_sql, evs)
             cur.close()
         pub.publish(deltas)
         events += len(evs)

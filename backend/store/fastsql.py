@@ -199,7 +199,7 @@ class CaseSQL:
             for case, new_id in zip(new, ids, strict=True):
                 case.id = new_id
             rows = [self.case_values(c, CASE_FIELDS) for c in new]
-            self._write(cur, self.insert_case_sql, self.copy_case_sql, rows)
+            self.write_rows(cur, self.insert_case_sql, self.copy_case_sql, rows)
         except Exception as exc:
             _reraise_integrity(exc)
             raise
@@ -245,7 +245,7 @@ class CaseSQL:
         if missing:
             raise VersionConflict(f"{missing} case(s) changed meanwhile")
 
-    def _write(self, cur: Any, insert_sql: str, copy_sql: str, rows: list[Any]) -> None:
+    def write_rows(self, cur: Any, insert_sql: str, copy_sql: str, rows: list[Any]) -> None:
         """Bulk insert: COPY on PostgreSQL (far cheaper than a statement per row), executemany
         on SQLite."""
         if self.pg:
@@ -261,7 +261,7 @@ class CaseSQL:
         cur = _cursor(conn)
         try:
             rows = [self.event_values(e) for e in events]
-            self._write(cur, self.insert_event_sql, self.copy_event_sql, rows)
+            self.write_rows(cur, self.insert_event_sql, self.copy_event_sql, rows)
         except Exception as exc:
             _reraise_integrity(exc)
             raise
@@ -274,7 +274,7 @@ class CaseSQL:
         cur = _cursor(conn)
         try:
             dt = self._dt
-            self._write(
+            self.write_rows(
                 cur,
                 self.insert_processed_sql,
                 self.copy_processed_sql,
