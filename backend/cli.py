@@ -65,13 +65,12 @@ def _system(settings: Settings | None = None, clock: object | None = None):  # t
 
 
 def _policy_or_fail(system) -> None:  # type: ignore[no-untyped-def]
-    from backend.policy import PolicyError
-    from backend.workcalendar import CalendarFileError
+    from backend.errors import SourceError
 
     try:
         _ = system.policy
         _ = system.calendar
-    except (PolicyError, CalendarFileError) as exc:
+    except SourceError as exc:  # a policy pack or calendar file that cannot be used
         raise _fail(str(exc)) from None
 
 

@@ -7,6 +7,21 @@ class GridwatchError(Exception):
     """Base class."""
 
 
+class SourceError(GridwatchError):
+    """A user-edited file (policy pack, calendar override) that cannot be used.
+
+    ``source``, ``line`` and ``column`` (1-based) say where; the message starts with them.
+    """
+
+    def __init__(self, source: str, line: int | None, column: int | None, message: str) -> None:
+        self.source = source
+        self.line = line
+        self.column = column
+        self.detail = message
+        where = source if line is None else f"{source}:{line}:{column}"
+        super().__init__(f"{where}: {message}")
+
+
 class CommandInvalid(GridwatchError):
     """Bad input: one message per field. HTTP 422; nothing is stored."""
 

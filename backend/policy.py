@@ -41,6 +41,7 @@ from pathlib import Path
 
 import yaml
 
+from backend.errors import SourceError
 from backend.workcalendar import Allowance
 
 __all__ = [
@@ -89,16 +90,8 @@ _DEAD_RULE_CHECK_LIMIT = 200_000  # case combinations; larger packs skip the che
 _log = logging.getLogger("gridwatch.policy")
 
 
-class PolicyError(Exception):
+class PolicyError(SourceError):
     """A policy pack that cannot be used; ``source``, ``line`` and ``column`` are 1-based."""
-
-    def __init__(self, source: str, line: int | None, column: int | None, message: str) -> None:
-        self.source = source
-        self.line = line
-        self.column = column
-        self.detail = message
-        where = source if line is None else f"{source}:{line}:{column}"
-        super().__init__(f"{where}: {message}")
 
 
 class NoMatchingRule(LookupError):

@@ -49,6 +49,8 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import yaml
 
+from backend.errors import SourceError
+
 __all__ = [
     "BUILTIN_CALENDAR_FILE",
     "DEFAULT_WINDOWS",
@@ -123,16 +125,8 @@ class Allowance:
 # --------------------------------------------------------------------------------------------
 
 
-class CalendarFileError(ValueError):
+class CalendarFileError(SourceError, ValueError):
     """A calendar override file that cannot be used; the message names file, line and column."""
-
-    def __init__(self, source: str, line: int | None, column: int | None, message: str) -> None:
-        self.source = source
-        self.line = line
-        self.column = column
-        self.detail = message
-        where = source if line is None else f"{source}:{line}:{column}"
-        super().__init__(f"{where}: {message}")
 
 
 @dataclass(frozen=True, slots=True)
