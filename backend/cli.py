@@ -78,12 +78,21 @@ def _policy_or_fail(system) -> None:  # type: ignore[no-untyped-def]
 def init(
     city: Annotated[str, typer.Option(help="demo city: small | shangrao")] = "small",
     replace: Annotated[bool, typer.Option(help="replace the city already loaded")] = False,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="a folder with a real city's files (areas.csv, units.csv, …)"),
+    ] = None,
 ) -> None:
-    """Create or upgrade the schema and load the reference data of a demo city."""
+    """Create or upgrade the schema and load reference data: a city's own files or a demo."""
+    from backend.refdata.files import RefDataError
+
     _setup_logging()
     system = _system()
     _policy_or_fail(system)
-    name = system.init(_check_city(city), replace=replace)
+    try:
+        name = system.init(_check_city(city), replace=replace, data_dir=data)
+    except (RefDataError, OSError) as exc:
+        raise _fail(str(exc)) from None
     typer.echo(f"database ready: {system.settings.effective_database_url} (city: {name})")
 
 

@@ -17,6 +17,7 @@ from backend.clock import Clock, SystemClock
 from backend.config import Settings
 from backend.engine import CaseEngine
 from backend.policy import PolicyPack, policy_from_setting
+from backend.refdata.files import load_city
 from backend.refdata.generator import generate_city
 from backend.refindex import RefIndex
 from backend.sla import DeadlineClock
@@ -30,15 +31,24 @@ log = logging.getLogger("gridwatch")
 BUNDLED_CALENDAR = Path(__file__).parent / "policies" / "calendar_2027.yaml"
 
 
-def init_database(db: Engine, city_kind: str = "small", *, replace: bool = False) -> str:
-    """Migrate the schema and load a demo city unless one is there already. Returns its name."""
+def init_database(
+    db: Engine, city_kind: str = "small", *, replace: bool = False, data_dir: Path | None = None
+) -> str:
+    """Migrate the schema and load reference data unless a city is there already.
+
+    ``data_dir`` holds a real city's own files (see backend/refdata/files.py); without it a demo
+    city is generated. Returns the city's name.
+    """
     upgrade(db)
+    city = load_city(data_dir) if data_dir is not None else None  # errors before any write
     with db.begin() as conn:
         existing = city_loaded(conn)
         if existing and not replace:
             return existing
-        city = generate_city(city_kind)
-        load_city_into(conn, city, city_kind)
+        if city is None:
+            city = generate_city(city_kind)
+        kind = f"files:{data_dir.name}" if data_dir is not None else city_kind
+        load_city_into(conn, city, kind)
         log.info("loaded city %s (%d areas, %d units)", city.name, len(city.areas), len(city.units))
         return city.name
 
@@ -98,7 +108,9 @@ class System:
     def engine(self) -> CaseEngine:
         return CaseEngine(self.db, self.ref, self.deadlines, self.clock, self.publisher)
 
-    def init(self, city_kind: str = "small", replace: bool = False) -> str:
-        name = init_database(self.db, city_kind, replace=replace)
+    def init(
+        self, city_kind: str = "small", replace: bool = False, data_dir: Path | None = None
+    ) -> str:
+        name = init_database(self.db, city_kind, replace=replace, data_dir=data_dir)
         self.__dict__.pop("ref", None)
         return name

@@ -208,3 +208,24 @@ def test_no_arguments_shows_the_commands(cli):
     assert r.exit_code in (0, 2)
     for name in ("demo", "init", "engine", "serve", "simulate", "report", "apikey"):
         assert name in r.output
+
+
+def test_init_loads_a_citys_own_files_and_names_a_bad_line(cli, tmp_path, small_city):
+    from backend.refdata.files import write_city
+
+    good = tmp_path / "city"
+    write_city(small_city, good)
+    r = cli("init", "--data", str(good), "--replace")
+    assert r.exit_code == 0, r.output
+    assert small_city.name in r.stdout
+
+    bad = tmp_path / "bad"
+    write_city(small_city, bad)
+    units = (bad / "units.csv").read_text(encoding="utf-8").splitlines()
+    fields = units[3].split(",")
+    fields[2] = "provincial"  # the tier column
+    units[3] = ",".join(fields)
+    (bad / "units.csv").write_text("\n".join(units) + "\n", encoding="utf-8")
+    r = cli("init", "--data", str(bad), "--replace")
+    assert r.exit_code == 2
+    assert "units.csv line 4" in r.output and "tier" in r.output
