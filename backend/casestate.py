@@ -69,12 +69,6 @@ class CaseState:
         m = row._mapping if hasattr(row, "_mapping") else row
         return cls(**{name: m[name] for name in CASE_FIELDS})
 
-    def to_row(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in CASE_FIELDS}
-
-    def copy(self) -> CaseState:
-        return CaseState(**self.to_row())
-
     def snapshot(self) -> tuple[Any, ...]:
         """A cheap, immutable record of every field, for ``restore`` after a refused change."""
         return _ALL_FIELDS(self)  # type: ignore[no-any-return]

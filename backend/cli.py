@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from backend.clock import ManualClock, ScaledClock, SystemClock
 from backend.config import Settings, load_settings
 from backend.errors import GridwatchError
+from backend.store.db import start_wal_checkpointer
 
 app = typer.Typer(
     add_completion=False,
@@ -107,6 +108,7 @@ def engine(
     _setup_logging()
     system = _system()
     _policy_or_fail(system)
+    start_wal_checkpointer(system.db)
     worker = EngineWorker(system.engine, system.stream, consumer=consumer, batch_size=batch)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     typer.echo(f"engine {worker.consumer} consuming {system.keys.commands}")
@@ -190,6 +192,7 @@ def simulate(
     if fast:
         clock = ManualClock(begin)
         system = _system(settings, clock)
+        start_wal_checkpointer(system.db)
         _policy_or_fail(system)
         system.init(city)
         sim = CitySimulator(system.ref, system.tz, cfg)
@@ -213,6 +216,7 @@ def simulate(
         return
     scaled = ScaledClock(begin, speed)
     system = _system(settings, scaled)
+    start_wal_checkpointer(system.db)
     _policy_or_fail(system)
     system.init(city)
     sim = CitySimulator(system.ref, system.tz, cfg)

@@ -16,6 +16,7 @@ from backend.config import load_settings
 from backend.domain import OPEN_STATUSES
 from backend.simrun import LiveSimulation, run_fast
 from backend.simulator import CitySimulator, SimConfig
+from backend.store.db import start_wal_checkpointer
 from backend.store.models import cases
 from backend.system import System
 from backend.worker import EngineWorker
@@ -34,6 +35,7 @@ def run_demo(
 ) -> None:
     settings = load_settings()
     boot = System(settings, SystemClock())
+    start_wal_checkpointer(boot.db)
     boot.init(city)
     with boot.db.connect() as conn:
         latest = conn.execute(select(func.max(cases.c.updated_at))).scalar()
