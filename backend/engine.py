@@ -166,7 +166,8 @@ class CaseEngine:
         ids = {c.case_id for c in actions if c.case_id is not None}
         refs = {c.ref for c in actions if c.case_id is None and c.ref is not None}
         cache = self._cache
-        for cid in [i for i in ids if i in cache]:
+        from_cache = {i for i in ids if i in cache}
+        for cid in from_cache:
             loaded[cid] = CaseState(*cache[cid])
         missing = [i for i in ids if i not in loaded]
         for case in sql.load(conn, "id", missing) + sql.load(conn, "ref", list(refs)):
@@ -207,11 +208,18 @@ class CaseEngine:
                         apply_action(case, ctx, cmd.action or "", cmd.params)
                     except GridwatchError:
                         case.restore(snapshot)  # a refused action leaves no trace
+                        if case.id in from_cache:
+                            # the cached state may be stale (another process changed the case)
+                            # and a refusal writes nothing, so no version check would notice:
+                            # decide again on the state in SQL
+                            raise VersionConflict(f"case {case.id}: re-check a refusal") from None
                         raise
                     if case.id is not None:
                         touched[case.id] = case
                         originals.setdefault(case.id, snapshot)
                     result = CommandResult(cmd.id, True, case.id)
+            except VersionConflict:
+                raise
             except GridwatchError as exc:
                 batch.results.append(CommandResult(cmd.id, False, error=exc))
                 continue

@@ -130,7 +130,8 @@ def kpi(
     scope = scope or Scope.city()
     midnight = local_midnight(now, tz)
     today = build_report(conn, midnight, midnight + timedelta(days=1), now, scope)
-    sc = scope.clause(cases)
+    # merged duplicates count once, as in the report
+    sc = and_(scope.clause(cases), cases.c.duplicate_of.is_(None))
     open_rows = conn.execute(
         select(
             cases.c.tier,

@@ -8,11 +8,13 @@ import tempfile
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
 from backend.clock import ManualClock
+from backend.commands import create_command
 from backend.config import Settings
 from backend.store.db import make_engine
 from backend.system import System
@@ -56,3 +58,17 @@ def fresh_system(backend: str, city: str = "small", start: datetime | None = Non
     system = System(settings, ManualClock(start))
     system.init(city)
     return system
+
+
+def template_case(system: System) -> Any:
+    """Report one real case through the engine: the model row for rows a benchmark writes."""
+    grids = sorted(system.ref.grids)
+    cats = sorted(c for c, i in system.ref.categories.items() if not i.major)
+    probe = system.engine.apply(
+        [
+            create_command(
+                {"category": cats[0], "description": "模板", "channel": "hotline", "grid": grids[0]}
+            )
+        ]
+    )
+    return probe.cases[0]

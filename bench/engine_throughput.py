@@ -21,9 +21,9 @@ from backend.casestate import CASE_FIELDS, EVENT_FIELDS
 from backend.commands import action_command, create_command
 from backend.engine import delta
 from backend.runtime import tune_gc
-from bench.common import fresh_system, machine
+from bench.common import fresh_system, machine, template_case
 
-STEPS = (
+STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("accept", {}),
     ("resolve", {"reason": "已处置"}),
     ("rate", {"rating": "satisfied"}),
@@ -81,19 +81,9 @@ def run_raw(backend: str, n: int, batch: int) -> dict[str, Any]:
     system = fresh_system(backend)
     engine = system.engine
     sql = engine.sql
-    grids = sorted(system.ref.grids)
-    cats = sorted(c for c, i in system.ref.categories.items() if not i.major)
-    # one real case and its events, as templates for the rows
-    probe = engine.apply(
-        [
-            create_command(
-                {"category": cats[0], "description": "模板", "channel": "hotline", "grid": grids[0]}
-            )
-        ]
-    )
-    template = probe.cases[0]
+    template = template_case(system)  # one real case: the model for every row
     case_t = sql.case_values(template, CASE_FIELDS)
-    ev_t = {k: None for k in EVENT_FIELDS}
+    ev_t: dict[str, Any] = {k: None for k in EVENT_FIELDS}
     ev_t.update(case_id=0, seq=0, at=template.reported_at, type="reported", actor="raw")
     ev_row = sql.event_values(ev_t)
     at = sql.case_values(template, ("updated_at",))[0]

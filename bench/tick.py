@@ -19,9 +19,8 @@ from datetime import timedelta
 from typing import Any
 
 from backend.casestate import CASE_FIELDS
-from backend.commands import create_command
 from backend.runtime import tune_gc
-from bench.common import fresh_system, machine
+from bench.common import fresh_system, machine, template_case
 
 
 def fill(system: Any, n_open: int, due: int, rounds: int) -> list[Any]:
@@ -29,15 +28,7 @@ def fill(system: Any, n_open: int, due: int, rounds: int) -> list[Any]:
     engine = system.engine
     sql = engine.sql
     grids = sorted(system.ref.grids)
-    cats = sorted(c for c, i in system.ref.categories.items() if not i.major)
-    probe = engine.apply(
-        [
-            create_command(
-                {"category": cats[0], "description": "模板", "channel": "hotline", "grid": grids[0]}
-            )
-        ]
-    )
-    tmpl = probe.cases[0]
+    tmpl = template_case(system)
     start = tmpl.reported_at
     idx = {f: i for i, f in enumerate(CASE_FIELDS)}
     row = sql.case_values(tmpl, CASE_FIELDS)

@@ -294,3 +294,20 @@ def test_address_only_cases_wait_for_triage_then_dispatch(system):
     assert res.results[0].ok, res.results[0].error
     row = case_row(system, cid)
     assert row["status"] == "dispatched" and row["grid_code"] == grid
+
+
+def test_a_refusal_is_never_decided_on_another_processs_stale_state(system, settings, clock):
+    from backend.system import System
+
+    cid = report(system)
+    act(system, cid, "accept")  # this engine now holds the case as "accepted"
+    other = System(settings, clock)
+    assert act(other, cid, "pause", reason="等待群众补充材料").results[0].ok
+    # stale here, it would look "accepted" and refuse the resume; SQL says "paused"
+    res = act(system, cid, "resume")
+    assert res.results[0].ok, res.results[0].error
+    assert case_row(system, cid)["status"] == "accepted"
+    # and a refusal that is right stays a refusal
+    res = act(system, cid, "resume")
+    assert isinstance(res.results[0].error, TransitionRefused)
+    other.db.dispose()
