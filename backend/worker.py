@@ -28,6 +28,7 @@ class WorkerStats:
     dead: int = 0
     ticks: int = 0
     tick_events: int = 0
+    failures: int = 0
 
 
 class EngineWorker:
@@ -55,21 +56,35 @@ class EngineWorker:
         self._stop.set()
 
     def run(self) -> None:
-        self.stream.ensure_group()
+        """Loop until stopped. A failure (Redis or the database away) is logged and retried
+        with backoff; unacknowledged commands stay pending and are claimed again later."""
+        backoff = 0.5
         last_tick = 0.0
         last_claim = 0.0
+        group_ready = False
         while not self._stop.is_set():
-            now = time.monotonic()
-            if now - last_claim > self.claim_idle_ms / 1000:
-                self.process(
-                    self.stream.claim_stale(self.consumer, self.claim_idle_ms, self.batch_size)
-                )
-                last_claim = now
-            entries = self.stream.read(self.consumer, self.batch_size, block_ms=200)
-            self.process(entries)
-            if time.monotonic() - last_tick >= self.tick_every:
-                self.tick()
-                last_tick = time.monotonic()
+            try:
+                if not group_ready:
+                    self.stream.ensure_group()
+                    group_ready = True
+                now = time.monotonic()
+                if now - last_claim > self.claim_idle_ms / 1000:
+                    self.process(
+                        self.stream.claim_stale(self.consumer, self.claim_idle_ms, self.batch_size)
+                    )
+                    last_claim = now
+                entries = self.stream.read(self.consumer, self.batch_size, block_ms=200)
+                self.process(entries)
+                if time.monotonic() - last_tick >= self.tick_every:
+                    self.tick()
+                    last_tick = time.monotonic()
+                backoff = 0.5
+            except Exception:
+                log.exception("engine loop failed; retrying in %.1fs", backoff)
+                self.stats.failures += 1
+                group_ready = False
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
 
     def tick(self) -> None:
         res = self.engine.tick()

@@ -128,3 +128,35 @@ def test_a_second_stream_on_other_keys_is_isolated(system):
     other.add(b"{}")
     assert system.stream.backlog() == 0 and other.backlog() == 1
     system.redis.delete(other.keys.commands)
+
+
+def test_the_engine_loop_survives_a_failure_and_catches_up(system):
+    import threading
+
+    stream = system.stream
+    stream.ensure_group()
+    worker = EngineWorker(system.engine, stream, consumer="w", tick_every=0.1)
+    real_tick = worker.tick
+    calls = {"n": 0}
+
+    def failing_tick():  # the database "goes away" for the first two ticks
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise ConnectionError("database unavailable")
+        real_tick()
+
+    worker.tick = failing_tick  # type: ignore[method-assign]
+    th = threading.Thread(target=worker.run, daemon=True)
+    th.start()
+    try:
+        stream.add(_create(system).to_json())
+        deadline = time.time() + 15
+        while time.time() < deadline and (worker.stats.commands < 1 or calls["n"] < 4):
+            time.sleep(0.1)
+    finally:
+        worker.stop()
+        th.join(timeout=10)
+    assert worker.stats.failures == 2
+    assert worker.stats.commands == 1 and stream.pending() == 0
+    with system.db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(cases)).scalar_one() == 1
