@@ -20,6 +20,7 @@ from backend.apikeys import check_key
 from backend.commands import action_command, create_command
 from backend.domain import OPEN_STATUSES, Status
 from backend.errors import CaseNotFound, CommandInvalid, TransitionRefused
+from backend.live import take_snapshot
 from backend.reports import kpi
 from backend.scope import Scope
 from backend.store.models import case_events, cases
@@ -155,6 +156,18 @@ def get_kpi(request: Request, client: Client) -> Any:
     notice = system.calendar.fallback_notice()
     out["calendar_notice"] = notice
     return out
+
+
+@router.get("/live/snapshot")
+def live_snapshot(request: Request, client: Client) -> Any:
+    """The open cases as live deltas, and the sequence number they are current to: where a
+    subscriber starts, and what it reloads when it sees a gap in the sequence."""
+    system = _sys(request)
+    with system.db.connect() as conn:
+        snap = take_snapshot(conn, system.publisher.last_seq, Scope.city())
+    return Response(
+        orjson.dumps({"seq": snap.seq, "cases": snap.cases}), media_type="application/json"
+    )
 
 
 def _case_or_404(system: System, case_id: int | None) -> dict[str, Any]:
