@@ -22,8 +22,8 @@ def _digest(key: str) -> str:
 
 def create_key(conn: Connection, name: str, now: datetime) -> str:
     name = name.strip()
-    if not name or len(name) > 100:
-        raise ValueError("a key needs a name of 1 to 100 characters")
+    if not name or len(name) > 60:
+        raise ValueError("a key needs a name of 1 to 60 characters")
     key = PREFIX + secrets.token_urlsafe(24)
     conn.execute(
         insert(api_keys).values(

@@ -150,6 +150,22 @@ class CommandStream:
             n += 1
         return n
 
+    def delivery_counts(self, entry_ids: list[str]) -> dict[str, int]:
+        """How many times each pending entry has been delivered to a consumer."""
+        if not entry_ids:
+            return {}
+        ids = sorted(entry_ids, key=lambda e: tuple(int(x) for x in e.split("-")))
+        rows: Any = self.r.xpending_range(
+            self.keys.commands, GROUP, min=ids[0], max=ids[-1], count=len(ids) * 4 + 10
+        )
+        wanted = set(entry_ids)
+        out = {}
+        for row in rows:
+            mid = _s(row["message_id"])
+            if mid in wanted:
+                out[mid] = int(row["times_delivered"])
+        return out
+
     def pending(self) -> int:
         try:
             info = self.r.xpending(self.keys.commands, GROUP)
@@ -179,6 +195,10 @@ class LivePublisher:
     def publish(self, deltas: list[dict[str, Any]]) -> int | None:
         body = orjson.dumps(deltas).decode()
         return int(self._script(keys=[self.keys.live_seq], args=[self.keys.live, body]))
+
+    def skip(self) -> None:
+        """Burn one sequence number: a message that could not be sent becomes a visible gap."""
+        self.r.incr(self.keys.live_seq)
 
     def last_seq(self) -> int:
         v = self.r.get(self.keys.live_seq)

@@ -110,6 +110,8 @@ def parse_command(raw: bytes | str) -> Command:
             at = datetime.fromisoformat(body["at"])
             if at.tzinfo is None:
                 errors["at"] = "needs a timezone offset"
+            elif not 2000 <= at.year <= 2099:
+                errors["at"] = "must be between the years 2000 and 2099"
         except (TypeError, ValueError):
             errors["at"] = "not an ISO 8601 timestamp"
     ref = body.get("ref")

@@ -55,7 +55,9 @@ def run_demo(
             stats.events,
             stats.wall_seconds,
         )
+        warm.db.dispose()
         latest = now
+    boot.db.dispose()
     begin = max(now, latest or now)
     scaled = ScaledClock(begin, speed)
     system = System(settings, scaled)

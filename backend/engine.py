@@ -8,8 +8,10 @@ and a batch that lost a race is rolled back and retried on fresh state. Commands
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -26,7 +28,7 @@ from backend.commands import Command
 from backend.errors import CaseNotFound, CommandInvalid, GridwatchError, VersionConflict
 from backend.refindex import RefIndex
 from backend.sla import DeadlineClock
-from backend.store.fastsql import CaseSQL
+from backend.store.fastsql import CaseSQL, is_transient
 from backend.transitions import Ctx, apply_action, apply_clock, new_case, validate_new_case
 
 log = logging.getLogger("gridwatch.engine")
@@ -53,6 +55,10 @@ DELTA_FIELDS = (
 
 class Publisher(Protocol):
     def publish(self, deltas: list[dict[str, Any]]) -> int | None: ...
+
+    def skip(self) -> None:
+        """Advance the sequence without a message, so subscribers notice a gap."""
+        ...
 
 
 @dataclass(slots=True)
@@ -97,6 +103,7 @@ class CaseEngine:
         # command. Safe across processes: a stale entry fails the version check, the batch is
         # retried, and the cache is dropped.
         self._cache: OrderedDict[int, tuple[Any, ...]] = OrderedDict()
+        self._cache_lock = threading.Lock()  # the web threads and the worker share an engine
         self._cache_size = cache_size
 
     # ------------------------------------------------------------------ public
@@ -115,6 +122,8 @@ class CaseEngine:
                 batch.events += one.events
                 batch.cases += one.cases
                 self._remember(one.cases)
+                batch.seq = self._publish(one.cases) or batch.seq  # committed: publish now
+            return batch
         batch.seq = self._publish(batch.cases)
         return batch
 
@@ -133,12 +142,13 @@ class CaseEngine:
 
     def _remember(self, changed: list[CaseState]) -> None:
         cache = self._cache
-        for c in changed:
-            if c.id is not None:
-                cache[c.id] = c.snapshot()
-                cache.move_to_end(c.id)
-        while len(cache) > self._cache_size:
-            cache.popitem(last=False)
+        with self._cache_lock:
+            for c in changed:
+                if c.id is not None:
+                    cache[c.id] = c.snapshot()
+                    cache.move_to_end(c.id)
+            while len(cache) > self._cache_size:
+                cache.popitem(last=False)
 
     def _apply_one(self, cmd: Command, conn: Connection) -> BatchResult:
         return self._apply_in(conn, [cmd])
@@ -149,9 +159,12 @@ class CaseEngine:
             try:
                 with self.db.begin() as conn:
                     return work(conn)
-            except VersionConflict:
-                log.debug("version conflict, retrying (attempt %d)", attempt + 1)
-                self._cache.clear()
+            except Exception as exc:
+                if not isinstance(exc, VersionConflict) and not is_transient(exc):
+                    raise
+                log.debug("lost a race (%s), retrying (attempt %d)", exc, attempt + 1)
+                with self._cache_lock:
+                    self._cache.clear()
                 time.sleep(random.uniform(0, 0.002 * 2**attempt))
         raise VersionConflict(f"still conflicting after {self.max_retries} attempts")
 
@@ -165,10 +178,11 @@ class CaseEngine:
         loaded: dict[int, CaseState] = {}
         ids = {c.case_id for c in actions if c.case_id is not None}
         refs = {c.ref for c in actions if c.case_id is None and c.ref is not None}
-        cache = self._cache
-        from_cache = {i for i in ids if i in cache}
-        for cid in from_cache:
-            loaded[cid] = CaseState(*cache[cid])
+        with self._cache_lock:
+            hits = {i: self._cache[i] for i in ids if i in self._cache}
+        from_cache = set(hits)
+        for cid, snap in hits.items():
+            loaded[cid] = CaseState(*snap)
         missing = [i for i in ids if i not in loaded]
         for case in sql.load(conn, "id", missing) + sql.load(conn, "ref", list(refs)):
             assert case.id is not None
@@ -245,9 +259,13 @@ class CaseEngine:
             ctx = Ctx(self.ref, self.deadlines, now, "clock")
             try:
                 apply_clock(case, ctx)
-            except GridwatchError as exc:  # e.g. a routing gap in the reference data
+            except (GridwatchError, LookupError) as exc:  # e.g. a routing gap in reference data
+                # undo what was half done and park this case's clock, so one bad case cannot
+                # stop every other deadline from firing; the log says which and why
                 log.error("clock could not move case %s: %s", case.id, exc)
+                case.restore(originals[case.id])
                 case.next_due_at = None
+                ctx.events.clear()
             case.updated_at = now
             touched[case.id] = case
             events += ctx.events
@@ -287,8 +305,11 @@ class CaseEngine:
             return None
         try:
             return self.publisher.publish([delta(c) for c in changed])
-        except Exception:  # Redis down: SQL has it all, screens resync when it is back
+        except Exception:  # SQL has it all; make sure subscribers see a gap and resync
             log.warning("live publish failed; screens will resync", exc_info=True)
+            # if Redis is away altogether, subscribers reconnect and resync anyway
+            with contextlib.suppress(Exception):
+                self.publisher.skip()
             return None
 
 

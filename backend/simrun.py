@@ -112,8 +112,8 @@ class LiveSimulation:
 
     def _listen(self) -> None:
         while not self._stop.is_set():
+            pubsub = self.stream.r.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub = self.stream.r.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(self.keys.live)
                 while not self._stop.is_set():
                     msg = pubsub.get_message(timeout=1.0)
@@ -121,6 +121,8 @@ class LiveSimulation:
                         _seq, deltas = parse_live_message(msg["data"])
                         with self._lock:
                             self.sim.observe(deltas)
+                pubsub.close()
             except Exception:
+                pubsub.close()
                 log.warning("simulator lost the live channel; reconnecting", exc_info=True)
                 time.sleep(1)

@@ -12,6 +12,7 @@ import heapq
 import itertools
 import math
 import random
+import uuid
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -117,6 +118,9 @@ class SimConfig:
     unsatisfied_share: float = 0.04
     basic_share: float = 0.06
     rating_share: float = 0.85
+    #: prefix of command ids; unique per run by default, so two runs never share an id
+    #: (a shared id would be skipped by the engine as already applied)
+    run_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -163,7 +167,7 @@ class CitySimulator:
         self._state: dict[int, tuple[str, str | None]] = {}
         self._seq = itertools.count()
         self._ids = itertools.count(1)
-        self._run = f"{self.rng.getrandbits(40):010x}"
+        self._run = self.cfg.run_id or uuid.uuid4().hex[:12]
         self.stats = SimStats()
         # the hour-of-week weight normalised so its mean over a week is 1
         mean_w = sum(HOURLY) / 24 * sum(WEEKDAY) / 7

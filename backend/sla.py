@@ -58,7 +58,9 @@ class DeadlineClock:
         case.segment_started_at = now
         case.due_at = due
         case.colour = Colour.GREEN
-        self._schedule(case, now, allowance.unit, budget, 0.0, first=Milestone.REMINDER)
+        self._schedule(
+            case, now, allowance.unit, budget, 0.0, first=Milestone.REMINDER, resumed=False
+        )
 
     def pause(self, case: CaseState, now: datetime) -> None:
         """Stop the meter (waiting for the citizen); nothing fires while paused."""
@@ -77,11 +79,12 @@ class DeadlineClock:
         case.segment_started_at = now
         pending = _MILESTONES.get(case.next_milestone or "")
         if pending is None:
-            # everything had fired already (overdue, not escalated): only move the due time
-            remaining = max(0.0, case.budget_seconds - case.used_seconds)
-            case.due_at = self.calendar.advance(now, remaining, unit)
+            # everything had fired already (overdue, not escalated): the deadline stays where
+            # it was, so the case keeps showing how long it has been overdue
             return
-        self._schedule(case, now, unit, case.budget_seconds, case.used_seconds, first=pending)
+        self._schedule(
+            case, now, unit, case.budget_seconds, case.used_seconds, first=pending, resumed=True
+        )
 
     def stop(self, case: CaseState) -> None:
         """Handling completed or cancelled: the clock no longer runs."""
@@ -117,6 +120,7 @@ class DeadlineClock:
         budget: float,
         used: float,
         first: Milestone,
+        resumed: bool,
     ) -> None:
         """Place the milestones not yet fired after ``start``, given ``used`` of ``budget``."""
         cal = self.calendar
@@ -125,7 +129,7 @@ class DeadlineClock:
             case.reminder_at = cal.advance(start, max(0.0, budget * p.reminder - used), unit)
         if first in (Milestone.REMINDER, Milestone.WARNING):
             case.warning_at = cal.advance(start, max(0.0, budget * p.warning - used), unit)
-        if used > 0.0 or first is not Milestone.REMINDER:
+        if resumed:
             case.due_at = cal.advance(start, max(0.0, budget - used), unit)
         case.next_milestone = first
         case.next_due_at = self._milestone_time(case, first)

@@ -83,6 +83,15 @@ _SEVERITIES: dict[object, Severity] = {v.value: v for v in Severity}
 _TIERS: dict[object, Tier] = {t.value: t for t in Tier}
 _STATUSES: dict[object, Status] = {v.value: v for v in Status}
 
+#: optional free-text fields of a new case, with the length of their column
+_TEXT_FIELDS = (
+    ("address", 300),
+    ("reporter", 100),
+    ("source", 16),
+    ("source_channel", 64),
+    ("source_type", 100),
+)
+
 _CASE_FIELDS_IN = (
     "category",
     "description",
@@ -110,17 +119,17 @@ def validate_new_case(payload: dict[str, Any], ref: RefIndex) -> dict[str, Any]:
     description = payload.get("description")
     if not isinstance(description, str) or not description.strip():
         errors["description"] = "required, a non-empty text"
-    elif len(description) > 4000:
+    elif len(description) > 4000 or "\x00" in description:
         errors["description"] = "at most 4000 characters"
     else:
         out["description"] = description.strip()
     channel = payload.get("channel")
-    if channel in _CHANNELS:
+    if isinstance(channel, str) and channel in _CHANNELS:
         out["channel"] = _CHANNELS[channel]
     else:
         errors["channel"] = "must be one of " + ", ".join(c.value for c in Channel)
     severity = payload.get("severity") or Severity.GENERAL
-    if severity in _SEVERITIES:
+    if isinstance(severity, str) and severity in _SEVERITIES:
         out["severity"] = _SEVERITIES[severity]
     else:
         errors["severity"] = "must be one of " + ", ".join(s.value for s in Severity)
@@ -139,18 +148,16 @@ def validate_new_case(payload: dict[str, Any], ref: RefIndex) -> dict[str, Any]:
     if (lat is None) != (lon is None):
         errors.setdefault("lat" if lat is None else "lon", "lat and lon go together")
     out["lat"], out["lon"] = lat, lon
-    for name, limit in (("address", 300), ("reporter", 100)):
+    for name, limit in _TEXT_FIELDS:
         value = payload.get(name)
-        if value is not None and (not isinstance(value, str) or len(value) > limit):
+        if value is not None and (
+            not isinstance(value, str) or len(value) > limit or "\x00" in value
+        ):
             errors[name] = f"a text of at most {limit} characters"
         out[name] = value
     if grid is None and not payload.get("address") and (lat is None or lon is None):
         errors.setdefault("grid", "give at least one of grid, address or lat/lon")
-    unknown = (
-        set(payload)
-        - set(_CASE_FIELDS_IN)
-        - {"ref", "at", "source", "source_channel", "source_type", "actor"}
-    )
+    unknown = set(payload) - set(_CASE_FIELDS_IN) - {name for name, _ in _TEXT_FIELDS}
     for name in sorted(unknown):
         errors[name] = "unknown field"
     if errors:
@@ -289,14 +296,14 @@ def act_dispatch(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
         tier,
         ctx.ref.unit_for(g.code, tier, case.category),
         EventType.DISPATCHED,
-        reason=p.get("reason") or "manual triage",
+        reason=_text(p, "reason") or "manual triage",
     )
 
 
 def act_accept(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     _require(case, "accept", {Status.DISPATCHED}, "only a dispatched case is signed for")
     old = _set_status(case, ctx, Status.ACCEPTED)
-    case.holder = p.get("holder") or ctx.actor
+    case.holder = _text(p, "holder", 32) or ctx.actor[:32]
     ctx.emit(
         case,
         EventType.ACCEPTED,
@@ -342,7 +349,7 @@ def act_resume(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
         from_status=old,
         from_unit=case.unit_code,
         from_tier=case.tier,
-        reason=p.get("reason"),
+        reason=_text(p, "reason"),
     )
 
 
@@ -357,7 +364,7 @@ def act_resolve(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
         from_status=old,
         from_unit=case.unit_code,
         from_tier=case.tier,
-        reason=p.get("reason"),
+        reason=_text(p, "reason"),
         data={"on_time": case.due_at is None or ctx.now <= case.due_at},
     )
 
@@ -397,7 +404,7 @@ def act_rate(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
         from_status=old,
         from_unit=case.unit_code,
         from_tier=case.tier,
-        reason=p.get("comment"),
+        reason=_text(p, "comment"),
         data={"rating": rating.value},
     )
     if rating is Rating.UNSATISFIED:
@@ -417,7 +424,7 @@ def act_revisit(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
         from_status=old,
         from_unit=case.unit_code,
         from_tier=case.tier,
-        reason=p.get("comment"),
+        reason=_text(p, "comment"),
         data={"result": rating.value},
     )
     if rating is Rating.UNSATISFIED:
@@ -435,7 +442,7 @@ def act_close(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
         from_status=old,
         from_unit=case.unit_code,
         from_tier=case.tier,
-        reason=p.get("reason"),
+        reason=_text(p, "reason"),
     )
 
 
@@ -462,8 +469,8 @@ def escalate(case: CaseState, ctx: Ctx, reason: str, data: dict[str, Any] | None
         raise TransitionRefused("escalate", case.status, "the case is already at the county tier")
     if case.grid_code is None:
         raise TransitionRefused("escalate", case.status, "the case has no grid yet: dispatch it")
-    case.escalations += 1
     unit = ctx.ref.unit_for(case.grid_code, up, case.category)
+    case.escalations += 1
     _dispatch(case, ctx, up, unit, EventType.ESCALATED, reason=reason, data=data)
 
 
@@ -482,6 +489,10 @@ def act_consult(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     _require(case, "consult", _ACTIVE, "only a case being handled goes to consultation")
     lead = p.get("lead")
     co = p.get("co_units") or []
+    if not isinstance(lead, str):
+        lead = None
+    if not isinstance(co, list) or not all(isinstance(u, str) for u in co):
+        co = [None]
     errors: dict[str, str] = {}
     if not isinstance(lead, str) or lead not in ctx.ref.units:
         errors["lead"] = f"unknown unit {lead!r}"
@@ -526,7 +537,7 @@ def act_instruct(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     """批示: a leader's instruction, recorded on the case; no state change."""
     if case.status in (Status.CLOSED, Status.CANCELLED):
         raise TransitionRefused("instruct", case.status, "the case is finished")
-    text = p.get("text")
+    text = _text(p, "text")
     if not isinstance(text, str) or not text.strip():
         raise CommandInvalid({"text": "required, the instruction's text"})
     ctx.emit(
@@ -540,10 +551,20 @@ def act_instruct(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
 
 
 def _reason(p: dict[str, Any], action: str) -> str:
-    reason = p.get("reason")
-    if not isinstance(reason, str) or not reason.strip():
+    reason = _text(p, "reason")
+    if not reason:
         raise CommandInvalid({"reason": f"{action} needs a reason"})
-    return reason.strip()
+    return reason
+
+
+def _text(p: dict[str, Any], key: str, limit: int = 2000) -> str | None:
+    """An optional text parameter: a string of at most ``limit`` characters, or absent."""
+    value = p.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit or "\x00" in value:
+        raise CommandInvalid({key: f"a text of at most {limit} characters"})
+    return value.strip() or None
 
 
 ACTIONS: dict[str, Callable[[CaseState, Ctx, dict[str, Any]], None]] = {

@@ -42,6 +42,7 @@ class EngineWorker:
         batch_size: int = 500,
         tick_every: float = 1.0,
         claim_idle_ms: int = 30_000,
+        max_deliveries: int = 5,
     ) -> None:
         self.engine = engine
         self.stream = stream
@@ -49,6 +50,7 @@ class EngineWorker:
         self.batch_size = batch_size
         self.tick_every = tick_every
         self.claim_idle_ms = claim_idle_ms
+        self.max_deliveries = max_deliveries
         self.stats = WorkerStats()
         self._stop = threading.Event()
 
@@ -102,13 +104,49 @@ class EngineWorker:
             except CommandInvalid as exc:
                 self._dead(entry_id, payload, str(exc))
         if good:
-            result = self.engine.apply([c for _, _, c in good])
-            for (entry_id, payload, _cmd), r in zip(good, result.results, strict=True):
-                if not r.ok:
-                    self._dead(entry_id, payload, f"{type(r.error).__name__}: {r.error}")
-            self.stats.commands += len(good)
-            self.stats.events += result.events
+            try:
+                result = self.engine.apply([c for _, _, c in good])
+            except Exception:
+                log.exception("batch of %d failed; applying its commands one by one", len(good))
+                self._isolate(good)
+            else:
+                for (entry_id, payload, _cmd), r in zip(good, result.results, strict=True):
+                    if not r.ok:
+                        self._dead(entry_id, payload, f"{type(r.error).__name__}: {r.error}")
+                self.stats.commands += len(good)
+                self.stats.events += result.events
         self.stream.ack([e for e, _ in entries])
+
+    def _isolate(self, good: list[tuple[str, bytes, Command]]) -> None:
+        """A batch failed unexpectedly: find the command(s) at fault.
+
+        Each command is applied alone. Those that fail while others succeed are set aside. If
+        none succeeds the cause is not the commands (the database is away): the error is raised
+        and the batch stays pending, except commands already delivered ``max_deliveries``
+        times, which are set aside so that one poisoned command cannot stall the engine.
+        """
+        failed: list[tuple[str, bytes, Exception]] = []
+        applied = 0
+        for entry_id, payload, cmd in good:
+            try:
+                res = self.engine.apply([cmd])
+            except Exception as exc:
+                failed.append((entry_id, payload, exc))
+                continue
+            applied += 1
+            self.stats.commands += 1
+            self.stats.events += res.events
+            r = res.results[0]
+            if not r.ok:
+                self._dead(entry_id, payload, f"{type(r.error).__name__}: {r.error}")
+        if failed and not applied:
+            counts = self.stream.delivery_counts([e for e, _, _ in failed])
+            poisoned = [f for f in failed if counts.get(f[0], 0) >= self.max_deliveries]
+            if len(poisoned) < len(failed):
+                raise failed[0][2]
+            failed = poisoned
+        for entry_id, payload, error in failed:
+            self._dead(entry_id, payload, f"{type(error).__name__}: {error}")
 
     def _dead(self, entry_id: str, payload: bytes, error: str) -> None:
         log.warning("dead letter %s: %s", entry_id, error)

@@ -160,3 +160,68 @@ def test_the_engine_loop_survives_a_failure_and_catches_up(system):
     assert worker.stats.commands == 1 and stream.pending() == 0
     with system.db.connect() as conn:
         assert conn.execute(select(func.count()).select_from(cases)).scalar_one() == 1
+
+
+def _poisoned(engine, bad_ids):
+    """Fault injection: the real engine, failing unexpectedly on the named commands."""
+    real_apply = engine.apply
+
+    def apply(cmds):
+        if any(c.id in bad_ids for c in cmds):
+            raise RuntimeError("boom")
+        return real_apply(cmds)
+
+    return apply
+
+
+def test_a_command_that_breaks_its_batch_is_set_aside_and_the_rest_applied(system):
+    stream = system.stream
+    stream.ensure_group()
+    good1, bad, good2 = _create(system, 0), _create(system, 1), _create(system, 2)
+    stream.add_many(c.to_json() for c in (good1, bad, good2))
+    worker = EngineWorker(system.engine, stream, consumer="w")
+    system.engine.apply = _poisoned(system.engine, {bad.id})  # type: ignore[method-assign]
+    _drain(worker, stream)
+    dead = stream.dead_letters()
+    assert len(dead) == 1 and "boom" in dead[0]["error"] and bad.id in dead[0]["c"]
+    assert stream.pending() == 0
+    with system.db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(cases)).scalar_one() == 2
+
+
+def test_when_nothing_applies_the_batch_waits_until_its_deliveries_run_out(system):
+    import pytest
+
+    stream = system.stream
+    stream.ensure_group()
+    bad = _create(system, 0)
+    stream.add(bad.to_json())
+    worker = EngineWorker(system.engine, stream, consumer="w", max_deliveries=3)
+    system.engine.apply = _poisoned(system.engine, {bad.id})  # type: ignore[method-assign]
+    entries = stream.read("w", 10, block_ms=50)  # delivery 1
+    with pytest.raises(RuntimeError):
+        worker.process(entries)  # could be the database: keep it pending
+    assert stream.pending() == 1 and stream.dead_letters() == []
+    stream.claim_stale("w", min_idle_ms=0)  # delivery 2
+    entries = stream.claim_stale("w", min_idle_ms=0)  # delivery 3
+    worker.process(entries)
+    assert stream.pending() == 0
+    assert len(stream.dead_letters()) == 1
+
+
+def test_malformed_fields_of_valid_json_are_refused_per_field(system):
+    stream = system.stream
+    stream.ensure_group()
+    cmd = _create(system, 0)
+    cmd.case["channel"] = ["qr"]
+    cmd.case["reporter"] = {"name": "x"}
+    stream.add(cmd.to_json())
+    stream.add(
+        orjson.dumps({"id": "far", "kind": "create", "at": "9999-06-01T00:00:00+00:00", "case": {}})
+    )
+    worker = EngineWorker(system.engine, stream, consumer="w")
+    _drain(worker, stream)
+    errors = sorted(d["error"] for d in stream.dead_letters())
+    assert len(errors) == 2
+    assert "channel" in errors[0] + errors[1] and "reporter" in errors[0] + errors[1]
+    assert any("2099" in e for e in errors)

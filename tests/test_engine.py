@@ -311,3 +311,63 @@ def test_a_refusal_is_never_decided_on_another_processs_stale_state(system, sett
     res = act(system, cid, "resume")
     assert isinstance(res.results[0].error, TransitionRefused)
     other.db.dispose()
+
+
+def test_resume_after_a_pause_in_uncounted_time_moves_the_deadline(system, clock):
+    # reported Saturday 2026-11-28 10:00: 1 wd → due Monday 11-30 23:59:59
+    clock.set(local(2026, 11, 28, 10, 0))
+    cid = report(system)
+    assert case_row(system, cid)["due_at"] == local(2026, 11, 30, 23, 59, 59)
+    act(system, cid, "accept")
+    clock.set(local(2026, 11, 28, 11, 0))
+    act(system, cid, "pause", reason="等待群众补充材料")
+    clock.set(local(2026, 12, 2, 9, 0))  # Wednesday
+    act(system, cid, "resume")
+    row = case_row(system, cid)
+    # nothing was used (a weekend), so the whole budget is still there: Monday 00:00:00 to
+    # 23:59:59 is 24 h less a second, counted on from Wednesday 09:00
+    assert row["due_at"] == local(2026, 12, 3, 8, 59, 59)
+    assert row["reminder_at"] < row["warning_at"] < row["due_at"]
+    assert row["due_at"] > local(2026, 12, 2, 9, 0)
+
+
+def test_resuming_an_overdue_case_keeps_its_deadline(system, clock):
+    cid = report(system, severity="major")
+    for _ in range(2):
+        act(system, cid, "escalate", reason="需要上级协调")
+    act(system, cid, "accept")
+    due = case_row(system, cid)["due_at"]
+    clock.set(due + timedelta(days=3))
+    system.engine.tick()
+    assert case_row(system, cid)["colour"] == "red"
+    act(system, cid, "pause", reason="等待群众补充材料")
+    clock.advance(timedelta(hours=2))
+    act(system, cid, "resume")
+    assert case_row(system, cid)["due_at"] == due  # still overdue by three days, not seconds
+
+
+def test_source_fields_are_kept_and_long_holders_refused(system):
+    cid = report(system, source="nyc311", source_channel="PHONE", source_type="Noise - Residential")
+    row = case_row(system, cid)
+    assert (row["source"], row["source_channel"], row["source_type"]) == (
+        "nyc311",
+        "PHONE",
+        "Noise - Residential",
+    )
+    res = act(system, cid, "accept", holder="x" * 40)
+    assert isinstance(res.results[0].error, CommandInvalid)
+    assert "holder" in res.results[0].error.errors
+    res = system.engine.apply(
+        [
+            create_command(
+                {
+                    "category": grid_category(system),
+                    "description": "x",
+                    "channel": "qr",
+                    "grid": sorted(system.ref.grids)[0],
+                    "at": "2026-01-01T00:00:00+08:00",
+                }
+            )
+        ]
+    )
+    assert "at" in res.results[0].error.errors  # not a case field: refused, not ignored

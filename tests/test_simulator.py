@@ -100,7 +100,7 @@ def test_the_same_seed_gives_the_same_arrivals(system):
     t0, t1 = START, START + timedelta(days=2)
 
     def arrivals(seed: int) -> list[tuple]:
-        sim = CitySimulator(system.ref, system.tz, SimConfig(seed=seed))
+        sim = CitySimulator(system.ref, system.tz, SimConfig(seed=seed, run_id="fixed"))
         return [
             (c.case["category"], c.case["grid"], c.case["channel"], c.at, c.id)
             for c in sim.arrivals(t0, t1)
@@ -127,7 +127,7 @@ from tests.conftest import TZ, local
 db = make_engine(sys.argv[1])
 with db.connect() as conn:
     ref = RefIndex.load(conn)
-sim = CitySimulator(ref, TZ, SimConfig(seed=11))
+sim = CitySimulator(ref, TZ, SimConfig(seed=11, run_id="fixed"))
 t0 = local(2026, 11, 23, 8, 0)
 arrived = sim.arrivals(t0, t0 + timedelta(hours=6))
 # what the engine publishes after dispatching each new case to its grid's unit

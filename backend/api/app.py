@@ -19,7 +19,7 @@ from backend.api.serialize import case_json, event_json
 from backend.apikeys import check_key
 from backend.commands import action_command, create_command
 from backend.domain import OPEN_STATUSES, Status
-from backend.errors import CaseNotFound, CommandInvalid, TransitionRefused
+from backend.errors import CaseNotFound, CommandInvalid, TransitionRefused, VersionConflict
 from backend.live import take_snapshot
 from backend.reports import kpi
 from backend.scope import Scope
@@ -56,6 +56,9 @@ def require_key(request: Request, authorization: Annotated[str | None, Header()]
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
     body = await request.body()
     if len(body) > MAX_BODY:
         raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
@@ -79,7 +82,7 @@ async def create_case(request: Request, client: Client) -> Any:
     ref = data.pop("ref", None)
     if ref is not None and (not isinstance(ref, str) or not 0 < len(ref) <= 80):
         raise CommandInvalid({"ref": "a string of at most 80 characters"})
-    cmd = create_command(data, actor=f"api:{client}", ref=ref)
+    cmd = create_command(data, actor=f"api:{client}"[:64], ref=ref)
     result = await _run(request, lambda: system.engine.apply([cmd]))
     r = result.results[0]
     if not r.ok:
@@ -113,6 +116,8 @@ async def case_action(case_id: int, request: Request, client: Client) -> Any:
     if not isinstance(action, str):
         raise CommandInvalid({"action": "required"})
     actor = data.pop("actor", None) or f"api:{client}"
+    if not isinstance(actor, str):
+        raise CommandInvalid({"actor": "a text of at most 64 characters"})
     params = data.pop("params", None)
     if params is None:
         params = data
@@ -270,6 +275,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             {"detail": str(exc), "action": exc.action, "status": exc.status, "reason": exc.reason},
             status_code=409,
+        )
+
+    @app.exception_handler(VersionConflict)
+    async def _busy(_: Request, exc: VersionConflict) -> Response:
+        return JSONResponse(
+            {"detail": "the case is being changed by others; try again"},
+            status_code=503,
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(CaseNotFound)

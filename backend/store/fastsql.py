@@ -217,7 +217,8 @@ class CaseSQL:
         if not changed:
             return
         groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-        for case in changed:
+        # always in id order: two engines updating the same cases cannot deadlock
+        for case in sorted(changed, key=_case_id):
             assert case.id is not None
             snap = originals[case.id]
             old_version = snap[_VERSION]
@@ -334,6 +335,23 @@ class CaseSQL:
 def _cursor(conn: Connection) -> Any:
     """The DBAPI cursor of ``conn``'s current transaction."""
     return conn.connection.cursor()
+
+
+def _case_id(case: CaseState) -> int:
+    return case.id or 0
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A lost race rather than a fault: a deadlock, a serialisation failure, a busy database.
+
+    Such a batch is simply run again on fresh state.
+    """
+    orig = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps driver errors
+    name = type(orig).__name__
+    if name in ("DeadlockDetected", "SerializationFailure", "LockNotAvailable"):
+        return True
+    text = str(orig).lower()
+    return name == "OperationalError" and ("locked" in text or "busy" in text)
 
 
 def _reraise_integrity(exc: Exception) -> None:
