@@ -68,9 +68,21 @@ def build_report(
         func.count().label("total"),
         func.sum(case((cases.c.status == Status.CANCELLED.value, 1), else_=0)).label("cancelled"),
         func.sum(case((completed, 1), else_=0)).label("closed"),
-        func.sum(case((and_(completed, cases.c.completed_at <= cases.c.due_at), 1), else_=0)).label(
-            "on_time"
-        ),
+        # on time: completed by the deadline it was working to, and never overdue at a tier
+        # before (an auto-escalated case got a fresh allowance, not a clean record)
+        func.sum(
+            case(
+                (
+                    and_(
+                        completed,
+                        cases.c.completed_at <= cases.c.due_at,
+                        cases.c.overdue_tiers == "",
+                    ),
+                    1,
+                ),
+                else_=0,
+            )
+        ).label("on_time"),
         func.sum(
             case((and_(cases.c.status.in_(_OPEN_RUNNING), cases.c.due_at < now), 1), else_=0)
         ).label("overdue_open"),

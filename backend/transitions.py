@@ -365,7 +365,9 @@ def act_resolve(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
         from_unit=case.unit_code,
         from_tier=case.tier,
         reason=_text(p, "reason"),
-        data={"on_time": case.due_at is None or ctx.now <= case.due_at},
+        data={
+            "on_time": case.due_at is not None and ctx.now <= case.due_at and not case.overdue_tiers
+        },
     )
 
 
