@@ -356,26 +356,32 @@ class CitySimulator:
         )
 
     def _plan_resolved(self, case_id: int, unit: str, when: datetime) -> None:
+        """The citizen rates the result; when they do not, the centre calls back (回访)."""
         rng = self.rng
-        if rng.random() > self.cfg.rating_share:
-            self._schedule(
-                when + timedelta(hours=rng.uniform(24, 72)), case_id, "close", "resolved", unit
-            )
-            return
         roll = rng.random()
-        rating = "satisfied"
+        answer = "satisfied"
         if roll < self.cfg.unsatisfied_share:
-            rating = "unsatisfied"
+            answer = "unsatisfied"
         elif roll < self.cfg.unsatisfied_share + self.cfg.basic_share:
-            rating = "basic"
-        self._schedule(
-            when + timedelta(hours=rng.uniform(1, 30)),
-            case_id,
-            "rate",
-            "resolved",
-            unit,
-            {"rating": rating},
-        )
+            answer = "basic"
+        if rng.random() <= self.cfg.rating_share:
+            self._schedule(
+                when + timedelta(hours=rng.uniform(1, 30)),
+                case_id,
+                "rate",
+                "resolved",
+                unit,
+                {"rating": answer},
+            )
+        else:
+            self._schedule(
+                when + timedelta(hours=rng.uniform(24, 72)),
+                case_id,
+                "revisit",
+                "resolved",
+                unit,
+                {"result": answer, "comment": "电话回访"},
+            )
 
     def _schedule(
         self,

@@ -70,6 +70,21 @@ def test_cases_close_and_some_get_stuck_and_climb_tiers(simulated):
     assert sum(1 for r in rows if r["rating"]) > 0
 
 
+def test_citizens_rate_and_the_centre_calls_back_the_others(system, simulated):
+    with system.db.connect() as conn:
+        kinds = Counter(
+            t
+            for (t,) in conn.execute(
+                select(case_events.c.type).where(
+                    case_events.c.type.in_(["rated", "revisited", "reopened"])
+                )
+            )
+        )
+    assert kinds["rated"] > 0
+    assert kinds["revisited"] > 0  # 回访 where the citizen did not rate
+    assert kinds["rated"] > kinds["revisited"]
+
+
 def test_every_event_log_is_contiguous_and_few_commands_are_refused(system, simulated):
     sim, stats, rows = simulated
     with system.db.connect() as conn:
