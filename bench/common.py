@@ -16,7 +16,7 @@ from sqlalchemy import text
 from backend.clock import ManualClock
 from backend.commands import create_command
 from backend.config import Settings
-from backend.store.db import make_engine
+from backend.store.db import make_engine, start_wal_checkpointer
 from backend.system import System
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -56,6 +56,7 @@ def fresh_system(backend: str, city: str = "small", start: datetime | None = Non
         GRIDWATCH_REDIS_PREFIX=f"gwbench-{uuid.uuid4().hex[:8]}",
     )
     system = System(settings, ManualClock(start))
+    start_wal_checkpointer(system.db)  # as gridwatch's engine, simulate and demo processes do
     system.init(city)
     return system
 

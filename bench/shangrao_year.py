@@ -20,7 +20,6 @@ from typing import Any
 from backend.runtime import tune_gc
 from backend.simrun import FastRunStats, run_fast
 from backend.simulator import CitySimulator, SimConfig
-from backend.store.db import start_wal_checkpointer
 from bench.common import TZ, fresh_system, machine
 
 
@@ -46,7 +45,6 @@ def main() -> None:
     end = start + timedelta(days=args.days)
     step = timedelta(minutes=args.step_minutes)
     system = fresh_system(args.backend, city="shangrao", start=start)
-    start_wal_checkpointer(system.db)  # as the engine and simulate commands do
     sim = CitySimulator(system.ref, system.tz, SimConfig())
     last = [0.0]
 
