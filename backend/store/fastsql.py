@@ -9,7 +9,8 @@ timestamps (SQLite: ``YYYY-MM-DD HH:MM:SS.ffffff`` text), JSON as text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import attrgetter
@@ -185,8 +186,7 @@ class CaseSQL:
         """
         if not new:
             return
-        cur = _cursor(conn)
-        try:
+        with _write_cursor(conn) as cur:
             if self.pg:
                 cur.execute(
                     "SELECT nextval('cases_id_seq') FROM generate_series(1, %s)", (len(new),)
@@ -200,11 +200,6 @@ class CaseSQL:
                 case.id = new_id
             rows = [self.case_values(c, CASE_FIELDS) for c in new]
             self.write_rows(cur, self.insert_case_sql, self.copy_case_sql, rows)
-        except Exception as exc:
-            _reraise_integrity(exc)
-            raise
-        finally:
-            cur.close()
 
     def update_cases(
         self, conn: Connection, changed: list[CaseState], originals: dict[int, tuple[Any, ...]]
@@ -259,33 +254,21 @@ class CaseSQL:
     def insert_events(self, conn: Connection, events: list[dict[str, Any]]) -> None:
         if not events:
             return
-        cur = _cursor(conn)
-        try:
+        with _write_cursor(conn) as cur:
             rows = [self.event_values(e) for e in events]
             self.write_rows(cur, self.insert_event_sql, self.copy_event_sql, rows)
-        except Exception as exc:
-            _reraise_integrity(exc)
-            raise
-        finally:
-            cur.close()
 
     def insert_processed(self, conn: Connection, rows: list[tuple[str, datetime]]) -> None:
         if not rows:
             return
-        cur = _cursor(conn)
-        try:
-            dt = self._dt
+        dt = self._dt
+        with _write_cursor(conn) as cur:
             self.write_rows(
                 cur,
                 self.insert_processed_sql,
                 self.copy_processed_sql,
                 [(cid, dt(at)) for cid, at in rows],
             )
-        except Exception as exc:
-            _reraise_integrity(exc)
-            raise
-        finally:
-            cur.close()
 
     def load(self, conn: Connection, column: str, keys: Sequence[Any]) -> list[CaseState]:
         """Cases whose ``column`` (id or ref) is in ``keys``."""
@@ -352,6 +335,19 @@ def is_transient(exc: BaseException) -> bool:
         return True
     text = str(orig).lower()
     return name == "OperationalError" and ("locked" in text or "busy" in text)
+
+
+@contextmanager
+def _write_cursor(conn: Connection) -> Iterator[Any]:
+    """A cursor for bulk writes: closed afterwards; a unique violation becomes a lost race."""
+    cur = _cursor(conn)
+    try:
+        yield cur
+    except Exception as exc:
+        _reraise_integrity(exc)
+        raise
+    finally:
+        cur.close()
 
 
 def _reraise_integrity(exc: Exception) -> None:
