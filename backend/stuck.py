@@ -122,7 +122,8 @@ def stuck_row(r: Any, now: datetime) -> dict[str, Any]:
         "seconds_total": max(0.0, (now - r["reported_at"]).total_seconds()),
         "due_at": r["due_at"].isoformat() if r["due_at"] else None,
         "seconds_left": left,
-        "overdue": left is not None and left < 0,
+        # as in the report: a case waiting for the citizen is not counted as overdue
+        "overdue": r["status"] != Status.PAUSED.value and left is not None and left < 0,
         "colour": r["colour"],
         "overdue_tiers": [t for t in (r["overdue_tiers"] or "").split(",") if t],
         "escalations": r["escalations"],

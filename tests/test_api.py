@@ -133,3 +133,27 @@ def test_health_and_metrics(system, client):
     assert m.status_code == 200
     assert 'gridwatch_cases_open{tier="grid"} 1' in m.text
     assert "gridwatch_cases_total 1" in m.text
+
+
+def test_an_integration_names_its_operator_but_not_someone_else(system, client):
+    cid = client.post("/api/v1/cases", json=_body(system)).json()["id"]
+    r = client.post(f"/api/v1/cases/{cid}/actions", json={"action": "accept", "actor": "王五"})
+    assert r.status_code == 200
+    events = client.get(f"/api/v1/cases/{cid}").json()["events"]
+    assert events[-1]["actor"] == "api:hotline-12345:王五"
+    assert events[0]["actor"] == "api:hotline-12345"
+    r = client.post(f"/api/v1/cases/{cid}/actions", json={"action": "start", "actor": ["x"]})
+    assert r.status_code == 422 and "actor" in r.json()["errors"]
+
+
+def test_a_paused_case_is_stuck_but_not_overdue(system, client, clock):
+    cid = client.post("/api/v1/cases", json=_body(system)).json()["id"]
+    client.post(f"/api/v1/cases/{cid}/actions", json={"action": "accept"})
+    client.post(
+        f"/api/v1/cases/{cid}/actions", json={"action": "pause", "reason": "等待群众补充材料"}
+    )
+    clock.advance(timedelta(days=5))
+    items = client.get("/api/v1/stuck").json()["items"]
+    assert [(i["id"], i["status"], i["overdue"]) for i in items] == [(cid, "paused", False)]
+    assert items[0]["seconds_left"] > 0  # the clock stopped with time still on it
+    assert client.get("/api/v1/stuck", params={"overdue": "true"}).json()["total"] == 0

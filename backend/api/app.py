@@ -115,16 +115,18 @@ async def case_action(case_id: int, request: Request, client: Client) -> Any:
     action = data.pop("action", None)
     if not isinstance(action, str):
         raise CommandInvalid({"action": "required"})
-    actor = data.pop("actor", None) or f"api:{client}"
-    if not isinstance(actor, str):
-        raise CommandInvalid({"actor": "a text of at most 64 characters"})
+    # the integration may name its own operator, but never hide which integration it is
+    named = data.pop("actor", None)
+    if named is not None and (not isinstance(named, str) or len(named) > 32):
+        raise CommandInvalid({"actor": "a text of at most 32 characters"})
+    actor = f"api:{client}:{named}" if named else f"api:{client}"
     params = data.pop("params", None)
     if params is None:
         params = data
     elif not isinstance(params, dict):
         raise CommandInvalid({"params": "an object"})
     system = _sys(request)
-    cmd = action_command(action, params, case_id=case_id, actor=str(actor)[:64])
+    cmd = action_command(action, params, case_id=case_id, actor=actor[:64])
     result = await _run(request, lambda: system.engine.apply([cmd]))
     r = result.results[0]
     if not r.ok:
