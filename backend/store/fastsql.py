@@ -270,22 +270,24 @@ class CaseSQL:
                 [(cid, dt(at)) for cid, at in rows],
             )
 
-    def load(self, conn: Connection, column: str, keys: Sequence[Any]) -> list[CaseState]:
-        """Cases whose ``column`` (id or ref) is in ``keys``."""
-        out: list[CaseState] = []
+    def _rows_in(self, conn: Connection, sql: str, keys: Sequence[Any]) -> list[Any]:
+        """Rows of ``sql … IN ({marks})`` for every key, in chunks the drivers accept."""
         keys = list(keys)
+        rows: list[Any] = []
         cur = _cursor(conn)
         try:
             for i in range(0, len(keys), 900):
                 chunk = keys[i : i + 900]
-                marks = ", ".join([self.ph] * len(chunk))
-                cur.execute(
-                    f"SELECT {self.select_cols} FROM cases WHERE {column} IN ({marks})", chunk
-                )
-                out += [self.case_from_row(r) for r in cur.fetchall()]
+                cur.execute(sql.format(marks=", ".join([self.ph] * len(chunk))), chunk)
+                rows += cur.fetchall()
         finally:
             cur.close()
-        return out
+        return rows
+
+    def load(self, conn: Connection, column: str, keys: Sequence[Any]) -> list[CaseState]:
+        """Cases whose ``column`` (id or ref) is in ``keys``."""
+        sql = f"SELECT {self.select_cols} FROM cases WHERE {column} IN ({{marks}})"
+        return [self.case_from_row(r) for r in self._rows_in(conn, sql, keys)]
 
     def due(self, conn: Connection, now: datetime, limit: int) -> list[CaseState]:
         """Cases with a milestone due at ``now``: an index range scan on next_due_at."""
@@ -301,18 +303,9 @@ class CaseSQL:
             cur.close()
 
     def existing(self, conn: Connection, table: str, column: str, keys: Sequence[str]) -> set[str]:
-        out: set[str] = set()
-        keys = list(keys)
-        cur = _cursor(conn)
-        try:
-            for i in range(0, len(keys), 900):
-                chunk = keys[i : i + 900]
-                marks = ", ".join([self.ph] * len(chunk))
-                cur.execute(f"SELECT {column} FROM {table} WHERE {column} IN ({marks})", chunk)
-                out.update(r[0] for r in cur.fetchall())
-        finally:
-            cur.close()
-        return out
+        """Which of ``keys`` are already in ``table.column``."""
+        sql = f"SELECT {column} FROM {table} WHERE {column} IN ({{marks}})"
+        return {r[0] for r in self._rows_in(conn, sql, keys)}
 
 
 def _cursor(conn: Connection) -> Any:
