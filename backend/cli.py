@@ -257,7 +257,7 @@ def report(
     from zoneinfo import ZoneInfo
 
     from backend.policy import PolicyError, load_policy
-    from backend.reports import build_report
+    from backend.reports import FIGURES, build_report
     from backend.store.models import cases
 
     settings = load_settings()
@@ -287,16 +287,7 @@ def report(
     if as_json:
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
     else:
-        for k in (
-            "cases_total",
-            "cancelled",
-            "closed",
-            "close_rate",
-            "on_time_rate",
-            "overdue_open",
-            "median_hours_to_close",
-            "satisfaction_rate",
-        ):
+        for k in FIGURES:
             typer.echo(f"{k:>24}: {out[k]}")
 
 

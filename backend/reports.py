@@ -20,6 +20,17 @@ from backend.store.models import cases
 
 _COMPLETED = tuple(s.value for s in COMPLETED_STATUSES)
 _OPEN_RUNNING = tuple(s.value for s in OPEN_STATUSES if s is not Status.PAUSED)
+#: The figures of a report (and of each group in it), in the order people read them.
+FIGURES = (
+    "cases_total",
+    "cancelled",
+    "closed",
+    "close_rate",
+    "on_time_rate",
+    "overdue_open",
+    "median_hours_to_close",
+    "satisfaction_rate",
+)
 GROUPS = {
     "by_unit": cases.c.unit_code,
     "by_channel": cases.c.channel,
