@@ -50,6 +50,8 @@ DELTA_FIELDS = (
     "overdue_tiers",
     "escalations",
     "mode",
+    "rating",
+    "duplicate_of",
 )
 
 

@@ -95,7 +95,7 @@ def build_report(
             )
         ).label("on_time"),
         func.sum(
-            case((and_(cases.c.status.in_(_OPEN_RUNNING), cases.c.due_at < now), 1), else_=0)
+            case((and_(cases.c.status.in_(_OPEN_RUNNING), cases.c.due_at <= now), 1), else_=0)
         ).label("overdue_open"),
         func.sum(case((cases.c.rating.is_not(None), 1), else_=0)).label("rated"),
         func.sum(case((cases.c.rating == Rating.SATISFIED.value, 1), else_=0)).label("satisfied"),
@@ -160,7 +160,7 @@ def kpi(
             cases.c.tier,
             func.count().label("open"),
             func.sum(
-                case((and_(cases.c.status.in_(_OPEN_RUNNING), cases.c.due_at < now), 1), else_=0)
+                case((and_(cases.c.status.in_(_OPEN_RUNNING), cases.c.due_at <= now), 1), else_=0)
             ).label("overdue"),
         )
         .where(cases.c.status.in_([s.value for s in OPEN_STATUSES]), sc)

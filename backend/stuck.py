@@ -67,7 +67,7 @@ def _where(f: StuckFilter, scope: Scope, now: datetime) -> list[Any]:
     if f.colour:
         conds.append(cases.c.colour == f.colour)
     if f.overdue is True:
-        conds.append(and_(cases.c.due_at < now, cases.c.status != Status.PAUSED.value))
+        conds.append(and_(cases.c.due_at <= now, cases.c.status != Status.PAUSED.value))
     elif f.overdue is False:
         conds.append(
             or_(

@@ -237,7 +237,7 @@ def metrics(request: Request) -> Any:
             .select_from(cases)
             .where(
                 cases.c.status.in_([s.value for s in OPEN_STATUSES if s is not Status.PAUSED]),
-                cases.c.due_at < now,
+                cases.c.due_at <= now,
             )
         ).scalar_one()
         total = conn.execute(select(func.count()).select_from(cases)).scalar_one()

@@ -1,0 +1,211 @@
+"""The wall's figures, kept by deltas from a real Redis, against independent SQL."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import timedelta
+
+from sqlalchemy import and_, select
+
+from backend.bus import parse_live_message
+from backend.domain import OPEN_STATUSES, Status
+from backend.reports import kpi
+from backend.scope import Scope
+from backend.simrun import run_fast
+from backend.simulator import CitySimulator, SimConfig
+from backend.store.models import cases
+from backend.system import System
+from backend.wall import WallModel, wall_snapshot
+from tests.conftest import local
+from tests.helpers import act, report
+
+OPEN = [s.value for s in OPEN_STATUSES]
+
+
+def _drain(pubsub, model: WallModel, quiet: float = 0.3) -> int:
+    """Apply every message waiting on the subscription; the number applied."""
+    n, last = 0, time.monotonic()
+    while time.monotonic() - last < quiet:
+        msg = pubsub.get_message(timeout=0.05)
+        if msg is None:
+            continue
+        last = time.monotonic()
+        assert model.apply(*parse_live_message(msg["data"])), "no message may be missed here"
+        n += 1
+    return n
+
+
+def _load(system, model: WallModel) -> None:
+    with system.db.connect() as conn:
+        model.load(
+            wall_snapshot(
+                conn, system.publisher.last_seq, Scope.city(), system.clock.now(), system.tz
+            )
+        )
+
+
+def _sql_area_load(system, column) -> dict[str, tuple[int, int]]:
+    with system.db.connect() as conn:
+        rows = conn.execute(
+            select(column, cases.c.status, cases.c.colour).where(
+                cases.c.status.in_(OPEN), cases.c.duplicate_of.is_(None), column.is_not(None)
+            )
+        ).all()
+    open_, over = Counter[str](), Counter[str]()
+    for code, status, colour in rows:
+        open_[code] += 1
+        over[code] += status != Status.PAUSED.value and colour == "red"
+    return {c: (open_[c], over[c]) for c in open_}
+
+
+#: Short allowances and no escalation out of the grid, so a day leaves cases overdue at
+#: several tiers (with the default pack, auto-escalation clears most of them).
+STRICT_POLICY = """
+name: strict
+thresholds: {reminder: 0.5, warning: 0.8}
+rules:
+  - {tier: grid, allowance: 6 wh}
+  - {tier: township, allowance: 1 wd, auto_escalate: true}
+  - {tier: department, allowance: 2 wd}
+  - {tier: county, allowance: 3 wd}
+"""
+
+
+def test_the_wall_follows_a_simulated_city_and_equals_sql(settings, clock, tmp_path):
+    policy = tmp_path / "strict.yaml"
+    policy.write_text(STRICT_POLICY, encoding="utf-8")
+    system = System(settings.model_copy(update={"policy": str(policy)}), clock)
+    sim = CitySimulator(system.ref, system.tz, SimConfig(cases_per_grid_per_day=3.0, seed=11))
+    # eleven days of history, then the wall connects mid-morning and follows the rest of the day
+    start, connect, end = (
+        local(2026, 11, 12, 0, 0),
+        local(2026, 11, 23, 9, 0),
+        local(2026, 11, 23, 16, 30),
+    )
+    run_fast(system.engine, sim, start, connect, clock=clock)
+    pubsub = system.redis.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(system.keys.live)
+    time.sleep(0.05)
+    model = WallModel(system.tz)
+    _load(system, model)
+    assert model.kpi()["open"] > 0
+    run_fast(system.engine, sim, connect, end, clock=clock, step=timedelta(minutes=7))
+    assert _drain(pubsub, model) > 50
+    model.advance(clock.now())
+    pubsub.close()
+
+    with system.db.connect() as conn:
+        expected = kpi(conn, clock.now(), system.tz)
+    got = model.kpi()
+    for key in ("received_today", "closed_today", "open", "awaiting_triage", "overdue", "by_tier"):
+        assert got[key] == expected[key], key
+    for key in ("close_rate_today", "on_time_rate_today", "satisfaction_rate_today"):
+        assert got[key] == expected[key], key
+    # the day really moved things, overdue at more than one tier
+    assert got["closed_today"] > 0
+    assert sum(1 for v in got["by_tier"].values() if v["overdue"]) >= 2
+    assert model.area_load("grid") == _sql_area_load(system, cases.c.grid_code)
+    assert model.area_load("township") == _sql_area_load(system, cases.c.township_code)
+
+    # the intake chart: reports per hour and channel over the last 24 hours
+    hours, by_channel = model.intake_by_channel()
+    with system.db.connect() as conn:
+        rows = conn.execute(
+            select(cases.c.reported_at, cases.c.channel).where(
+                cases.c.reported_at >= hours[0],
+                cases.c.reported_at < hours[-1] + timedelta(hours=1),
+            )
+        ).all()
+    want = Counter(
+        (r.reported_at.replace(minute=0, second=0, microsecond=0), r.channel) for r in rows
+    )
+    got_intake = Counter(
+        {(hours[i], ch): n for ch, counts in by_channel.items() for i, n in enumerate(counts) if n}
+    )
+    assert got_intake == want
+
+    # the stuck ranking: time waited in the present stage, summed per unit
+    now = clock.now()
+    with system.db.connect() as conn:
+        rows = conn.execute(
+            select(cases.c.unit_code, cases.c.stage_started_at).where(
+                and_(
+                    cases.c.status.in_([s for s in OPEN if s != Status.PAUSED.value]),
+                    cases.c.duplicate_of.is_(None),
+                    cases.c.unit_code.is_not(None),
+                )
+            )
+        ).all()
+    waited = Counter[str]()
+    for unit, started in rows:
+        waited[unit] += int(now.timestamp()) - int(started.timestamp())
+    top = model.stuck_units(now, limit=5)
+    assert [r["unit"] for r in top] == [
+        u for u, _ in sorted(waited.items(), key=lambda x: (-x[1], x[0]))[:5]
+    ]
+    assert [r["waited_seconds"] for r in top] == sorted(waited.values(), reverse=True)[:5]
+    system.db.dispose()
+
+
+def test_the_ticker_tells_new_escalated_overdue_and_closed(system, clock):
+    model = WallModel(system.tz)
+    _load(system, model)
+    pubsub = system.redis.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(system.keys.live)
+    time.sleep(0.05)
+    a = report(system)
+    b = report(system, grid=sorted(system.ref.grids)[3])
+    act(system, a, "escalate", reason="网格无法解决")
+    act(system, b, "accept")
+    act(system, b, "resolve", reason="已清理")
+    _drain(pubsub, model)
+    kinds = [(i.kind, i.case_id) for i in model.ticker]
+    assert kinds == [("closed", b), ("escalated", a), ("new", b), ("new", a)]  # newest first
+    assert model.ticker[0].code.startswith("GW20261123")
+    # a's deadline passes: the engine's tick turns it red, and the wall counts it overdue
+    assert model.kpi()["overdue"] == 0
+    clock.advance(timedelta(days=30))
+    system.engine.tick()
+    _drain(pubsub, model)
+    # overdue at the township, so it climbs on its own ...
+    latest = [(i.kind, i.case_id) for i in model.ticker][:2]
+    assert latest == [("escalated", a), ("overdue", a)]
+    for _ in range(3):
+        clock.advance(timedelta(days=30))
+        system.engine.tick()
+    _drain(pubsub, model)
+    # ... until it sits overdue at the top, red, and is counted there
+    assert model.ticker[0].kind == "overdue" and model.ticker[0].tier == "county"
+    k = model.kpi()
+    assert k["overdue"] == 1 and k["by_tier"]["county"]["overdue"] == 1
+    with system.db.connect() as conn:
+        assert kpi(conn, clock.now(), system.tz)["by_tier"] == k["by_tier"]
+    pubsub.close()
+
+
+def test_a_missed_message_asks_for_a_snapshot_and_midnight_starts_a_new_day(system, clock):
+    model = WallModel(system.tz)
+    _load(system, model)
+    pubsub = system.redis.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(system.keys.live)
+    time.sleep(0.05)
+    report(system)
+    report(system)
+    got = []
+    while len(got) < 2:
+        msg = pubsub.get_message(timeout=2)
+        if msg is not None:
+            got.append(parse_live_message(msg["data"]))
+    _first, second = got
+    assert not model.apply(*second)  # the first was lost: the model says so
+    _load(system, model)
+    assert model.apply(*second)  # already in the snapshot: harmless
+    assert model.kpi()["received_today"] == 2
+    assert not model.needs_reload(clock.now())
+    clock.advance(timedelta(hours=15, minutes=1))  # past local midnight
+    assert model.needs_reload(clock.now())
+    _load(system, model)
+    k = model.kpi()
+    assert k["received_today"] == 0 and k["open"] == 2
+    pubsub.close()
