@@ -8,15 +8,24 @@ from dash import Dash
 from fastapi import FastAPI
 
 from backend.api.app import create_api
+from backend.store.refload import city_map
 from backend.system import System
-from callbacks import overview as overview_callbacks
+from callbacks import wall as wall_callbacks
 from dashboard.i18n import t
-from layouts.overview import page
+from dashboard.live_bridge import LiveBridge
+from layouts.wall import map_figure
+from layouts.wall import page as wall_page
 
 
-def create_app(system: System) -> FastAPI:
+def create_app(system: System, *, frame_interval: float = 0.1) -> FastAPI:
     """Build the server. Nothing is loaded at import time; the layout is a function."""
     server = create_api(system)
+    with system.db.connect() as conn:
+        city, geojson = city_map(conn)
+    ref = system.ref
+    grids_per_area = {code: len(grids) for code, grids in ref.grids_by_area.items()}
+    figure, shapes = map_figure(geojson, grids_per_area)
+    bridge = LiveBridge(system, shapes, frame_interval=frame_interval)
     dash_app = Dash(
         __name__,
         server=server,  # type: ignore[arg-type]  # Dash accepts a FastAPI app
@@ -25,8 +34,10 @@ def create_app(system: System) -> FastAPI:
         serve_locally=True,
         assets_folder=str(Path(__file__).parent / "assets"),
         suppress_callback_exceptions=True,
+        update_title=None,  # type: ignore[arg-type]  # None: the title never flickers
     )
-    dash_app.layout = page
-    overview_callbacks.register(dash_app, system)
+    dash_app.layout = lambda: wall_page(city, figure)
+    wall_callbacks.register(dash_app, system, bridge)
     server.state.dash = dash_app
+    server.state.bridge = bridge
     return server

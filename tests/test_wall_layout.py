@@ -1,0 +1,92 @@
+"""The wall's pure parts: labels in both languages, the calendar notice, the map and its colours."""
+
+from __future__ import annotations
+
+from backend.refdata.generator import generate_city
+from callbacks.wall import calendar_notice
+from dashboard.i18n import TEXT, duration, t
+from layouts import ids
+from layouts.wall import (
+    MAP_EMPTY,
+    MAP_OPEN,
+    MAP_OVERDUE,
+    funnel_values,
+    kpi_values,
+    map_colour,
+    map_figure,
+    page,
+)
+from tests.conftest import local
+
+
+def _ids(component, out=None) -> set[str]:
+    out = set() if out is None else out
+    cid = getattr(component, "id", None)
+    if isinstance(cid, str):
+        out.add(cid)
+    children = getattr(component, "children", None)
+    for c in children if isinstance(children, list) else [children]:
+        if c is not None and not isinstance(c, str):
+            _ids(c, out)
+    return out
+
+
+def test_the_2027_calendar_is_announced_weeks_ahead(system):
+    notice = calendar_notice(system, local(2026, 11, 23, 9, 0), "zh")
+    assert notice, "the 2027 calendar is provisional (or missing) and must be announced"
+    assert "2027" in " ".join(n.children for n in notice)
+    en = " ".join(n.children for n in calendar_notice(system, local(2026, 11, 23, 9), "en"))
+    assert "2027" in en and ("provisional" in en or "Monday" in en)
+
+
+def test_every_text_has_both_languages():
+    for key, (zh, en) in TEXT.items():
+        assert zh and en, key
+    assert t("open", "zh") == "在办" and t("open", "en") == "Open"
+    assert t("nope") == "[nope]"
+    assert duration(3 * 3600) == "3.0 小时" and duration(3 * 86400, "en") == "3.0 d"
+
+
+def test_the_map_is_drawn_from_the_citys_own_polygons():
+    city = generate_city("small")
+    grids = [f for f in city.geojson["features"] if f["properties"]["level"] == "grid"]
+    fig, shapes = map_figure(city.geojson, {})
+    assert [s.code for s in shapes] == [f["properties"]["code"] for f in grids]
+    filled = [tr for tr in fig.data if tr.fill == "toself"]
+    assert len(filled) == len(grids)
+    # township borders drawn over the grids, in one trace
+    assert fig.data[-1].fill is None and None in fig.data[-1].x
+    page_ids = _ids(page("上饶市信州区", fig))
+    for key in ("received_today", "open", "closed_today", "overdue_county"):
+        assert ids.kpi_value(key) in page_ids
+    assert {ids.WALL_MAP, ids.WALL_TICKER, ids.WALL_STUCK, ids.WALL_INTAKE} <= page_ids
+
+
+def test_colours_follow_load_and_overdue():
+    assert map_colour(0, 0, 1) == MAP_EMPTY
+    assert map_colour(1, 0, 1) == MAP_OPEN[0]
+    assert map_colour(9, 0, 1) == MAP_OPEN[3]
+    assert map_colour(9, 0, 10) == MAP_OPEN[0]  # a township of ten grids: 0.9 per grid
+    assert map_colour(3, 1, 1) == MAP_OVERDUE[0]
+    assert map_colour(3, 2, 1) == MAP_OVERDUE[1]
+
+
+def test_tiles_and_funnel_show_the_figures():
+    k = {
+        "received_today": 7,
+        "open": 5,
+        "closed_today": 2,
+        "close_rate_today": 0.5,
+        "on_time_rate_today": None,
+        "satisfaction_rate_today": 1.0,
+        "by_tier": {"grid": {"open": 4, "overdue": 0}, "county": {"open": 1, "overdue": 1}},
+    }
+    v = kpi_values(k)
+    assert v[ids.kpi_value("close_rate")] == "50.0%"
+    assert v[ids.kpi_value("on_time_rate")] == "—"
+    assert v[ids.kpi_value("overdue_county")] == "1"
+    f = funnel_values(k["by_tier"])
+    assert f[ids.funnel("grid", "bar")]["style"]["width"] == "100.0%"
+    assert f[ids.funnel("county", "bar")]["style"]["width"] == "25.0%"
+    assert "is-hot" in f[ids.funnel("county", "overdue")]["className"]
+    assert "is-hot" not in f[ids.funnel("grid", "overdue")]["className"]
