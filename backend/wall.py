@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,11 +22,19 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, or_, select
 
 from backend.casestate import CaseState, case_code
-from backend.domain import COMPLETED_STATUSES, OPEN_STATUSES, TIER_ORDER, Colour, Rating, Status
+from backend.domain import (
+    COMPLETED_STATUSES,
+    OPEN_STATUSES,
+    TIER_ORDER,
+    Colour,
+    EventType,
+    Rating,
+    Status,
+)
 from backend.engine import delta
 from backend.reports import local_midnight
 from backend.scope import Scope
-from backend.store.models import cases
+from backend.store.models import case_events, cases
 
 OPEN = frozenset(s.value for s in OPEN_STATUSES)
 RUNNING = OPEN - {Status.PAUSED.value}
@@ -119,6 +127,17 @@ class WallSnapshot:
     seq: int
     now: datetime
     deltas: list[dict[str, Any]]
+    #: the latest happenings from the event log, newest first, for a wall that starts empty
+    recent: list[TickerItem] = field(default_factory=list)
+
+
+#: Event-log types the ticker tells, and the word it uses.
+TICKER_EVENTS = {
+    EventType.REPORTED.value: "new",
+    EventType.ESCALATED.value: "escalated",
+    EventType.OVERDUE.value: "overdue",
+    EventType.RESOLVED.value: "closed",
+}
 
 
 def wall_snapshot(
@@ -141,7 +160,44 @@ def wall_snapshot(
             scope.clause(cases),
         )
     ).all()
-    return WallSnapshot(seq, now, [delta(CaseState.from_row(r)) for r in rows])
+    return WallSnapshot(
+        seq, now, [delta(CaseState.from_row(r)) for r in rows], recent(conn, scope, tz)
+    )
+
+
+def recent(conn: Connection, scope: Scope, tz: ZoneInfo) -> list[TickerItem]:
+    """The latest ticker-worthy events of the log (newest first), read backwards by id."""
+    rows = conn.execute(
+        select(
+            case_events.c.id,
+            case_events.c.type,
+            case_events.c.at,
+            case_events.c.case_id,
+            case_events.c.to_unit,
+            case_events.c.to_tier,
+            cases.c.reported_at,
+            cases.c.category,
+            cases.c.unit_code,
+            cases.c.tier,
+        )
+        .join(cases, cases.c.id == case_events.c.case_id)
+        .where(case_events.c.type.in_(list(TICKER_EVENTS)), scope.clause(cases))
+        .order_by(case_events.c.id.desc())
+        .limit(TICKER_LENGTH)
+    ).all()
+    return [
+        TickerItem(
+            seq=0,
+            kind=TICKER_EVENTS[r.type],
+            at=r.at,
+            case_id=r.case_id,
+            code=case_code(r.case_id, r.reported_at, tz),
+            category=r.category,
+            unit=r.to_unit or r.unit_code,
+            tier=r.to_tier or r.tier,
+        )
+        for r in rows
+    ]
 
 
 @dataclass
@@ -173,6 +229,9 @@ class WallModel:
         for d in snap.deltas:
             if self.scope.admits(d):
                 self._put(entry_from_delta(d), announce=False)
+        if not self.ticker:
+            for item in reversed(snap.recent):
+                self._push_ticker(item)
         self.resyncs += 1
         self.last_change = snap.now
 
@@ -319,10 +378,9 @@ class WallModel:
                 self._announce(kind, new)
 
     def _announce(self, kind: str, e: Entry) -> None:
-        self.ticker_seq += 1
-        self.ticker.appendleft(
+        self._push_ticker(
             TickerItem(
-                seq=self.ticker_seq,
+                seq=0,
                 kind=kind,
                 at=e.updated_at or e.reported_at,
                 case_id=e.id,
@@ -332,6 +390,10 @@ class WallModel:
                 tier=e.tier,
             )
         )
+
+    def _push_ticker(self, item: TickerItem) -> None:
+        self.ticker_seq += 1
+        self.ticker.appendleft(replace(item, seq=self.ticker_seq))
 
     def _contribution(self, e: Entry) -> Iterator[tuple[tuple[Any, ...], int]]:
         """What one case adds to the sums; the exact mirror of the SQL in ``reports.kpi``."""

@@ -149,8 +149,11 @@ def test_the_wall_follows_a_simulated_city_and_equals_sql(settings, clock, tmp_p
 
 
 def test_the_ticker_tells_new_escalated_overdue_and_closed(system, clock):
+    earlier = report(system, grid=sorted(system.ref.grids)[9])
     model = WallModel(system.tz)
     _load(system, model)
+    # a wall that opens on a running city starts with the latest happenings of the event log
+    assert [(i.kind, i.case_id) for i in model.ticker] == [("new", earlier)]
     pubsub = system.redis.pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(system.keys.live)
     time.sleep(0.05)
@@ -161,7 +164,8 @@ def test_the_ticker_tells_new_escalated_overdue_and_closed(system, clock):
     act(system, b, "resolve", reason="已清理")
     _drain(pubsub, model)
     kinds = [(i.kind, i.case_id) for i in model.ticker]
-    assert kinds == [("closed", b), ("escalated", a), ("new", b), ("new", a)]  # newest first
+    # newest first
+    assert kinds == [("closed", b), ("escalated", a), ("new", b), ("new", a), ("new", earlier)]
     assert model.ticker[0].code.startswith("GW20261123")
     # a's deadline passes: the engine's tick turns it red, and the wall counts it overdue
     assert model.kpi()["overdue"] == 0
@@ -175,10 +179,11 @@ def test_the_ticker_tells_new_escalated_overdue_and_closed(system, clock):
         clock.advance(timedelta(days=30))
         system.engine.tick()
     _drain(pubsub, model)
-    # ... until it sits overdue at the top, red, and is counted there
+    # ... until it sits overdue at the top, red, and is counted there (so does the untouched
+    # earlier case)
     assert model.ticker[0].kind == "overdue" and model.ticker[0].tier == "county"
     k = model.kpi()
-    assert k["overdue"] == 1 and k["by_tier"]["county"]["overdue"] == 1
+    assert k["overdue"] == 2 and k["by_tier"]["county"]["overdue"] == 2
     with system.db.connect() as conn:
         assert kpi(conn, clock.now(), system.tz)["by_tier"] == k["by_tier"]
     pubsub.close()
