@@ -11,7 +11,6 @@ from backend.system import System
 from dashboard.i18n import t
 from dashboard.live_bridge import LiveBridge
 from layouts import ids
-from layouts.wall import intake_names
 
 #: Seconds a stream callback waits for a frame before it looks at its connection again.
 IDLE_CHECK = 1.0
@@ -21,6 +20,23 @@ PULSE_JS = """
 function (pulse) {
     if (window.gwLive) { window.gwLive.pulse(pulse); }
     return window.dash_clientside.no_update;
+}
+"""
+
+
+#: The intake chart's legend in the screen's language, and its text sized to the screen: the
+#: wall is read from five metres at 1080 and at 2160 lines alike.
+CHART_TEXT_JS = """
+function (lang, names) {
+    var size = Math.max(12, Math.round(window.innerHeight / 72));
+    var p = new dash_clientside.Patch();
+    var list = (names && names[lang === 'en' ? 'en' : 'zh']) || [];
+    for (var i = 0; i < list.length; i++) { p.assign(['data', i, 'name'], list[i]); }
+    return p.assign(['layout', 'font', 'size'], size)
+            .assign(['layout', 'legend', 'font', 'size'], size)
+            .assign(['layout', 'margin', 'l'], 3 * size)
+            .assign(['layout', 'margin', 'b'], 2 * size)
+            .build();
 }
 """
 
@@ -61,13 +77,19 @@ def register(app: Dash, system: System, bridge: LiveBridge) -> None:
     @app.callback(
         Output(ids.WALL, "className"),
         Output(ids.NOTICE, "children"),
-        Output(ids.WALL_INTAKE, "figure"),
         Input(ids.LANG, "data"),
     )
-    def language(lang: str | None) -> tuple[str, Any, Any]:
+    def language(lang: str | None) -> tuple[str, Any]:
         lang = "en" if lang == "en" else "zh"
         notice = calendar_notice(system, system.clock.now(), lang)
-        return f"gw-wall lang-{lang}", notice, intake_names(lang)
+        return f"gw-wall lang-{lang}", notice
+
+    app.clientside_callback(
+        CHART_TEXT_JS,
+        Output(ids.WALL_INTAKE, "figure"),
+        Input(ids.LANG, "data"),
+        State(ids.WALL_CHANNEL_NAMES, "data"),
+    )
 
 
 def calendar_notice(system: System, now: datetime, lang: str) -> Any:

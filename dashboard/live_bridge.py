@@ -117,12 +117,14 @@ class LiveBridge:
         scope: Scope | None = None,
         frame_interval: float = 0.1,
         pulse_interval: float = 1.0,
+        heavy_interval: float = 1.0,
     ) -> None:
         self.system = system
         self.shapes = shapes
         self.scope = scope or Scope.city()
         self.frame_interval = frame_interval
         self.pulse_interval = pulse_interval
+        self.heavy_interval = heavy_interval
         self.model = WallModel(system.tz, self.scope)
         self.link_up = False
         self.frames = 0
@@ -136,6 +138,8 @@ class LiveBridge:
         self._dirty = True
         self._last_frame = 0.0
         self._last_pulse = 0.0
+        self._last_heavy = 0.0
+        self._dirty_heavy = False
         self._clock_text = ""
 
     # ------------------------------------------------------------------ screens (event loop side)
@@ -224,9 +228,11 @@ class LiveBridge:
             now = time.monotonic()
             if self.model.needs_reload(self.system.clock.now()):
                 self._reload()
+            heavy_due = self._dirty_heavy and now - self._last_heavy >= self.heavy_interval
             if (self._dirty and now - self._last_frame >= self.frame_interval) or (
-                now - self._last_pulse >= self.pulse_interval
+                now - self._last_pulse >= self.pulse_interval or heavy_due
             ):
+                self._dirty = self._dirty or heavy_due
                 self._emit()
 
     def _reload(self) -> None:
@@ -250,7 +256,10 @@ class LiveBridge:
         """Diff the view against what the screens show and hand the changes to every screen."""
         now = self.system.clock.now()
         self.model.advance(now)
-        props = self._changes(now) if self._dirty or not self._full else {}
+        heavy = time.monotonic() - self._last_heavy >= self.heavy_interval
+        props = self._changes(now, heavy) if self._dirty or not self._full else {}
+        if heavy:
+            self._last_heavy = time.monotonic()
         if props:
             self.changes += 1
         clock_text = f"{now.astimezone(self.system.tz):%Y-%m-%d %H:%M:%S}"
@@ -273,37 +282,28 @@ class LiveBridge:
             except RuntimeError:  # its loop has closed: the screen is gone
                 self.disconnect(screen)
 
-    def _changes(self, now: Any) -> Props:
-        m, v, ref = self.model, self._view, self.system.ref
+    def _changes(self, now: Any, heavy: bool) -> Props:
+        """What changed since the last frame. The tiles, the funnel and the ticker go out in
+        every frame; the map, the stuck ranking and the intake chart cost a browser far more
+        to redraw, so they go out at most every ``heavy_interval``."""
+        m, v = self.model, self._view
         out: Props = {}
         k = m.kpi()
         plain: Props = {key: {"children": text} for key, text in kpi_values(k).items()}
         plain.update(funnel_values(k["by_tier"]))
-        stuck = [
-            (
-                ref.units[r["unit"]].name if r["unit"] in ref.units else r["unit"],
-                r["open"],
-                r["overdue"],
-                round(r["mean_seconds"] / 360) * 360.0,  # to the tenth of an hour shown
-            )
-            for r in m.stuck_units(now, STUCK_SHOWN)
-        ]
-        plain[ids.WALL_STUCK] = {"children": stuck}
         for key, value in plain.items():
             if v.plain.get(key) != value:
                 v.plain[key] = value
-                out[key] = {"children": stuck_rows(stuck)} if key == ids.WALL_STUCK else dict(value)
+                out[key] = dict(value)
+        self._ticker_changes(out)
+        if heavy:
+            self._heavy_changes(now, out)
+        else:
+            self._dirty_heavy = True
+        return out
 
-        loads = {lvl: m.area_load(lvl) for lvl in {s.level for s in self.shapes}}
-        colours = [map_colour(*loads[s.level].get(s.code, (0, 0)), s.grids) for s in self.shapes]
-        if colours != v.map_colours:
-            p = Patch()
-            for i, c in enumerate(colours):
-                if i >= len(v.map_colours) or v.map_colours[i] != c:
-                    p["data"][i]["fillcolor"] = c
-            v.map_colours = colours
-            out[ids.WALL_MAP] = {"figure": p}
-
+    def _ticker_changes(self, out: Props) -> None:
+        m, v = self.model, self._view
         fresh = [item for item in m.ticker if item.seq > v.ticker_top][:TICKER_SHOWN]
         if fresh:
             rendered = [self._ticker_item(item) for item in fresh]
@@ -317,12 +317,37 @@ class LiveBridge:
             v.ticker_top = fresh[0].seq
             out[ids.WALL_TICKER] = {"children": p}
 
+    def _heavy_changes(self, now: Any, out: Props) -> None:
+        m, v, ref = self.model, self._view, self.system.ref
+        self._dirty_heavy = False
+        stuck = [
+            (
+                ref.units[r["unit"]].name if r["unit"] in ref.units else r["unit"],
+                r["open"],
+                r["overdue"],
+                round(r["mean_seconds"] / 360) * 360.0,  # to the tenth of an hour shown
+            )
+            for r in m.stuck_units(now, STUCK_SHOWN)
+        ]
+        if v.plain.get(ids.WALL_STUCK) != {"children": stuck}:
+            v.plain[ids.WALL_STUCK] = {"children": stuck}
+            out[ids.WALL_STUCK] = {"children": stuck_rows(stuck)}
+
+        loads = {lvl: m.area_load(lvl) for lvl in {s.level for s in self.shapes}}
+        colours = [map_colour(*loads[s.level].get(s.code, (0, 0)), s.grids) for s in self.shapes]
+        if colours != v.map_colours:
+            p = Patch()
+            for i, c in enumerate(colours):
+                if i >= len(v.map_colours) or v.map_colours[i] != c:
+                    p["data"][i]["fillcolor"] = c
+            v.map_colours = colours
+            out[ids.WALL_MAP] = {"figure": p}
+
         hours, by_channel = m.intake_by_channel()
         intake = (hours[-1], tuple(sorted((c, tuple(n)) for c, n in by_channel.items())))
         if intake != v.intake:
             v.intake = intake
             out[ids.WALL_INTAKE] = {"figure": intake_patch(hours, by_channel, self.system.tz)}
-        return out
 
     def _full_view(self, props: Props) -> Props:
         """Fold a frame into the full view a new screen starts from (Patch → whole values)."""

@@ -75,6 +75,7 @@ def page(city: str, map_figure: go.Figure, lang: str = "zh") -> html.Div:
         [
             dcc.Store(id=ids.LANG, data=lang, storage_type="local"),
             dcc.Store(id=ids.WALL_PULSE),
+            dcc.Store(id=ids.WALL_CHANNEL_NAMES, data=channel_names()),
             html.Div(id=ids.WALL_SINK, hidden=True),
             _header(city),
             html.Div(id=ids.NOTICE, className="gw-notices"),
@@ -360,11 +361,9 @@ def intake_patch(hours: list[datetime], by_channel: dict[str, list[int]], tz: An
     return p
 
 
-def intake_names(lang: str) -> Patch:
-    p = Patch()
-    for i, ch in enumerate(CHANNEL_COLOURS):
-        p["data"][i]["name"] = t(f"channel_{ch}", lang)
-    return p
+def channel_names() -> dict[str, list[str]]:
+    """The intake chart's trace names, in trace order, in both languages."""
+    return {lang: [t(f"channel_{ch}", lang) for ch in CHANNEL_COLOURS] for lang in ("zh", "en")}
 
 
 def map_figure(

@@ -222,3 +222,34 @@ def test_the_wall_recovers_from_a_redis_restart_and_equals_the_database(
     finally:
         app.state.bridge.stop()
         system.db.dispose()
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160)])
+def test_the_wall_fits_the_screen_without_scrolling(system, wall, browser, size):
+    width, height = size
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+    )
+    report(system)
+    url, _app = wall
+    wait = _open_wall(browser, url)
+    wait.until(lambda d: tile(d, "open") == "1")
+    geometry = browser.execute_script(
+        "var d = document.documentElement;"
+        "var panels = Array.from(document.querySelectorAll('.gw-col, .gw-kpi'));"
+        "return {sw: d.scrollWidth, sh: d.scrollHeight, w: innerWidth, h: innerHeight,"
+        " bottom: Math.max.apply(null, panels.map(p => p.getBoundingClientRect().bottom)),"
+        " right: Math.max.apply(null, panels.map(p => p.getBoundingClientRect().right))};"
+    )
+    assert (geometry["w"], geometry["h"]) == (width, height)
+    assert geometry["sw"] <= width and geometry["sh"] <= height, geometry
+    assert geometry["bottom"] <= height and geometry["right"] <= width, geometry
+    # chart text grows with the screen, so it reads from the same distance at 4K
+    wait.until(
+        lambda d: d.execute_script(
+            "var g = document.querySelector('#wall-intake .js-plotly-plot');"
+            "return g && g.layout && g.layout.font.size"
+        )
+        == round(height / 72)
+    )

@@ -1,0 +1,292 @@
+"""Latency from the engine's commit to the new number in the browser's DOM, measured in headless
+Chromium, for the pushed wall and for a polling baseline measured in the same run.
+
+    python -m bench.wall_latency [--rates 10,500] [--screens 1,20] [--seconds 20]
+    python -m bench.wall_latency --soak 3600 --rate 50      (browser memory over an hour)
+
+How it measures:
+
+- the web process runs on its own (``gridwatch serve``, or ``bench.polling_wall`` for the
+  baseline), on the machine's Redis server and the benchmark's SQLite database;
+- this process is the engine: it reports cases at the given rate of case events, and notes the
+  wall-clock time just before each batch's publish (right after its SQL commit) and the number
+  of open cases the batch leaves;
+- in every Chromium a ``MutationObserver`` notes when the "open" tile changes and to what;
+- a batch's latency, per screen, is the first time its count (or more) is on that screen minus
+  its commit time. Browser and engine run on one machine, so they read one clock.
+
+Server CPU is the web process's own CPU time (``/proc``) over the run, per screen connected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from backend.commands import create_command
+from backend.system import System
+from bench.common import TZ, fresh_system, machine
+from tests.browser import chromium, free_port
+
+OBSERVE_JS = """
+window.__gw = [];
+const el = document.getElementById('wall-kpi-open');
+new MutationObserver(() => window.__gw.push([Date.now(), el.textContent]))
+    .observe(el, {childList: true, characterData: true, subtree: true});
+return el.textContent;
+"""
+
+
+@dataclass
+class Recorder:
+    """Wraps the engine's publisher: the time just before each publish, i.e. after commit."""
+
+    inner: Any
+    times: list[float] = field(default_factory=list)
+
+    def publish(self, deltas: list[dict[str, Any]]) -> int | None:
+        self.times.append(time.time())
+        return self.inner.publish(deltas)  # type: ignore[no-any-return]
+
+    def skip(self) -> None:
+        self.inner.skip()
+
+
+def _env(system: System) -> dict[str, str]:
+    s = system.settings
+    return {
+        **os.environ,
+        "DATABASE_URL": s.effective_database_url,
+        "REDIS_URL": s.redis_url or "",
+        "GRIDWATCH_VAR": str(s.var_dir),
+        "GRIDWATCH_REDIS_PREFIX": s.key_prefix,
+    }
+
+
+def start_server(system: System, kind: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    if kind == "push":
+        cmd = [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)]
+    else:
+        cmd = [sys.executable, "-m", "bench.polling_wall", "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=_env(system), stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(url + "/", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"the {kind} web process did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def open_screens(url: str, n: int) -> list[Any]:
+    browsers = []
+    for _ in range(n):
+        b = chromium(1920, 1080)
+        b.get(url + "/")
+        browsers.append(b)
+    for b in browsers:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            text = b.execute_script(
+                "var e = document.getElementById('wall-kpi-open'); return e && e.textContent"
+            )
+            if text and text != "—":
+                break
+            time.sleep(0.1)
+        b.execute_script(OBSERVE_JS)
+    return browsers
+
+
+class Load:
+    """Reports cases through the engine at a steady rate of case events."""
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+        self.recorder = Recorder(system.engine.publisher)
+        system.engine.publisher = self.recorder
+        self.grids = sorted(system.ref.grids)
+        self.cats = sorted(c for c, i in system.ref.categories.items() if not i.major)
+        self.n = 0
+        self.open = self._open_now()
+
+    def _open_now(self) -> int:
+        with self.system.db.connect() as conn:
+            from backend.reports import kpi
+
+            return int(kpi(conn, self.system.clock.now(), TZ)["open"])
+
+    def run(self, rate: float, seconds: float) -> list[tuple[int, float]]:
+        """[(open cases after the batch, commit time)] for every batch."""
+        marks: list[tuple[int, float]] = []
+        events = 0
+        t0 = time.monotonic()
+        while (elapsed := time.monotonic() - t0) < seconds:
+            due = rate * elapsed - events
+            if due >= 1:
+                k = max(1, math.ceil(due / 2))  # a report is two events: reported, dispatched
+                cmds = []
+                for _ in range(k):
+                    self.n += 1
+                    cmds.append(
+                        create_command(
+                            {
+                                "category": self.cats[self.n % len(self.cats)],
+                                "description": "基准测试",
+                                "channel": "hotline",
+                                "grid": self.grids[self.n % len(self.grids)],
+                            }
+                        )
+                    )
+                res = self.system.engine.apply(cmds)
+                events += res.events
+                self.open += sum(1 for r in res.results if r.ok)
+                marks.append((self.open, self.recorder.times[-1]))
+            time.sleep(0.01)
+        return marks
+
+
+def latencies(marks: list[tuple[int, float]], seen: list[list[Any]]) -> list[float]:
+    """Per batch and screen: first time its count (or more) was shown, minus its commit."""
+    out = []
+    for obs in seen:
+        points = [(t / 1000.0, int(v)) for t, v in obs if str(v).isdigit()]
+        i = 0
+        for count, t_commit in marks:
+            while i < len(points) and points[i][1] < count:
+                i += 1
+            if i == len(points):
+                break
+            out.append((points[i][0] - t_commit) * 1000.0)
+    return out
+
+
+def pct(xs: list[float], p: float) -> float:
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def measure(
+    system: System, load: Load, kind: str, rate: float, screens: int, seconds: float
+) -> dict[str, Any]:
+    proc, url = start_server(system, kind)
+    browsers = open_screens(url, screens)
+    try:
+        time.sleep(4.0)  # let every screen finish drawing its map before the clock starts
+        cpu0, w0 = cpu_seconds(proc.pid), time.monotonic()
+        marks = load.run(rate, seconds)
+        cpu1, w1 = cpu_seconds(proc.pid), time.monotonic()
+        time.sleep(3.0 if kind == "push" else 5.0)
+        seen = [b.execute_script("return window.__gw") for b in browsers]
+    finally:
+        for b in browsers:
+            b.quit()
+        proc.terminate()
+        proc.wait(timeout=20)
+    lat = latencies(marks, seen)
+    expected = len(marks) * screens
+    return {
+        "transport": kind,
+        "rate": rate,
+        "screens": screens,
+        "batches": len(marks),
+        "measured": len(lat),
+        "missing": expected - len(lat),
+        "p50_ms": round(statistics.median(lat), 1) if lat else None,
+        "p99_ms": round(pct(lat, 99), 1) if lat else None,
+        "server_cpu_pct": round(100 * (cpu1 - cpu0) / (w1 - w0), 1),
+    }
+
+
+def soak(system: System, load: Load, seconds: float, rate: float, every: float) -> None:
+    """One screen left open at ``rate`` events/s: its JS heap and DOM size over time."""
+    proc, url = start_server(system, "push")
+    (b,) = open_screens(url, 1)
+    b.execute_script("window.__gw = null")  # the observer's log would grow: not the wall's
+    t0 = time.monotonic()
+    samples = []
+    try:
+        while (elapsed := time.monotonic() - t0) < seconds:
+            load.run(rate, min(every, seconds - elapsed))
+            heap = b.execute_script(
+                "return [performance.memory.usedJSHeapSize,"
+                " document.getElementsByTagName('*').length,"
+                " document.getElementById('wall-kpi-open').textContent]"
+            )
+            samples.append(
+                {
+                    "minutes": round((time.monotonic() - t0) / 60, 1),
+                    "js_heap_mb": round(heap[0] / 2**20, 2),
+                    "dom_nodes": heap[1],
+                    "open_tile": heap[2],
+                    "open_sql": load.open,
+                }
+            )
+            print(json.dumps(samples[-1], ensure_ascii=False), flush=True)
+    finally:
+        b.quit()
+        proc.terminate()
+        proc.wait(timeout=20)
+    first, last = samples[0], samples[-1]
+    print(
+        json.dumps(
+            {
+                "soak_minutes": last["minutes"],
+                "rate": rate,
+                "js_heap_mb_first": first["js_heap_mb"],
+                "js_heap_mb_last": last["js_heap_mb"],
+                "js_heap_mb_max": max(s["js_heap_mb"] for s in samples),
+                "dom_nodes_first": first["dom_nodes"],
+                "dom_nodes_last": last["dom_nodes"],
+            }
+        )
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rates", default="10,500")
+    ap.add_argument("--screens", default="1,20")
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--transports", default="push,poll")
+    ap.add_argument("--soak", type=float, default=0, help="seconds of the memory soak")
+    ap.add_argument("--rate", type=float, default=50, help="events/s of the soak")
+    args = ap.parse_args()
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+    system = fresh_system("sqlite", start=datetime.now(TZ))
+    load = Load(system)
+    print(f"# {machine()}, {datetime.now(TZ):%Y-%m-%d %H:%M}", flush=True)
+    if args.soak:
+        soak(system, load, args.soak, args.rate, every=60)
+        return
+    for kind in args.transports.split(","):
+        for rate in (float(r) for r in args.rates.split(",")):
+            for screens in (int(s) for s in args.screens.split(",")):
+                r = measure(system, load, kind, rate, screens, args.seconds)
+                print(json.dumps(r), flush=True)
+
+
+if __name__ == "__main__":
+    main()
