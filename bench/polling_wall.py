@@ -22,7 +22,8 @@ from backend.store.refload import city_map
 from backend.system import System
 from backend.wall import WallModel, wall_snapshot
 from layouts import ids
-from layouts.wall import TIERS, funnel_values, kpi_values, map_figure, page
+from layouts.svg import data_uri, map_svg, project_city
+from layouts.wall import MAP_EMPTY, TIERS, funnel_values, intake_chart, kpi_values, page
 
 POLL_MS = 2000
 
@@ -32,11 +33,13 @@ def create_polling_app(system: System) -> FastAPI:
     with system.db.connect() as conn:
         city, geojson = city_map(conn)
     grids_per_area = {c: len(g) for c, g in system.ref.grids_by_area.items()}
-    figure, _shapes = map_figure(geojson, grids_per_area)
+    shapes = project_city(geojson, grids_per_area)
+    blank_map = data_uri(map_svg(shapes, [MAP_EMPTY] * len(shapes.shapes)))
+    blank_chart = intake_chart([], {}, system.tz)
     app = Dash(__name__, server=server, serve_locally=True)  # type: ignore[arg-type]
 
     def layout() -> html.Div:
-        wall = page(city, figure)
+        wall = page(city, blank_map, blank_chart)
         wall.children.append(dcc.Interval(id="poll", interval=POLL_MS))
         return wall
 

@@ -24,23 +24,6 @@ function (pulse) {
 """
 
 
-#: The intake chart's legend in the screen's language, and its text sized to the screen: the
-#: wall is read from five metres at 1080 and at 2160 lines alike.
-CHART_TEXT_JS = """
-function (lang, names) {
-    var size = Math.max(12, Math.round(window.innerHeight / 72));
-    var p = new dash_clientside.Patch();
-    var list = (names && names[lang === 'en' ? 'en' : 'zh']) || [];
-    for (var i = 0; i < list.length; i++) { p.assign(['data', i, 'name'], list[i]); }
-    return p.assign(['layout', 'font', 'size'], size)
-            .assign(['layout', 'legend', 'font', 'size'], size)
-            .assign(['layout', 'margin', 'l'], 3 * size)
-            .assign(['layout', 'margin', 'b'], 2 * size)
-            .build();
-}
-"""
-
-
 def register(app: Dash, system: System, bridge: LiveBridge) -> None:
     @app.callback(persistent=True, websocket=True, hidden=True)
     async def stream_wall() -> None:
@@ -83,13 +66,6 @@ def register(app: Dash, system: System, bridge: LiveBridge) -> None:
         lang = "en" if lang == "en" else "zh"
         notice = calendar_notice(system, system.clock.now(), lang)
         return f"gw-wall lang-{lang}", notice
-
-    app.clientside_callback(
-        CHART_TEXT_JS,
-        Output(ids.WALL_INTAKE, "figure"),
-        Input(ids.LANG, "data"),
-        State(ids.WALL_CHANNEL_NAMES, "data"),
-    )
 
 
 def calendar_notice(system: System, now: datetime, lang: str) -> Any:

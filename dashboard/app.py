@@ -13,7 +13,8 @@ from backend.system import System
 from callbacks import wall as wall_callbacks
 from dashboard.i18n import t
 from dashboard.live_bridge import LiveBridge
-from layouts.wall import map_figure
+from layouts.svg import data_uri, map_svg, project_city
+from layouts.wall import MAP_EMPTY, intake_chart
 from layouts.wall import page as wall_page
 
 
@@ -24,8 +25,10 @@ def create_app(system: System, *, frame_interval: float = 0.1) -> FastAPI:
         city, geojson = city_map(conn)
     ref = system.ref
     grids_per_area = {code: len(grids) for code, grids in ref.grids_by_area.items()}
-    figure, shapes = map_figure(geojson, grids_per_area)
-    bridge = LiveBridge(system, shapes, frame_interval=frame_interval)
+    city_shapes = project_city(geojson, grids_per_area)
+    blank_map = data_uri(map_svg(city_shapes, [MAP_EMPTY] * len(city_shapes.shapes)))
+    blank_chart = intake_chart([], {}, system.tz)
+    bridge = LiveBridge(system, city_shapes, frame_interval=frame_interval)
     dash_app = Dash(
         __name__,
         server=server,  # type: ignore[arg-type]  # Dash accepts a FastAPI app
@@ -36,7 +39,7 @@ def create_app(system: System, *, frame_interval: float = 0.1) -> FastAPI:
         suppress_callback_exceptions=True,
         update_title=None,  # type: ignore[arg-type]  # None: the title never flickers
     )
-    dash_app.layout = lambda: wall_page(city, figure)
+    dash_app.layout = lambda: wall_page(city, blank_map, blank_chart)
     wall_callbacks.register(dash_app, system, bridge)
     server.state.dash = dash_app
     server.state.bridge = bridge

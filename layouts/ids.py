@@ -20,7 +20,6 @@ WALL_MAP = "wall-map"
 WALL_STUCK = "wall-stuck"
 WALL_TICKER = "wall-ticker"
 WALL_INTAKE = "wall-intake"
-WALL_CHANNEL_NAMES = "wall-channel-names"
 WALL_SINK = "wall-sink"
 
 

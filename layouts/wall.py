@@ -8,16 +8,15 @@ plain strings, which Dash renders as text, escaped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-import plotly.graph_objects as go
-from dash import Patch, dcc, html
+from dash import dcc, html
 
 from backend.wall import TIERS, TickerItem
 from dashboard.i18n import duration, t
 from layouts import ids
+from layouts.svg import data_uri, intake_svg
 
 #: The tiles across the top, in reading order.
 KPI_KEYS = (
@@ -57,25 +56,14 @@ def bi_text(zh: str, en: str) -> list[html.Span]:
     return [html.Span(zh, className="zh"), html.Span(en, className="en")]
 
 
-@dataclass(frozen=True, slots=True)
-class MapShape:
-    """One polygon of the map: the area it is and how many grids it covers."""
-
-    code: str
-    name: str
-    level: str
-    grids: int
-
-
 # --------------------------------------------------------------------------- the page
 
 
-def page(city: str, map_figure: go.Figure, lang: str = "zh") -> html.Div:
+def page(city: str, map_src: str, intake_src: str, lang: str = "zh") -> html.Div:
     return html.Div(
         [
             dcc.Store(id=ids.LANG, data=lang, storage_type="local"),
             dcc.Store(id=ids.WALL_PULSE),
-            dcc.Store(id=ids.WALL_CHANNEL_NAMES, data=channel_names()),
             html.Div(id=ids.WALL_SINK, hidden=True),
             _header(city),
             html.Div(id=ids.NOTICE, className="gw-notices"),
@@ -87,24 +75,15 @@ def page(city: str, map_figure: go.Figure, lang: str = "zh") -> html.Div:
                             _panel_title("funnel_title"),
                             html.Div([_funnel_row(tier) for tier in TIERS], className="gw-funnel"),
                             _panel_title("intake_title"),
-                            dcc.Graph(
-                                id=ids.WALL_INTAKE,
-                                figure=intake_figure([], {}),
-                                config={"displayModeBar": False, "staticPlot": True},
-                                className="gw-intake",
-                            ),
+                            _channel_legend(),
+                            html.Img(id=ids.WALL_INTAKE, src=intake_src, className="gw-intake"),
                         ],
                         className="gw-col gw-col-left",
                     ),
                     html.Section(
                         [
                             _panel_title("map_title"),
-                            dcc.Graph(
-                                id=ids.WALL_MAP,
-                                figure=map_figure,
-                                config={"displayModeBar": False, "scrollZoom": False},
-                                className="gw-map",
-                            ),
+                            html.Img(id=ids.WALL_MAP, src=map_src, className="gw-map"),
                             _map_legend(),
                         ],
                         className="gw-col gw-col-mid",
@@ -249,6 +228,18 @@ def _map_legend() -> html.Div:
     )
 
 
+def _channel_legend() -> html.Div:
+    return html.Div(
+        [
+            html.Span(
+                [html.I(style={"background": c}), *bi(f"channel_{ch}")], className="gw-legend-item"
+            )
+            for ch, c in CHANNEL_COLOURS.items()
+        ],
+        className="gw-legend gw-legend-channels",
+    )
+
+
 # --------------------------------------------------------------------------- live pieces
 
 
@@ -285,6 +276,26 @@ def funnel_values(by_tier: dict[str, dict[str, int]]) -> dict[str, dict[str, Any
     return out
 
 
+def wall_numbers(k: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Element id → what ``assets/live.js`` writes into it: text ``t``, width ``w``, class ``c``.
+
+    The numbers change with nearly every event, so they travel in the pulse as data and are
+    written straight into their elements, instead of as one ``set_props`` per element: in
+    Chromium each ``set_props`` costs a pass over every component of the page.
+    """
+    out = {key: {"t": text} for key, text in kpi_values(k).items()}
+    for key, props in funnel_values(k["by_tier"]).items():
+        n: dict[str, str] = {}
+        if "children" in props:
+            n["t"] = props["children"]
+        if "style" in props:
+            n["w"] = props["style"]["width"]
+        if "className" in props:
+            n["c"] = props["className"]
+        out[key] = n
+    return out
+
+
 def ticker_item(item: TickerItem, category: tuple[str, str], unit: str, tz: Any) -> html.Li:
     """One line of the ticker; the key keeps React from re-creating the lines below it."""
     return html.Li(
@@ -316,125 +327,6 @@ def stuck_rows(rows: list[tuple[str, int, int, float]]) -> list[html.Tr]:
     ]
 
 
-def intake_figure(
-    hours: list[datetime], by_channel: dict[str, list[int]], lang: str = "zh"
-) -> go.Figure:
-    """Reports per hour over the last 24 hours, stacked by channel.
-
-    Every channel has its trace, in a fixed order, so live updates and the language switch can
-    patch one trace by its index.
-    """
-    labels = [f"{h:%H}" for h in hours]
-    fig = go.Figure(
-        [
-            go.Bar(
-                x=labels,
-                y=by_channel.get(ch, [0] * len(labels)),
-                name=t(f"channel_{ch}", lang),
-                marker_color=colour,
-            )
-            for ch, colour in CHANNEL_COLOURS.items()
-        ]
-    )
-    fig.update_layout(
-        barmode="stack",
-        margin={"l": 36, "r": 8, "t": 8, "b": 28},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        font={"color": "#9fb3d1", "size": 14},
-        legend={"orientation": "h", "y": 1.18, "x": 0, "font": {"size": 13}},
-        xaxis={"showgrid": False, "type": "category"},
-        yaxis={"gridcolor": "#1e2b45", "rangemode": "tozero"},
-        bargap=0.15,
-        autosize=True,
-    )
-    return fig
-
-
-def intake_patch(hours: list[datetime], by_channel: dict[str, list[int]], tz: Any) -> Patch:
-    """The new counts for the intake chart, trace by trace."""
-    labels = [f"{h.astimezone(tz):%H}" for h in hours]
-    p = Patch()
-    for i, ch in enumerate(CHANNEL_COLOURS):
-        p["data"][i]["x"] = labels
-        p["data"][i]["y"] = by_channel.get(ch, [0] * len(labels))
-    return p
-
-
-def channel_names() -> dict[str, list[str]]:
-    """The intake chart's trace names, in trace order, in both languages."""
-    return {lang: [t(f"channel_{ch}", lang) for ch in CHANNEL_COLOURS] for lang in ("zh", "en")}
-
-
-def map_figure(
-    geojson: dict[str, Any], grids_per_area: dict[str, int]
-) -> tuple[go.Figure, list[MapShape]]:
-    """The city's own polygons, drawn without any tile server so the wall works offline.
-
-    Grids are filled when there are few enough to see; otherwise townships are. Township
-    borders are drawn on top. Returns the figure and the shape behind each filled trace, in
-    trace order, so live updates can patch one trace's colour.
-    """
-    features = geojson.get("features", [])
-    grid_count = sum(1 for f in features if f["properties"].get("level") == "grid")
-    fill_level = "grid" if 0 < grid_count <= 3000 else "township"
-    traces: list[go.Scatter] = []
-    shapes: list[MapShape] = []
-    for f in features:
-        p = f["properties"]
-        if p.get("level") != fill_level or f["geometry"]["type"] != "Polygon":
-            continue
-        ring = f["geometry"]["coordinates"][0]
-        traces.append(
-            go.Scatter(
-                x=[round(c[0], 5) for c in ring],
-                y=[round(c[1], 5) for c in ring],
-                fill="toself",
-                fillcolor=MAP_EMPTY,
-                mode="lines",
-                line={"color": "#0b1220", "width": 0.6},
-                hoveron="fills",
-                name=p.get("name", p["code"]),
-                text=p.get("name", p["code"]),
-                hoverinfo="text",
-                showlegend=False,
-            )
-        )
-        shapes.append(
-            MapShape(p["code"], p.get("name", ""), fill_level, grids_per_area.get(p["code"], 1))
-        )
-    if fill_level == "grid":
-        xs: list[float | None] = []
-        ys: list[float | None] = []
-        for f in features:
-            if f["properties"].get("level") == "township" and f["geometry"]["type"] == "Polygon":
-                ring = f["geometry"]["coordinates"][0]
-                xs += [round(c[0], 5) for c in ring] + [None]
-                ys += [round(c[1], 5) for c in ring] + [None]
-        traces.append(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
-                line={"color": "#9fb3d1", "width": 1.6},
-                hoverinfo="skip",
-                showlegend=False,
-            )
-        )
-    fig = go.Figure(traces)
-    fig.update_layout(
-        margin={"l": 0, "r": 0, "t": 0, "b": 0},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        xaxis={"visible": False, "fixedrange": True},
-        yaxis={"visible": False, "fixedrange": True, "scaleanchor": "x", "scaleratio": 1.15},
-        autosize=True,
-        hoverlabel={"font": {"size": 16}},
-        dragmode=False,
-    )
-    return fig, shapes
-
-
 def map_colour(n_open: int, n_overdue: int, grids: int) -> str:
     """The fill for an area's load; thresholds scale with the grids the area covers."""
     if n_overdue:
@@ -446,3 +338,11 @@ def map_colour(n_open: int, n_overdue: int, grids: int) -> str:
         if per_grid <= limit:
             return colour
     return MAP_OPEN[3]
+
+
+def intake_chart(hours: list[datetime], by_channel: dict[str, list[int]], tz: Any) -> str:
+    """The intake chart's image: hours in local time, channels stacked in a fixed order."""
+    labels = [f"{h.astimezone(tz):%H}" for h in hours]
+    zeros = [0] * len(hours)
+    series = [(colour, by_channel.get(ch, zeros)) for ch, colour in CHANNEL_COLOURS.items()]
+    return data_uri(intake_svg(labels, series))

@@ -3,6 +3,7 @@ real Redis: no polling anywhere on the page."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
@@ -22,6 +23,7 @@ from backend.apikeys import create_key
 from backend.reports import kpi
 from backend.system import System
 from dashboard.app import create_app
+from layouts.svg import svg_of
 from layouts.wall import MAP_EMPTY, MAP_OVERDUE
 from tests.browser import chromium, free_port, serving
 from tests.helpers import act, grid_category, report
@@ -60,15 +62,14 @@ def is_live(b: Any) -> bool:
     return "is-stale" not in cls
 
 
-def map_fill(b: Any, index: int) -> str:
-    """The fill of one map polygon, or "" while plotly has not drawn the map yet."""
-    return str(
-        b.execute_script(
-            "var g = document.querySelector('#wall-map .js-plotly-plot');"
-            "return g && g.data ? g.data[arguments[0]].fillcolor : '';",
-            index,
-        )
-    )
+def map_fill(b: Any, code: str) -> str:
+    """The fill of one area on the map image, as the browser has it now."""
+    try:
+        src = b.find_element(By.ID, "wall-map").get_attribute("src") or ""
+    except (NoSuchElementException, StaleElementReferenceException):
+        return ""
+    found = re.search(f'data-code="{re.escape(code)}" fill="([^"]+)"', svg_of(src))
+    return found.group(1) if found else ""
 
 
 def ticker(b: Any) -> list[tuple[str, str]]:
@@ -107,8 +108,7 @@ def test_a_case_reported_through_the_api_appears_on_the_wall(system, wall, brows
     wait.until(lambda d: tile(d, "open") == "1")
     assert tile(browser, "received_today") == "1"
     wait.until(lambda d: ("new", case_id) in ticker(d))
-    index = [s.code for s in app.state.bridge.shapes].index(grid)
-    wait.until(lambda d: map_fill(d, index) != MAP_EMPTY)
+    wait.until(lambda d: map_fill(d, grid) not in ("", MAP_EMPTY))
     # the language switch changes the labels, not the numbers
     browser.find_element(By.ID, "lang-toggle").click()
     wait.until(lambda d: "Overdue now, by tier" in d.find_element(By.ID, "wall").text)
@@ -123,15 +123,14 @@ def test_a_case_going_overdue_moves_the_counters_and_the_map(system, clock, wall
     case_id = report(system, grid=grid)
     wait = _open_wall(browser, url)
     wait.until(lambda d: tile(d, "open") == "1")
-    index = [s.code for s in app.state.bridge.shapes].index(grid)
     assert tile(browser, "overdue_county") == "0"
-    wait.until(lambda d: map_fill(d, index) not in ("", *MAP_OVERDUE))
+    wait.until(lambda d: map_fill(d, grid) not in ("", MAP_EMPTY, *MAP_OVERDUE))
     # nobody acts: it goes overdue at each tier, climbs on its own and stays overdue at the top
     for _ in range(4):
         clock.advance(timedelta(days=30))
         system.engine.tick()
     wait.until(lambda d: tile(d, "overdue_county") == "1")
-    wait.until(lambda d: map_fill(d, index) in MAP_OVERDUE)
+    wait.until(lambda d: map_fill(d, grid) in MAP_OVERDUE)
     assert ("overdue", str(case_id)) in ticker(browser)
     assert ("escalated", str(case_id)) in ticker(browser)
     funnel = browser.find_element(By.ID, "wall-funnel-county-overdue")
@@ -140,7 +139,7 @@ def test_a_case_going_overdue_moves_the_counters_and_the_map(system, clock, wall
     act(system, case_id, "accept")
     act(system, case_id, "resolve", reason="已督办解决")
     wait.until(lambda d: tile(d, "overdue_county") == "0" and tile(d, "open") == "0")
-    wait.until(lambda d: map_fill(d, index) == MAP_EMPTY)
+    wait.until(lambda d: map_fill(d, grid) == MAP_EMPTY)
 
 
 # ----------------------------------------------------------------------------- Redis restarts
@@ -245,11 +244,11 @@ def test_the_wall_fits_the_screen_without_scrolling(system, wall, browser, size)
     assert (geometry["w"], geometry["h"]) == (width, height)
     assert geometry["sw"] <= width and geometry["sh"] <= height, geometry
     assert geometry["bottom"] <= height and geometry["right"] <= width, geometry
-    # chart text grows with the screen, so it reads from the same distance at 4K
-    wait.until(
-        lambda d: d.execute_script(
-            "var g = document.querySelector('#wall-intake .js-plotly-plot');"
-            "return g && g.layout && g.layout.font.size"
-        )
-        == round(height / 72)
+    # the map and the chart are images that fill their panels, at any resolution
+    boxes = browser.execute_script(
+        "return ['wall-map', 'wall-intake'].map(function (i) {"
+        " var r = document.getElementById(i).getBoundingClientRect();"
+        " return [r.width, r.height]; })"
     )
+    for w, h in boxes:
+        assert w > width * 0.15 and h > height * 0.15, boxes

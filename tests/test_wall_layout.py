@@ -6,14 +6,15 @@ from backend.refdata.generator import generate_city
 from callbacks.wall import calendar_notice
 from dashboard.i18n import TEXT, duration, t
 from layouts import ids
+from layouts.svg import data_uri, map_svg, project_city, svg_of
 from layouts.wall import (
     MAP_EMPTY,
     MAP_OPEN,
     MAP_OVERDUE,
     funnel_values,
+    intake_chart,
     kpi_values,
     map_colour,
-    map_figure,
     page,
 )
 from tests.conftest import local
@@ -50,13 +51,20 @@ def test_every_text_has_both_languages():
 def test_the_map_is_drawn_from_the_citys_own_polygons():
     city = generate_city("small")
     grids = [f for f in city.geojson["features"] if f["properties"]["level"] == "grid"]
-    fig, shapes = map_figure(city.geojson, {})
-    assert [s.code for s in shapes] == [f["properties"]["code"] for f in grids]
-    filled = [tr for tr in fig.data if tr.fill == "toself"]
-    assert len(filled) == len(grids)
-    # township borders drawn over the grids, in one trace
-    assert fig.data[-1].fill is None and None in fig.data[-1].x
-    page_ids = _ids(page("上饶市信州区", fig))
+    projected = project_city(city.geojson, {})
+    assert [s.code for s in projected.shapes] == [f["properties"]["code"] for f in grids]
+    colours = [MAP_OPEN[0]] * len(grids)
+    colours[3] = MAP_OVERDUE[1]
+    svg = svg_of(data_uri(map_svg(projected, colours)))
+    assert svg.count("<path data-code=") == len(grids)
+    assert f'data-code="{grids[3]["properties"]["code"]}" fill="{MAP_OVERDUE[1]}"' in svg
+    assert projected.borders and 'fill="none"' in svg  # township borders over the grids
+    # every shape lies inside the drawing
+    for shape in projected.shapes:
+        for pair in shape.path.strip("MZ").split("L"):
+            x, y = map(float, pair.split(","))
+            assert 0 <= x <= projected.width + 0.1 and 0 <= y <= projected.height + 0.1
+    page_ids = _ids(page("上饶市信州区", data_uri(svg), intake_chart([], {}, None)))
     for key in ("received_today", "open", "closed_today", "overdue_county"):
         assert ids.kpi_value(key) in page_ids
     assert {ids.WALL_MAP, ids.WALL_TICKER, ids.WALL_STUCK, ids.WALL_INTAKE} <= page_ids

@@ -1,19 +1,31 @@
 /* The live indicator: the age of the last change, or "reconnecting" when the pulses stop.
-   The server pushes a pulse at least every second; nothing here asks the server for anything. */
+   The server pushes a pulse every second with the seconds since the data last changed;
+   nothing here asks the server for anything. */
 (function () {
     var STALE_MS = 3500;
-    var state = { beat: 0, link: "down", changes: -1, changedAt: 0 };
+    var state = { beat: 0, link: "down", since: 0 };
     window.gwLive = {
         pulse: function (p) {
             if (!p) { return; }
-            var now = Date.now();
-            state.beat = now;
+            state.beat = Date.now();
             state.link = p.link;
-            if (p.changes !== state.changes) { state.changes = p.changes; state.changedAt = now; }
+            state.since = p.since_change || 0;
+            if (p.numbers) { write(p.numbers); }
             render();
         },
         state: state
     };
+    /* The tiles and the funnel: each element gets its text, width and class, when changed. */
+    function write(numbers) {
+        for (var id in numbers) {
+            var el = document.getElementById(id);
+            if (!el) { continue; }
+            var n = numbers[id];
+            if (n.t !== undefined && el.textContent !== n.t) { el.textContent = n.t; }
+            if (n.w !== undefined && el.style.width !== n.w) { el.style.width = n.w; }
+            if (n.c !== undefined && el.className !== n.c) { el.className = n.c; }
+        }
+    }
     function render() {
         var el = document.getElementById("wall-live");
         if (!el) { return; }
@@ -21,7 +33,9 @@
         var stale = state.link !== "live" || now - state.beat > STALE_MS;
         el.classList.toggle("is-stale", stale);
         var age = el.querySelector(".gw-age");
-        if (age && state.changedAt) { age.textContent = String(Math.floor((now - state.changedAt) / 1000)); }
+        if (age && state.beat) {
+            age.textContent = String(Math.floor(state.since + (now - state.beat) / 1000));
+        }
     }
     setInterval(render, 500);
 })();
