@@ -183,8 +183,10 @@ def recent(conn: Connection, scope: Scope, tz: ZoneInfo) -> list[TickerItem]:
         .join(cases, cases.c.id == case_events.c.case_id)
         .where(case_events.c.type.in_(list(TICKER_EVENTS)), scope.clause(cases))
         .order_by(case_events.c.id.desc())
-        .limit(TICKER_LENGTH)
+        .limit(TICKER_LENGTH * 5)
     ).all()
+    # the log is in commit order; commands carry their own time, so put the latest in time order
+    rows = sorted(rows, key=lambda r: (r.at, r.id), reverse=True)[:TICKER_LENGTH]
     return [
         TickerItem(
             seq=0,
