@@ -17,10 +17,9 @@ from fastapi import FastAPI
 
 from backend.clock import SystemClock
 from backend.config import Settings
-from backend.scope import Scope
+from backend.reports import kpi
 from backend.store.refload import city_map
 from backend.system import System
-from backend.wall import WallModel, wall_snapshot
 from layouts import ids
 from layouts.svg import data_uri, map_svg, project_city
 from layouts.wall import MAP_EMPTY, TIERS, funnel_values, intake_chart, kpi_values, page
@@ -53,12 +52,9 @@ def create_polling_app(system: System) -> FastAPI:
         Input("poll", "n_intervals"),
     )
     def poll(_n: int | None) -> list[Any]:
-        """Every panel's numbers from SQL, as a screen without push would have to."""
-        model = WallModel(system.tz)
-        now = system.clock.now()
+        """The panels' numbers from SQL aggregates, as a screen without push would ask."""
         with system.db.connect() as conn:
-            model.load(wall_snapshot(conn, lambda: 0, Scope.city(), now, system.tz))
-        k = model.kpi()
+            k = kpi(conn, system.clock.now(), system.tz)
         tiles = kpi_values(k)
         funnel = funnel_values(k["by_tier"])
         return (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, datetime
 from typing import Any
 
@@ -14,6 +15,8 @@ from layouts import ids
 
 #: Seconds a stream callback waits for a frame before it looks at its connection again.
 IDLE_CHECK = 1.0
+#: Seconds to wait for a browser to take in a frame before sending the next one anyway.
+ACK_WAIT = 5.0
 
 #: Records when a pulse arrived; ``assets/live.js`` turns that into the live indicator.
 PULSE_JS = """
@@ -35,12 +38,17 @@ def register(app: Dash, system: System, bridge: LiveBridge) -> None:
         try:
             while not ws.is_shutdown:
                 frame = await screen.next(IDLE_CHECK)
-                if screen.behind:
+                if screen.behind or (frame is not None and screen.queue):
+                    # the browser is behind: the present state, not the backlog
                     frame = bridge.resend_full(screen)
                 if frame is None:
                     continue
                 for component_id, props in frame.props.items():
                     set_props(component_id, props)
+                # Backpressure: the browser answers once it has taken the frame in, so a
+                # busy screen is sent fewer, fuller frames instead of a growing queue.
+                with contextlib.suppress(TimeoutError):
+                    await ws.get_prop(ids.WALL_PULSE, "modified_timestamp", timeout=ACK_WAIT)
         finally:
             bridge.disconnect(screen)
 

@@ -34,7 +34,8 @@
         el.classList.toggle("is-stale", stale);
         var age = el.querySelector(".gw-age");
         if (age && state.beat) {
-            age.textContent = String(Math.floor(state.since + (now - state.beat) / 1000));
+            var text = String(Math.floor(state.since + (now - state.beat) / 1000));
+            if (age.textContent !== text) { age.textContent = text; }  /* no needless repaint */
         }
     }
     setInterval(render, 500);
