@@ -1,0 +1,100 @@
+"""The live bridge on a real Redis: one subscriber, frames to every screen, full views for
+newcomers and for screens that fall behind."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from dash import Patch
+
+from backend.store.refload import city_map
+from dashboard.live_bridge import Frame, LiveBridge, Screen
+from layouts import ids
+from layouts.svg import project_city
+from tests.helpers import act, report
+
+
+def _bridge(system) -> LiveBridge:
+    with system.db.connect() as conn:
+        _city, geojson = city_map(conn)
+    return LiveBridge(system, project_city(geojson, {}), frame_interval=0.05)
+
+
+def _open_count(frame: Frame) -> str | None:
+    pulse = frame.props.get(ids.WALL_PULSE)
+    if pulse is None:
+        return None
+    return str(pulse["data"]["numbers"][ids.kpi_value("open")]["t"])
+
+
+async def _until(screen: Screen, check: Any, timeout: float = 10.0) -> list[Frame]:
+    frames: list[Frame] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        frame = await screen.next(0.2)
+        if frame is not None:
+            frames.append(frame)
+            if check(frame):
+                return frames
+    raise AssertionError(f"no frame passed the check in {timeout}s ({len(frames)} frames)")
+
+
+def test_screens_get_the_full_view_then_the_changes(system):
+    bridge = _bridge(system)
+
+    async def scenario() -> None:
+        first = bridge.connect()
+        frames = await _until(first, lambda f: _open_count(f) == "0")
+        case_id = await asyncio.to_thread(report, system)
+        frames = await _until(first, lambda f: _open_count(f) == "1")
+        # the new case reaches the ticker as a Patch, prepended, in that frame or soon after
+        if not any(ids.WALL_TICKER in f.props for f in frames):
+            frames += await _until(first, lambda f: ids.WALL_TICKER in f.props)
+        ticker = [f.props[ids.WALL_TICKER] for f in frames if ids.WALL_TICKER in f.props]
+        assert isinstance(ticker[-1]["children"], Patch)
+        # a screen that connects now starts from the full view: the count and the ticker line
+        second = bridge.connect()
+        full = await _until(second, lambda f: f.full)
+        assert _open_count(full[-1]) == "1"
+        lines = full[-1].props[ids.WALL_TICKER]["children"]
+        assert [li.to_plotly_json()["props"]["data-case"] for li in lines] == [str(case_id)]
+        # both follow the next change
+        await asyncio.to_thread(act, system, case_id, "cancel", reason="重复上报")
+        await _until(first, lambda f: _open_count(f) == "0")
+        await _until(second, lambda f: _open_count(f) == "0")
+        bridge.disconnect(first)
+        bridge.disconnect(second)
+        assert bridge.screens == 0
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        bridge.stop()
+
+
+def test_a_screen_that_falls_behind_is_sent_the_present_not_the_backlog(system):
+    bridge = _bridge(system)
+
+    async def scenario() -> None:
+        slow = bridge.connect()
+        slow.limit = 3
+        await _until(slow, lambda f: _open_count(f) == "0")
+        for g in sorted(system.ref.grids)[:8]:  # several frames' worth, while nobody reads
+            await asyncio.to_thread(report, system, grid=g)
+            await asyncio.sleep(0.12)
+        assert slow.behind and len(slow.queue) <= slow.limit
+        frame = bridge.resend_full(slow)
+        assert frame.full and not slow.behind and not slow.queue
+        await asyncio.sleep(0.3)
+        # whatever came before the full view is dropped; it already holds all eight
+        later = [slow.queue.popleft() for _ in range(len(slow.queue))]
+        assert all(f.number > frame.number for f in later)
+        assert _open_count(frame) == "8" or any(_open_count(f) == "8" for f in later)
+        bridge.disconnect(slow)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        bridge.stop()
