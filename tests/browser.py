@@ -30,9 +30,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free port, in a thread; yields the base URL."""
-    port = free_port()
+def serving(app: Any, port: int | None = None) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on ``port`` (or a free one), in a thread; yields the base URL."""
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="wsproto")
     srv = uvicorn.Server(config)
     th = threading.Thread(target=srv.run, daemon=True)

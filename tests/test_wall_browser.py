@@ -252,3 +252,27 @@ def test_the_wall_fits_the_screen_without_scrolling(system, wall, browser, size)
     )
     for w, h in boxes:
         assert w > width * 0.15 and h > height * 0.15, boxes
+
+
+def test_the_wall_rides_out_a_cut_link_to_the_web_server(system, browser):
+    """The web process goes away and comes back: the open page reconnects by itself and shows
+    what happened meanwhile, without reloading."""
+    app = create_app(system)
+    port = free_port()
+    try:
+        with serving(app, port) as url:
+            report(system)
+            wait = _open_wall(browser, url)
+            wait.until(lambda d: tile(d, "open") == "1")
+        # the link is cut: the screen says so, and the city goes on
+        wait.until(lambda d: not is_live(d))
+        report(system, grid=sorted(system.ref.grids)[30])
+        with serving(app, port):
+            wait = WebDriverWait(browser, 60, poll_frequency=0.2)
+            wait.until(lambda d: is_live(d) and tile(d, "open") == "2")
+            assert (
+                browser.execute_script("return performance.getEntriesByType('navigation').length")
+                == 1
+            )
+    finally:
+        app.state.bridge.stop()
