@@ -81,7 +81,7 @@ def ticker(b: Any) -> list[tuple[str, str]]:
 
 def _open_wall(b: Any, url: str) -> WebDriverWait:
     b.get(url + "/")
-    wait = WebDriverWait(b, 20, poll_frequency=0.1)
+    wait = WebDriverWait(b, 45, poll_frequency=0.1)  # generous: CI machines are busy
     wait.until(lambda d: is_live(d) and tile(d, "open") not in ("", "—"))
     return wait
 
