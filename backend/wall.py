@@ -175,6 +175,7 @@ def recent(conn: Connection, scope: Scope, tz: ZoneInfo) -> list[TickerItem]:
             case_events.c.case_id,
             case_events.c.to_unit,
             case_events.c.to_tier,
+            case_events.c.from_tier,
             cases.c.reported_at,
             cases.c.category,
             cases.c.unit_code,
@@ -196,7 +197,9 @@ def recent(conn: Connection, scope: Scope, tz: ZoneInfo) -> list[TickerItem]:
             code=case_code(r.case_id, r.reported_at, tz),
             category=r.category,
             unit=r.to_unit or r.unit_code,
-            tier=r.to_tier or r.tier,
+            tier=(r.from_tier if r.type == EventType.OVERDUE.value else None)
+            or r.to_tier
+            or r.tier,
         )
         for r in rows
     ]
@@ -218,6 +221,7 @@ class WallModel:
     midnight: datetime | None = None
     hour: datetime | None = None
     last_change: datetime | None = None
+    _since_load: int = 0  # messages applied since the last load
 
     # ------------------------------------------------------------------ loading and applying
 
@@ -231,21 +235,30 @@ class WallModel:
         for d in snap.deltas:
             if self.scope.admits(d):
                 self._put(entry_from_delta(d), announce=False)
-        if not self.ticker:
-            for item in reversed(snap.recent):
+        # what happened while the wall was not listening (first load, gap, outage) is told
+        # from the event log: the lines newer than the newest shown, each once
+        newest = self.ticker[0].at if self.ticker else None
+        for item in reversed(snap.recent):
+            if (newest is None or item.at >= newest) and not self._told(item):
                 self._push_ticker(item)
         self.resyncs += 1
         self.last_change = snap.now
+        self._since_load = 0
 
     def apply(self, seq: int, deltas: Iterable[dict[str, Any]]) -> bool:
         """Apply one published message. False: a message was missed, load a new snapshot."""
         if self.seq >= 0 and seq > self.seq + 1:
             return False
         if seq <= self.seq:
-            return True  # already in the snapshot, or a repeat
+            # Right after a load, messages already in the snapshot come round again: harmless.
+            # Later, a sequence going backwards means Redis started over (a restart without
+            # persistence, with a client that reconnected by itself): load again.
+            return self._since_load == 0
         self.seq = seq
+        self._since_load += 1
         for d in deltas:
             if not self.scope.admits(d):
+                self._drop(int(d["id"]))  # it has left this scope
                 continue
             old = self.entries.get(int(d["id"]))
             if old is not None and int(d["v"]) <= old.v:
@@ -256,15 +269,29 @@ class WallModel:
                 self.last_change = new.updated_at
         return True
 
+    def _drop(self, case_id: int) -> None:
+        old = self.entries.pop(case_id, None)
+        if old is not None:
+            self._subtract(old)
+            self._count_intake(old, -1)
+
     def needs_reload(self, now: datetime) -> bool:
         """True at local midnight: every "today" figure starts again, from SQL."""
         return self.midnight is not None and now >= self.midnight + timedelta(days=1)
 
-    def advance(self, now: datetime) -> None:
-        """Roll the 24-hour intake window forward to ``now`` and forget what it no longer needs."""
+    @property
+    def loaded(self) -> bool:
+        return self.midnight is not None
+
+    def advance(self, now: datetime) -> bool:
+        """Roll the 24-hour intake window forward to ``now`` and forget what it no longer needs.
+
+        True when the hour turned (the intake chart and the waits then need redrawing)."""
+        if not self.loaded:
+            return False
         hour = now.replace(minute=0, second=0, microsecond=0)
         if self.hour is not None and hour <= self.hour:
-            return
+            return False
         self.hour = hour
         start = self._intake_start()
         for key in [k for k in self.intake if k[0] < start]:
@@ -279,6 +306,7 @@ class WallModel:
             and (e.completed_at is None or e.completed_at < self.midnight)
         ]:
             del self.entries[cid]
+        return True
 
     # ------------------------------------------------------------------ figures
 
@@ -358,40 +386,58 @@ class WallModel:
         assert self.hour is not None
         return self.hour - timedelta(hours=INTAKE_HOURS - 1)
 
+    def _subtract(self, old: Entry) -> None:
+        for key, n in self._contribution(old):
+            left = self.sums[key] - n
+            if left:
+                self.sums[key] = left
+            else:
+                del self.sums[key]
+
+    def _count_intake(self, e: Entry, n: int) -> None:
+        hour = e.reported_at.replace(minute=0, second=0, microsecond=0)
+        if self.hour is not None and hour >= self._intake_start():
+            left = self.intake.get((hour, e.channel), 0) + n
+            if left:
+                self.intake[(hour, e.channel)] = left
+            else:
+                self.intake.pop((hour, e.channel), None)
+
     def _put(self, new: Entry, announce: bool) -> None:
         old = self.entries.get(new.id)
         if old is not None:
-            for key, n in self._contribution(old):
-                left = self.sums[key] - n
-                if left:
-                    self.sums[key] = left
-                else:
-                    del self.sums[key]
+            self._subtract(old)
         else:
-            hour = new.reported_at.replace(minute=0, second=0, microsecond=0)
-            if self.hour is not None and hour >= self._intake_start():
-                self.intake[(hour, new.channel)] = self.intake.get((hour, new.channel), 0) + 1
+            self._count_intake(new, 1)
         for key, n in self._contribution(new):
             self.sums[key] = self.sums.get(key, 0) + n
         self.entries[new.id] = new
         if announce:
             fresh = self.hour is not None and new.reported_at >= self._intake_start()
             for kind in _happenings(old, new, fresh):
-                self._announce(kind, new)
+                # an overdue line names the tier where the deadline passed, not the one the
+                # case was escalated to by it
+                where = new.overdue_tiers.split(",")[-1] if kind == "overdue" else ""
+                self._announce(kind, new, where or new.tier)
 
-    def _announce(self, kind: str, e: Entry) -> None:
-        self._push_ticker(
-            TickerItem(
-                seq=0,
-                kind=kind,
-                at=e.updated_at or e.reported_at,
-                case_id=e.id,
-                code=case_code(e.id, e.reported_at, self.tz),
-                category=e.category,
-                unit=e.unit,
-                tier=e.tier,
-            )
+    def _announce(self, kind: str, e: Entry, tier: str | None) -> None:
+        item = TickerItem(
+            seq=0,
+            kind=kind,
+            at=e.updated_at or e.reported_at,
+            case_id=e.id,
+            code=case_code(e.id, e.reported_at, self.tz),
+            category=e.category,
+            unit=e.unit,
+            tier=tier,
         )
+        if not self._told(item):  # e.g. a "new" line the event log already gave on loading
+            self._push_ticker(item)
+
+    def _told(self, item: TickerItem) -> bool:
+        """Already on the ticker: the same thing happening to the same case at the same tier."""
+        key = _told_key(item)
+        return any(_told_key(i) == key for i in self.ticker)
 
     def _push_ticker(self, item: TickerItem) -> None:
         self.ticker_seq += 1
@@ -443,6 +489,11 @@ class WallModel:
             yield ("unit_started", e.unit), int(e.stage_started_at.timestamp())
             if overdue:
                 yield ("unit_overdue", e.unit), 1
+
+
+def _told_key(item: TickerItem) -> tuple[Any, ...]:
+    # a case is new once; it can go overdue, escalate or close again, at another tier
+    return (item.case_id, item.kind) if item.kind == "new" else (item.case_id, item.kind, item.tier)
 
 
 def _happenings(old: Entry | None, new: Entry, fresh: bool) -> list[str]:

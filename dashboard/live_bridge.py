@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 
 Props = dict[str, dict[str, Any]]
 TICKER_PER_FRAME = 6
+#: Seconds after which the map, ranking and chart are redrawn even when nothing happened.
+STALE_HEAVY = 60.0
 
 
 @dataclass(slots=True)
@@ -211,12 +213,12 @@ class LiveBridge:
             except (redis.RedisError, OSError) as exc:
                 if self.link_up:
                     log.warning("live link lost (%s); reconnecting", exc)
-                self._set_link(False)
+                self._link_down()
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 2.0)
             except Exception:  # keep the screens alive whatever one delta does
                 log.exception("live bridge failed; starting over from SQL")
-                self._set_link(False)
+                self._link_down()
                 self._stop.wait(backoff)
             finally:
                 if pubsub is not None:
@@ -230,15 +232,22 @@ class LiveBridge:
             while msg is not None:
                 seq, deltas = parse_live_message(msg["data"])
                 if not self.model.apply(seq, deltas):
-                    log.info("live sequence gap at %s: reloading from SQL", seq)
+                    log.info("live sequence gap or reset at %s: reloading from SQL", seq)
                     self._reload()
                 self._dirty = True
                 msg = pubsub.get_message(timeout=0)
             now = time.monotonic()
             if self.model.needs_reload(self.system.clock.now()):
                 self._reload()
-            heavy_due = (self._dirty_heavy and now - self._last_heavy >= self.heavy_interval) or (
-                self._ticker_waiting and now - self._last_ticker >= self.ticker_interval
+            if now - self._last_pulse >= self.pulse_interval and (
+                self.system.publisher.last_seq() < self.model.seq
+            ):
+                log.info("live sequence went back: Redis started over; reloading from SQL")
+                self._reload()
+            heavy_due = (
+                (self._dirty_heavy and now - self._last_heavy >= self.heavy_interval)
+                or (self._ticker_waiting and now - self._last_ticker >= self.ticker_interval)
+                or now - self._last_heavy >= STALE_HEAVY  # the waits grow with time alone
             )
             if (self._dirty and now - self._last_frame >= self.frame_interval) or (
                 now - self._last_pulse >= self.pulse_interval or heavy_due
@@ -254,6 +263,13 @@ class LiveBridge:
             )
         self.model.load(snap)
         self._dirty = True
+
+    def _link_down(self) -> None:
+        """Tell the screens; nothing raised here may end the thread."""
+        try:
+            self._set_link(False)
+        except Exception:
+            log.exception("could not tell the screens the link is down")
 
     def _set_link(self, up: bool) -> None:
         changed = up != self.link_up
@@ -272,9 +288,10 @@ class LiveBridge:
         """
         now = self.system.clock.now()
         mono = time.monotonic()
-        self.model.advance(now)
-        heavy = mono - self._last_heavy >= self.heavy_interval
-        props = self._changes(now, heavy) if self._dirty or not self._full else {}
+        hour_turned = self.model.advance(now)  # the chart's window and the waits move on
+        heavy = hour_turned or mono - self._last_heavy >= self.heavy_interval
+        ready = self.model.loaded  # until the first load there is only the pulse to send
+        props = self._changes(now, heavy) if ready and (self._dirty or hour_turned) else {}
         if heavy:
             self._last_heavy = mono
         if props or self._numbers_changed:

@@ -48,12 +48,14 @@ def project_city(geojson: dict[str, Any], grids_per_area: dict[str, int]) -> Cit
     features = [
         f
         for f in geojson.get("features", [])
-        if f.get("geometry", {}).get("type") == "Polygon" and f["geometry"]["coordinates"]
+        if (f.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")
+        and f["geometry"]["coordinates"]
     ]
     grid_count = sum(1 for f in features if f["properties"].get("level") == "grid")
     fill_level = "grid" if 0 < grid_count <= 3000 else "township"
-    rings = [(f["properties"], f["geometry"]["coordinates"][0]) for f in features]
-    points = [pt for _p, ring in rings for pt in ring]
+    # every feature as its list of rings: outer rings and holes, of one or several polygons
+    rings = [(f["properties"], _rings(f["geometry"])) for f in features]
+    points = [pt for _p, rs in rings for ring in rs for pt in ring]
     if not points:
         return CityMap((), "", MAP_WIDTH, MAP_WIDTH // 2)
     lons = [p[0] for p in points]
@@ -64,12 +66,15 @@ def project_city(geojson: dict[str, Any], grids_per_area: dict[str, int]) -> Cit
     scale = MAP_WIDTH / span_x
     height = max(1, math.ceil(span_y * scale))
 
-    def path(ring: list[list[float]]) -> str:
-        xy = [
-            f"{(lon - min(lons)) * kx * scale:.1f},{(max(lats) - lat) * scale:.1f}"
-            for lon, lat in ring
-        ]
-        return "M" + "L".join(xy) + "Z"
+    def path(rs: list[list[list[float]]]) -> str:
+        out = []
+        for ring in rs:
+            xy = [
+                f"{(pt[0] - min(lons)) * kx * scale:.1f},{(max(lats) - pt[1]) * scale:.1f}"
+                for pt in ring
+            ]
+            out.append("M" + "L".join(xy) + "Z")
+        return "".join(out)
 
     shapes = tuple(
         MapShape(
@@ -77,17 +82,23 @@ def project_city(geojson: dict[str, Any], grids_per_area: dict[str, int]) -> Cit
             p.get("name", ""),
             fill_level,
             grids_per_area.get(p["code"], 1),
-            path(ring),
+            path(rs),
         )
-        for p, ring in rings
+        for p, rs in rings
         if p.get("level") == fill_level
     )
     borders = (
-        "".join(path(ring) for p, ring in rings if p.get("level") == "township")
+        "".join(path(rs) for p, rs in rings if p.get("level") == "township")
         if fill_level == "grid"
         else ""
     )
     return CityMap(shapes, borders, MAP_WIDTH, height)
+
+
+def _rings(geometry: dict[str, Any]) -> list[list[list[float]]]:
+    if geometry["type"] == "Polygon":
+        return list(geometry["coordinates"])
+    return [ring for polygon in geometry["coordinates"] for ring in polygon]
 
 
 def map_svg(city: CityMap, colours: list[str]) -> str:
@@ -95,7 +106,7 @@ def map_svg(city: CityMap, colours: list[str]) -> str:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="-4 -4 {city.width + 8} '
         f'{city.height + 8}" preserveAspectRatio="xMidYMid meet">'
-        '<g stroke="#0b1220" stroke-width="1" stroke-linejoin="round">'
+        '<g stroke="#0b1220" stroke-width="1" stroke-linejoin="round" fill-rule="evenodd">'
     ]
     for shape, colour in zip(city.shapes, colours, strict=True):
         parts.append(

@@ -27,6 +27,7 @@ from backend.store.db import make_engine
 from backend.store.migrate import upgrade
 from backend.store.refload import load_city_into
 from backend.system import System
+from tests.redisproc import private_redis  # noqa: F401  (a fixture for every test)
 
 TZ = ZoneInfo("Asia/Shanghai")
 PG_URL = os.environ.get("DATABASE_URL")

@@ -10,6 +10,7 @@ from typing import Any
 from dash import Patch
 
 from backend.store.refload import city_map
+from backend.system import System
 from dashboard.live_bridge import Frame, LiveBridge, Screen
 from layouts import ids
 from layouts.svg import project_city
@@ -98,3 +99,22 @@ def test_a_screen_that_falls_behind_is_sent_the_present_not_the_backlog(system):
         asyncio.run(scenario())
     finally:
         bridge.stop()
+
+
+def test_the_bridge_waits_out_a_redis_that_is_not_there_yet(settings, clock, private_redis):
+    private_redis.stop()  # the web process starts before Redis does
+    system = System(settings.model_copy(update={"redis_url": private_redis.url}), clock)
+    bridge = _bridge(system)
+    try:
+        bridge.start()
+        time.sleep(1.5)
+        assert bridge._thread is not None and bridge._thread.is_alive()
+        assert not bridge.link_up and not bridge.model.loaded
+        private_redis.start()
+        deadline = time.monotonic() + 15
+        while not (bridge.link_up and bridge.model.loaded) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert bridge.link_up and bridge.model.loaded
+    finally:
+        bridge.stop()
+        system.db.dispose()

@@ -214,3 +214,57 @@ def test_a_missed_message_asks_for_a_snapshot_and_midnight_starts_a_new_day(syst
     k = model.kpi()
     assert k["received_today"] == 0 and k["open"] == 2
     pubsub.close()
+
+
+def test_a_sequence_that_starts_over_asks_for_a_reload(system):
+    """Redis restarted without persistence, behind a client that reconnected by itself: the
+    numbers start again from 1, which must not pass for repeats."""
+    model = WallModel(system.tz)
+    _load(system, model)
+    seq = model.seq
+    assert model.apply(seq, [])  # right after a load, a repeat is harmless
+    assert model.apply(seq + 1, []) and model.apply(seq + 2, [])
+    assert not model.apply(1, [])  # later, going back means Redis started over
+
+
+def test_what_happened_during_an_outage_reaches_the_ticker_once(system):
+    model = WallModel(system.tz)
+    _load(system, model)
+    pubsub = system.redis.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(system.keys.live)
+    time.sleep(0.05)
+    a = report(system)
+    _drain(pubsub, model)
+    # the wall stops listening; two cases come in meanwhile; it loads again
+    b = report(system, grid=sorted(system.ref.grids)[4])
+    c = report(system, grid=sorted(system.ref.grids)[5])
+    _load(system, model)
+    _drain(pubsub, model)  # their messages arrive late: already told, not told again
+    news = [i.case_id for i in model.ticker if i.kind == "new"]
+    assert sorted(news) == sorted([a, b, c])
+    pubsub.close()
+
+
+def test_a_case_that_leaves_a_scoped_wall_leaves_its_numbers(system):
+    grids = sorted(system.ref.grids, key=lambda g: system.ref.grids[g].township_code)
+    here, there = grids[0], grids[-1]
+    town = system.ref.grids[here].township_code
+    model = WallModel(system.tz, Scope(area=town, level="township"))
+    _load(system, model)
+    case_id = report(system, grid=here)
+    with system.db.connect() as conn:
+        _load(system, model)
+        d = next(
+            x
+            for x in wall_snapshot(
+                conn, system.publisher.last_seq, Scope.city(), system.clock.now(), system.tz
+            ).deltas
+            if x["id"] == case_id
+        )
+    assert model.kpi()["open"] == 1 and model.area_load("township") == {town: (1, 0)}
+    moved = dict(
+        d, v=d["v"] + 1, grid_code=there, township_code=system.ref.grids[there].township_code
+    )
+    assert model.apply(model.seq + 1, [moved])
+    assert model.kpi()["open"] == 0 and model.area_load("township") == {}
+    assert case_id not in model.entries

@@ -98,3 +98,25 @@ def test_tiles_and_funnel_show_the_figures():
     assert f[ids.funnel("county", "bar")]["style"]["width"] == "25.0%"
     assert "is-hot" in f[ids.funnel("county", "overdue")]["className"]
     assert "is-hot" not in f[ids.funnel("grid", "overdue")]["className"]
+
+
+def test_an_area_in_several_pieces_is_drawn_whole_with_its_holes():
+    square = [[117.9, 28.4], [118.0, 28.4], [118.0, 28.5], [117.9, 28.5], [117.9, 28.4]]
+    hole = [[117.93, 28.43], [117.96, 28.43], [117.96, 28.46], [117.93, 28.43]]
+    island = [[118.1, 28.4], [118.2, 28.4], [118.2, 28.5], [118.1, 28.4]]
+    geo = {
+        "features": [
+            {
+                "properties": {"code": "G1", "name": "一", "level": "grid"},
+                "geometry": {"type": "MultiPolygon", "coordinates": [[square, hole], [island]]},
+            },
+            {
+                "properties": {"code": "G2", "name": "二", "level": "grid"},
+                "geometry": {"type": "Polygon", "coordinates": [island]},
+            },
+        ]
+    }
+    city = project_city(geo, {})
+    assert [s.code for s in city.shapes] == ["G1", "G2"]
+    assert city.shapes[0].path.count("M") == 3  # outer ring, hole, island
+    assert 'fill-rule="evenodd"' in map_svg(city, [MAP_EMPTY, MAP_EMPTY])
