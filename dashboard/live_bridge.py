@@ -47,6 +47,7 @@ from layouts.wall import (
     map_colour,
     stuck_rows,
     ticker_item,
+    typical_load,
     wall_numbers,
 )
 
@@ -383,7 +384,11 @@ class LiveBridge:
 
         shapes = self.city.shapes
         loads = {lvl: m.area_load(lvl) for lvl in {s.level for s in shapes}}
-        colours = [map_colour(*loads[s.level].get(s.code, (0, 0)), s.grids) for s in shapes]
+        load = [loads[s.level].get(s.code, (0, 0)) for s in shapes]
+        typical = typical_load([(n, s.grids) for (n, _o), s in zip(load, shapes, strict=True)])
+        colours = [
+            map_colour(n, o, s.grids, typical) for (n, o), s in zip(load, shapes, strict=True)
+        ]
         if colours != v.map_colours:
             v.map_colours = colours
             out[ids.WALL_MAP] = {"src": data_uri(map_svg(self.city, colours))}

@@ -327,17 +327,24 @@ def stuck_rows(rows: list[tuple[str, int, int, float]]) -> list[html.Tr]:
     ]
 
 
-def map_colour(n_open: int, n_overdue: int, grids: int) -> str:
-    """The fill for an area's load; thresholds scale with the grids the area covers."""
+def map_colour(n_open: int, n_overdue: int, grids: int, typical: float = 2.0) -> str:
+    """The fill for an area's load, per grid it covers, against the city's ``typical`` load
+    per grid (its median): a quiet city and a busy one both show where the load is heavy."""
     if n_overdue:
         return MAP_OVERDUE[1] if n_overdue >= 2 * max(1, grids // 4) else MAP_OVERDUE[0]
     if not n_open:
         return MAP_EMPTY
-    per_grid = n_open / max(1, grids)
-    for limit, colour in zip((1.5, 3.5, 6.5), MAP_OPEN, strict=False):
-        if per_grid <= limit:
+    ratio = n_open / max(1, grids) / max(typical, 1e-9)
+    for limit, colour in zip((0.6, 1.0, 1.6), MAP_OPEN, strict=False):
+        if ratio <= limit:
             return colour
     return MAP_OPEN[3]
+
+
+def typical_load(loads: list[tuple[int, int]]) -> float:
+    """The median open cases per grid over the areas with any: (open, grids) pairs."""
+    per_grid = sorted(n / max(1, g) for n, g in loads if n)
+    return per_grid[len(per_grid) // 2] if per_grid else 1.0
 
 
 def intake_chart(hours: list[datetime], by_channel: dict[str, list[int]], tz: Any) -> str:

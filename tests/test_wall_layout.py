@@ -16,6 +16,7 @@ from layouts.wall import (
     kpi_values,
     map_colour,
     page,
+    typical_load,
 )
 from tests.conftest import local
 
@@ -72,11 +73,16 @@ def test_the_map_is_drawn_from_the_citys_own_polygons():
 
 def test_colours_follow_load_and_overdue():
     assert map_colour(0, 0, 1) == MAP_EMPTY
-    assert map_colour(1, 0, 1) == MAP_OPEN[0]
-    assert map_colour(9, 0, 1) == MAP_OPEN[3]
-    assert map_colour(9, 0, 10) == MAP_OPEN[0]  # a township of ten grids: 0.9 per grid
+    assert map_colour(1, 0, 1, typical=2) == MAP_OPEN[0]
+    assert map_colour(2, 0, 1, typical=2) == MAP_OPEN[1]
+    assert map_colour(9, 0, 1, typical=2) == MAP_OPEN[3]
+    assert map_colour(9, 0, 10, typical=2) == MAP_OPEN[0]  # a township of ten grids
+    assert map_colour(90, 0, 10, typical=2) == MAP_OPEN[3]
     assert map_colour(3, 1, 1) == MAP_OVERDUE[0]
     assert map_colour(3, 2, 1) == MAP_OVERDUE[1]
+    # the scale follows the city: the median load per grid is "typical"
+    assert typical_load([(2, 1), (4, 1), (30, 10), (0, 1)]) == 3.0
+    assert typical_load([]) == 1.0
 
 
 def test_tiles_and_funnel_show_the_figures():
