@@ -68,10 +68,12 @@ def map_fill(b: Any, code: str) -> str:
 
 
 def ticker(b: Any) -> list[tuple[str, str]]:
-    return [
-        (li.get_attribute("data-kind"), li.get_attribute("data-case"))
-        for li in b.find_elements(By.CSS_SELECTOR, "#wall-ticker li")
-    ]
+    """(kind, case id) of the ticker's lines, read in one go while the ticker may be moving."""
+    rows = b.execute_script(
+        "return Array.from(document.querySelectorAll('#wall-ticker li'))"
+        ".map(function (li) { return [li.dataset.kind, li.dataset.case]; })"
+    )
+    return [(str(k), str(c)) for k, c in rows]
 
 
 def _open_wall(b: Any, url: str) -> WebDriverWait:
