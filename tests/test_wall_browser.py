@@ -4,6 +4,7 @@ real Redis: no polling anywhere on the page."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -112,6 +113,15 @@ def test_a_case_reported_through_the_api_appears_on_the_wall(system, wall, brows
     assert tile(browser, "open") == "1"
     # the page never reloaded and never polled: one document, fed over the websocket
     assert browser.execute_script("return performance.getEntriesByType('navigation').length") == 1
+    # and it does not pile up Dash's undo history, one entry per pulse, for days
+    for g in sorted(system.ref.grids)[40:70]:
+        report(system, grid=g)
+        time.sleep(0.05)
+    wait.until(lambda d: tile(d, "open") == "31")
+    past = browser.execute_script(
+        "return window.dash_stores.map(function (s) { return s.getState().history.past.length; })"
+    )
+    assert past and max(past) <= 20, past
 
 
 def test_a_case_going_overdue_moves_the_counters_and_the_map(system, clock, wall, browser):

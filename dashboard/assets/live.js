@@ -11,6 +11,7 @@
             state.link = p.link;
             state.since = p.since_change || 0;
             if (p.numbers) { write(p.numbers); }
+            trimHistory();
             render();
         },
         state: state
@@ -24,6 +25,17 @@
             if (n.t !== undefined && el.textContent !== n.t) { el.textContent = n.t; }
             if (n.w !== undefined && el.style.width !== n.w) { el.style.width = n.w; }
             if (n.c !== undefined && el.className !== n.c) { el.className = n.c; }
+        }
+    }
+    /* Dash keeps every change of a callback input in its undo history (history.past), and
+       the pulse is one: ten a second, kept for ever, on a screen left open for days. Nothing
+       on the wall undoes, so only the last few are kept. */
+    var HISTORY_KEPT = 20;
+    function trimHistory() {
+        var stores = window.dash_stores || [];
+        for (var i = 0; i < stores.length; i++) {
+            var past = stores[i].getState().history.past;
+            if (past.length > HISTORY_KEPT) { past.splice(0, past.length - HISTORY_KEPT); }
         }
     }
     function render() {
