@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 
 from backend.commands import create_command
+from backend.reports import kpi
 from backend.system import System
 from bench.common import TZ, fresh_system, machine
 from tests.browser import chromium, free_port
@@ -133,8 +134,6 @@ class Load:
 
     def _open_now(self) -> int:
         with self.system.db.connect() as conn:
-            from backend.reports import kpi
-
             return int(kpi(conn, self.system.clock.now(), TZ)["open"])
 
     def run(self, rate: float, seconds: float) -> list[tuple[int, float]]:

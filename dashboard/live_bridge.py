@@ -104,7 +104,7 @@ class Screen:
 class _View:
     """What every screen currently shows, to diff the next frame against."""
 
-    plain: Props = field(default_factory=dict)
+    stuck: list[Any] = field(default_factory=list)  # the ranking rows shown
     numbers: dict[str, dict[str, str]] = field(default_factory=dict)
     map_colours: list[str] = field(default_factory=list)
     ticker: list[Any] = field(default_factory=list)  # rendered items, newest first
@@ -378,8 +378,8 @@ class LiveBridge:
             )
             for r in m.stuck_units(now, STUCK_SHOWN)
         ]
-        if v.plain.get(ids.WALL_STUCK) != {"children": stuck}:
-            v.plain[ids.WALL_STUCK] = {"children": stuck}
+        if stuck != v.stuck:
+            v.stuck = stuck
             out[ids.WALL_STUCK] = {"children": stuck_rows(stuck)}
 
         shapes = self.city.shapes
