@@ -138,8 +138,8 @@ def test_a_case_going_overdue_moves_the_counters_and_the_map(system, clock, wall
         system.engine.tick()
     wait.until(lambda d: tile(d, "overdue_county") == "1")
     wait.until(lambda d: map_fill(d, grid) in MAP_OVERDUE)
-    assert ("overdue", str(case_id)) in ticker(browser)
-    assert ("escalated", str(case_id)) in ticker(browser)
+    # ticker lines go out twice a second, the map once a second: neither waits for the other
+    wait.until(lambda d: {("overdue", str(case_id)), ("escalated", str(case_id))} <= set(ticker(d)))
     funnel = browser.find_element(By.ID, "wall-funnel-county-overdue")
     assert funnel.text == "1" and "is-hot" in (funnel.get_attribute("class") or "")
     # handled at last: the overdue count and the map go back
