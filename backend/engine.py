@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from operator import attrgetter
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -315,17 +316,32 @@ class CaseEngine:
             return None
 
 
+#: (key in the delta, field of the case) for everything a delta carries
+_DELTA_KEYS = (
+    *DELTA_FIELDS,
+    "id",
+    "v",
+    "reported_at",
+    "due_at",
+    "stage_started_at",
+    "completed_at",
+    "updated_at",
+)
+_DELTA_VALUES = attrgetter(
+    *DELTA_FIELDS,
+    "id",
+    "version",
+    "reported_at",
+    "due_at",
+    "stage_started_at",
+    "completed_at",
+    "updated_at",
+)
+
+
 def delta(case: CaseState) -> dict[str, Any]:
     """The compact, idempotent (versioned) form of a changed case that screens apply.
 
     Datetimes stay datetimes: the publisher's JSON encoder writes them as RFC 3339.
     """
-    d: dict[str, Any] = {f: getattr(case, f) for f in DELTA_FIELDS}
-    d["id"] = case.id
-    d["v"] = case.version
-    d["reported_at"] = case.reported_at
-    d["due_at"] = case.due_at
-    d["stage_started_at"] = case.stage_started_at
-    d["completed_at"] = case.completed_at
-    d["updated_at"] = case.updated_at
-    return d
+    return dict(zip(_DELTA_KEYS, _DELTA_VALUES(case), strict=True))

@@ -13,7 +13,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from operator import attrgetter
+from itertools import compress
+from operator import attrgetter, itemgetter, ne
 from typing import Any
 
 import orjson
@@ -46,9 +47,10 @@ IMMUTABLE = frozenset(
     }
 )
 MUTABLE = tuple(f for f in CASE_FIELDS if f not in IMMUTABLE)
-_MUTABLE_INDEX = tuple((f, CASE_FIELDS.index(f)) for f in MUTABLE)
 _VERSION = CASE_FIELDS.index("version")
-_ALL = attrgetter(*CASE_FIELDS)
+#: the mutable fields of a CaseState, and of its snapshot tuple, in the order of MUTABLE
+_MUTABLE_OF_CASE = attrgetter(*MUTABLE)
+_MUTABLE_OF_SNAPSHOT = itemgetter(*(CASE_FIELDS.index(f) for f in MUTABLE))
 
 
 @lru_cache(maxsize=1 << 16)  # the same instants recur: a batch's now, shared deadlines
@@ -218,8 +220,9 @@ class CaseSQL:
             snap = originals[case.id]
             old_version = snap[_VERSION]
             case.version = old_version + 1
-            now_vals = _ALL(case)
-            cols = tuple(f for f, i in _MUTABLE_INDEX if now_vals[i] != snap[i])
+            # the changed columns, compared field by field in C (this runs for every case)
+            changed_flags = map(ne, _MUTABLE_OF_CASE(case), _MUTABLE_OF_SNAPSHOT(snap))
+            cols = tuple(compress(MUTABLE, changed_flags))
             groups.setdefault(cols, []).append(
                 (*self.case_values(case, cols), case.id, old_version)
             )
