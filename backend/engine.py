@@ -30,6 +30,7 @@ from backend.errors import CaseNotFound, CommandInvalid, GridwatchError, Version
 from backend.refindex import RefIndex
 from backend.sla import DeadlineClock
 from backend.store.fastsql import CaseSQL, is_transient
+from backend.store.writeturn import WriteTurn
 from backend.transitions import Ctx, apply_action, apply_clock, new_case, validate_new_case
 
 log = logging.getLogger("gridwatch.engine")
@@ -108,6 +109,7 @@ class CaseEngine:
         self._cache: OrderedDict[int, tuple[Any, ...]] = OrderedDict()
         self._cache_lock = threading.Lock()  # the web threads and the worker share an engine
         self._cache_size = cache_size
+        self._turn = WriteTurn(db)
 
     # ------------------------------------------------------------------ public
 
@@ -160,8 +162,11 @@ class CaseEngine:
         """Run ``work`` in a transaction; on a lost race, back off with jitter and rerun."""
         for attempt in range(self.max_retries):
             try:
-                with self.db.begin() as conn:
-                    return work(conn)
+                try:
+                    with self.db.begin() as conn:
+                        return work(conn)
+                finally:
+                    self._turn.give_back()  # taken by _persist; given back after the commit
             except Exception as exc:
                 if not isinstance(exc, VersionConflict) and not is_transient(exc):
                     raise
@@ -294,6 +299,7 @@ class CaseEngine:
         processed: list[tuple[str, datetime]],
     ) -> None:
         sql = self.sql
+        self._turn.take()  # from here to the commit this engine is SQLite's one writer
         # the processed-command rows go first: on SQLite that write takes the write lock,
         # which makes allocating the new case ids safe across processes
         sql.insert_processed(conn, processed)
