@@ -298,6 +298,8 @@ class CaseEngine:
         events: list[dict[str, Any]],
         processed: list[tuple[str, datetime]],
     ) -> None:
+        if not (new_cases or touched or events or processed):
+            return  # nothing to write: no need to wait for the writer's turn
         sql = self.sql
         self._turn.take()  # from here to the commit this engine is SQLite's one writer
         # the processed-command rows go first: on SQLite that write takes the write lock,
