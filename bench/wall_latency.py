@@ -38,6 +38,7 @@ from backend.commands import create_command
 from backend.reports import kpi
 from backend.system import System
 from bench.common import TZ, fresh_system, machine
+from bench.ws_screen import ProtocolScreens
 from tests.browser import chromium, free_port
 
 OBSERVE_JS = """
@@ -189,10 +190,22 @@ def pct(xs: list[float], p: float) -> float:
 
 
 def measure(
-    system: System, load: Load, kind: str, rate: float, screens: int, seconds: float
+    system: System,
+    load: Load,
+    kind: str,
+    rate: float,
+    screens: int,
+    seconds: float,
+    protocol_screens: bool = False,
 ) -> dict[str, Any]:
+    """One cell. With ``protocol_screens``, one screen is a real Chromium and the others are
+    ``bench.ws_screen`` clients: the server does the same work for each, and only the one
+    browser's drawing is on this machine (a real wall has a PC per screen)."""
     proc, url = start_server(system, kind)
-    browsers = open_screens(url, screens)
+    browsers = open_screens(url, 1 if protocol_screens else screens)
+    others = ProtocolScreens(url, screens - 1 if protocol_screens else 0)
+    others.start()
+    done: list[tuple[list[tuple[float, str]], int, str | None]] = []
     try:
         time.sleep(4.0)  # let every screen finish drawing its map before the clock starts
         cpu0, w0 = cpu_seconds(proc.pid), time.monotonic()
@@ -203,14 +216,16 @@ def measure(
     finally:
         for b in browsers:
             b.quit()
+        done = others.finish()
         proc.terminate()
         proc.wait(timeout=20)
     lat = latencies(marks, seen)
-    expected = len(marks) * screens
-    return {
+    expected = len(marks) * len(browsers)
+    out: dict[str, Any] = {
         "transport": kind,
         "rate": rate,
         "screens": screens,
+        "chromium_screens": len(browsers),
         "batches": len(marks),
         "measured": len(lat),
         "missing": expected - len(lat),
@@ -218,6 +233,17 @@ def measure(
         "p99_ms": round(pct(lat, 99), 1) if lat else None,
         "server_cpu_pct": round(100 * (cpu1 - cpu0) / (w1 - w0), 1),
     }
+    if done:
+        delivered = latencies(marks, [seen for seen, _, _ in done])
+        out["protocol_screens"] = {
+            "screens": len(done),
+            "errors": [err for _, _, err in done if err],
+            "frames_per_screen": round(statistics.mean(f for _, f, _ in done), 1),
+            "delivered": len(delivered),
+            "p50_ms": round(statistics.median(delivered), 1) if delivered else None,
+            "p99_ms": round(pct(delivered, 99), 1) if delivered else None,
+        }
+    return out
 
 
 def soak(system: System, load: Load, seconds: float, rate: float, every: float) -> None:
@@ -272,6 +298,11 @@ def main() -> None:
     ap.add_argument("--transports", default="push,poll")
     ap.add_argument("--soak", type=float, default=0, help="seconds of the memory soak")
     ap.add_argument("--rate", type=float, default=50, help="events/s of the soak")
+    ap.add_argument(
+        "--protocol-screens",
+        action="store_true",
+        help="one Chromium; the other screens speak the websocket protocol with no renderer",
+    )
     args = ap.parse_args()
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     system = fresh_system("sqlite", start=datetime.now(TZ))
@@ -283,7 +314,9 @@ def main() -> None:
     for kind in args.transports.split(","):
         for rate in (float(r) for r in args.rates.split(",")):
             for screens in (int(s) for s in args.screens.split(",")):
-                r = measure(system, load, kind, rate, screens, args.seconds)
+                if kind == "poll" and args.protocol_screens and screens > 1:
+                    continue  # the polling page has no websocket to speak to
+                r = measure(system, load, kind, rate, screens, args.seconds, args.protocol_screens)
                 print(json.dumps(r), flush=True)
 
 

@@ -40,11 +40,12 @@ def register(app: Dash, system: System, bridge: LiveBridge) -> None:
                 frame = await screen.next(IDLE_CHECK)
                 if screen.behind or (frame is not None and screen.queue):
                     # the browser is behind: the present state, not the backlog
-                    frame = bridge.resend_full(screen)
+                    frame = bridge.catch_up(screen)
                 if frame is None:
                     continue
                 for component_id, props in frame.props.items():
                     set_props(component_id, props)
+                screen.sent = frame.number
                 # Backpressure: the browser answers once it has taken the frame in, so a
                 # busy screen is sent fewer, fuller frames instead of a growing queue.
                 with contextlib.suppress(TimeoutError):

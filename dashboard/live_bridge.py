@@ -14,7 +14,9 @@ Resync rules, all in this one place:
   harmless;
 - at local midnight the "today" figures start again from SQL;
 - a new screen gets the full view first; a screen too slow to keep up with its queue is sent
-  the full view again instead of the frames it missed.
+  one catch-up frame instead of the frames it missed: the present value of every component
+  that changed since the last frame it was sent, and nothing else (the map, say, only if it
+  changed meanwhile).
 
 While Redis is unreachable the screens are told the link is down ("reconnecting"), and the
 bridge keeps trying; when it is back, the reload brings every figure back to SQL.
@@ -73,6 +75,7 @@ class Screen:
     loop: asyncio.AbstractEventLoop
     limit: int = 50
     after: int = 0  # frames up to this number are already in what the screen was sent
+    sent: int = 0  # the number of the last frame handed to the browser (see ``catch_up``)
     queue: deque[Frame] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     behind: bool = False
@@ -143,6 +146,7 @@ class LiveBridge:
         self._lock = threading.Lock()
         self._view = _View()
         self._full: Props = {}
+        self._changed_at: dict[str, int] = {}  # component id → the last frame that changed it
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._dirty = True
@@ -171,13 +175,17 @@ class LiveBridge:
         with self._lock:
             self._screens.discard(screen)
 
-    def resend_full(self, screen: Screen) -> Frame:
-        """The full view for a screen that fell behind."""
+    def catch_up(self, screen: Screen) -> Frame:
+        """One frame for a screen that fell behind: the present value of what changed since
+        the last frame it was sent. Frames still on their way to its queue are dropped, as
+        this one already holds them."""
         with self._lock:
             screen.behind = False
             screen.queue.clear()
             screen.after = self.frames
-            return Frame(self.frames, True, dict(self._full))
+            since = screen.sent
+            props = {k: self._full[k] for k, n in self._changed_at.items() if n > since}
+            return Frame(self.frames, False, props)
 
     @property
     def screens(self) -> int:
@@ -315,6 +323,8 @@ class LiveBridge:
         with self._lock:
             self.frames += 1
             self._full.update(self._full_view(props))
+            for key in props:
+                self._changed_at[key] = self.frames
             frame = Frame(self.frames, False, props)
             screens = list(self._screens)
         for screen in screens:

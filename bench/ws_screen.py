@@ -1,0 +1,149 @@
+"""A wall screen at the protocol level: it speaks the Dash websocket protocol as the browser's
+renderer does, with nothing drawn.
+
+Twenty software-rendered Chromiums need far more than this machine's two cores, while on a
+real wall each screen is its own PC. To measure what twenty screens cost the *server*, the
+benchmark opens one real Chromium (whose DOM latency it measures) and makes up the rest with
+these: each connects to ``/_dash-ws-callback``, starts the wall's persistent stream callback,
+takes in every frame the server sends and answers its acknowledgement requests, exactly as
+the renderer does. It notes when each new "open" count arrives, so its delivery latency can
+be read beside the browser's.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+import websocket  # websocket-client
+
+from layouts import ids
+
+OPEN_TILE = ids.kpi_value("open")
+
+
+class ProtocolScreen(threading.Thread):
+    """One connected wall with no renderer: frames in, acknowledgements out."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(name="protocol-screen", daemon=True)
+        self.url = url
+        self.seen: list[tuple[float, str]] = []  # (epoch ms, open tile) as frames arrive
+        self.frames = 0
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._ws: Any = None
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._ws is not None:
+            self._ws.close()
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except Exception as exc:  # the benchmark reports it; a screen must not die silently
+            if not self._stop.is_set():
+                self.error = f"{type(exc).__name__}: {exc}"
+
+    def _run(self) -> None:
+        stream = next(
+            d["output"]
+            for d in httpx.get(self.url + "/_dash-dependencies", timeout=30).json()
+            if d.get("persistent") and d.get("websocket")
+        )
+        host = urlparse(self.url).netloc
+        self._ws = ws = websocket.create_connection(
+            f"ws://{host}/_dash-ws-callback", origin=self.url, timeout=30
+        )
+        renderer = str(uuid.uuid4())
+        ws.send(
+            json.dumps(
+                {
+                    "type": "callback_request",
+                    "rendererId": renderer,
+                    "requestId": f"{renderer}-1",
+                    "payload": {
+                        "output": stream,
+                        "inputs": [],
+                        "changedPropIds": [],
+                        "parsedChangedPropsIds": [],
+                    },
+                }
+            )
+        )
+        while not self._stop.is_set():
+            raw = ws.recv()
+            if not raw:
+                continue
+            body = json.loads(raw)
+            for msg in body if isinstance(body, list) else [body]:
+                self._take(ws, renderer, msg)
+
+    def _take(self, ws: Any, renderer: str, msg: dict[str, Any]) -> None:
+        kind = msg.get("type")
+        if kind == "set_props":
+            payload = msg["payload"]
+            if payload.get("componentId") != ids.WALL_PULSE:
+                return
+            self.frames += 1
+            data = payload["props"].get("data") or {}
+            tile = (data.get("numbers") or {}).get(OPEN_TILE)
+            if tile is not None:
+                self.seen.append((time.time() * 1000.0, str(tile.get("t"))))
+        elif kind == "get_props_request":
+            # the renderer answers with the prop's current value: the pulse was taken in now
+            ws.send(
+                json.dumps(
+                    {
+                        "type": "get_props_response",
+                        "rendererId": renderer,
+                        "requestId": msg["requestId"],
+                        "payload": {"modified_timestamp": int(time.time() * 1000)},
+                    }
+                )
+            )
+
+
+def _screens_process(url: str, n: int, stop: Any, results: Any) -> None:
+    screens = [ProtocolScreen(url) for _ in range(n)]
+    for s in screens:
+        s.start()
+    stop.wait()
+    for s in screens:
+        s.stop()
+    results.put([(s.seen, s.frames, s.error) for s in screens])
+
+
+class ProtocolScreens:
+    """``n`` protocol screens in a process of their own, off the measuring process's cores'
+    schedule: what they cost is theirs, as a PC per screen would be."""
+
+    def __init__(self, url: str, n: int) -> None:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        self._stop = ctx.Event()
+        self._results = ctx.Queue()
+        self._proc = ctx.Process(
+            target=_screens_process, args=(url, n, self._stop, self._results), daemon=True
+        )
+        self.n = n
+
+    def start(self) -> None:
+        if self.n:
+            self._proc.start()
+
+    def finish(self) -> list[tuple[list[tuple[float, str]], int, str | None]]:
+        """Stop every screen; (arrivals, frames, error) of each."""
+        if not self.n:
+            return []
+        self._stop.set()
+        out = self._results.get(timeout=60)
+        self._proc.join(timeout=30)
+        return list(out)
