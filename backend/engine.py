@@ -132,12 +132,20 @@ class CaseEngine:
         batch.seq = self._publish(batch.cases)
         return batch
 
-    def tick(self, now: datetime | None = None, limit: int = 2000) -> BatchResult:
-        """Fire the deadlines now due. Cost follows the number due, not the number open."""
+    def tick(
+        self,
+        now: datetime | None = None,
+        limit: int = 2000,
+        counties: Sequence[str] | None = None,
+    ) -> BatchResult:
+        """Fire the deadlines now due. Cost follows the number due, not the number open.
+
+        ``counties``: only the cases of these counties, for an engine that keeps the clock of
+        a part of the city (a city simulated in shards, each on its own clock)."""
         when = now or self.clock.now()
         total = BatchResult()
         while True:
-            batch, n_due = self._retrying(lambda conn: self._tick_in(conn, when, limit))
+            batch, n_due = self._retrying(lambda conn: self._tick_in(conn, when, limit, counties))
             self._remember(batch.cases)
             total.events += batch.events
             total.cases += batch.cases
@@ -256,8 +264,10 @@ class CaseEngine:
         batch.cases = new_cases + list(touched.values())
         return batch
 
-    def _tick_in(self, conn: Connection, now: datetime, limit: int) -> tuple[BatchResult, int]:
-        due = self.sql.due(conn, now, limit)
+    def _tick_in(
+        self, conn: Connection, now: datetime, limit: int, counties: Sequence[str] | None
+    ) -> tuple[BatchResult, int]:
+        due = self.sql.due(conn, now, limit, counties)
         touched: dict[int, CaseState] = {}
         originals: dict[int, tuple[Any, ...]] = {}
         events: list[dict[str, Any]] = []

@@ -53,7 +53,7 @@ def run_fast(
             stats.events += res.events
             stats.refused += sum(1 for r in res.results if not r.ok)
             sim.observe(res.cases)
-        tick = engine.tick(now=t1)
+        tick = engine.tick(now=t1, counties=sim.cfg.counties)
         stats.events += tick.events
         sim.observe(tick.cases)
         t = t1

@@ -121,6 +121,8 @@ class SimConfig:
     #: prefix of command ids; unique per run by default, so two runs never share an id
     #: (a shared id would be skipped by the engine as already applied)
     run_id: str | None = None
+    #: simulate only these counties (a shard of the city); None: the whole city
+    counties: tuple[str, ...] | None = None
 
 
 @dataclass(slots=True)
@@ -150,7 +152,10 @@ class CitySimulator:
         self.tz = tz
         self.cfg = config or SimConfig()
         self.rng = random.Random(self.cfg.seed)
-        self.grids = sorted(ref.grids)
+        counties = set(self.cfg.counties) if self.cfg.counties is not None else None
+        self.grids = sorted(
+            code for code, g in ref.grids.items() if counties is None or g.county_code in counties
+        )
         self.categories = sorted(ref.categories)
         # Zipf-like popularity: the first categories of the whistle list are the common ones
         # the matters the source reports name most are the most common; major ones are rare

@@ -1,25 +1,35 @@
 """A Shangrao year (about 1.4 million cases) through the engine on the simulated clock.
 
     python -m bench.shangrao_year [--days 365] [--step-minutes 30] [--backend sqlite|postgres]
+                                  [--engines 2]
 
 The simulator (12,000 grids, 0.32 cases per grid per day: Shangrao's 1.4 million a year) hands
 its commands to the engine in batches, one per simulated step, and the clock ticks after each
 step. Printed: simulated days, cases, events, wall time; and, as a baseline from the same run,
 the wall time the simulator alone needs to generate the same arrivals.
+
+With ``--engines K`` the counties are dealt out to K processes. Each simulates its counties
+with its own engine, and keeps the clock of its own cases only (``CaseEngine.tick`` with
+``counties``); cases never leave their county, so the shards share nothing but the database.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import sys
 import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from backend.clock import ManualClock
+from backend.config import Settings
 from backend.runtime import tune_gc
 from backend.simrun import FastRunStats, run_fast
 from backend.simulator import CitySimulator, SimConfig
+from backend.store.db import start_wal_checkpointer
+from backend.system import System
 from bench.common import TZ, fresh_system, machine
 
 
@@ -34,26 +44,24 @@ def generator_only(system: Any, start: datetime, end: datetime, step: timedelta)
     return time.perf_counter() - t0
 
 
-def main() -> None:
-    tune_gc()  # as the gridwatch processes run (backend/runtime.py)
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--days", type=float, default=365)
-    ap.add_argument("--step-minutes", type=float, default=30)
-    ap.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
-    args = ap.parse_args()
-    start = datetime(2026, 1, 1, tzinfo=TZ)
-    end = start + timedelta(days=args.days)
-    step = timedelta(minutes=args.step_minutes)
-    system = fresh_system(args.backend, city="shangrao", start=start)
-    sim = CitySimulator(system.ref, system.tz, SimConfig())
+def simulate_shard(
+    system: System,
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+    counties: tuple[str, ...] | None,
+    label: str = "",
+) -> tuple[FastRunStats, int]:
+    """Run the simulated city (or the shard of it in ``counties``) through its engine."""
+    sim = CitySimulator(system.ref, system.tz, SimConfig(counties=counties))
     last = [0.0]
 
     def progress(t: datetime, s: FastRunStats) -> None:
         if s.wall_seconds - last[0] >= 10:
             last[0] = s.wall_seconds
             print(
-                f"  {t:%Y-%m-%d}  {sim.stats.created:>9,} cases  {s.events:>10,} events  "
-                f"{s.wall_seconds:7.0f}s  {s.events / s.wall_seconds:8,.0f} ev/s",
+                f"  {label}{t:%Y-%m-%d}  {sim.stats.created:>9,} cases  {s.events:>10,} events"
+                f"  {s.wall_seconds:7.0f}s  {s.events / s.wall_seconds:8,.0f} ev/s",
                 file=sys.stderr,
                 flush=True,
             )
@@ -67,6 +75,90 @@ def main() -> None:
         clock=system.clock,  # type: ignore[arg-type]
         progress=progress,
     )
+    return stats, sim.stats.created
+
+
+def _shard_process(
+    settings: Settings,
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+    counties: tuple[str, ...],
+    label: str,
+    ready: Any,
+    results: Any,
+) -> None:
+    tune_gc()
+    system = System(settings, ManualClock(start))
+    start_wal_checkpointer(system.db)
+    _ = system.engine, system.ref
+    ready.wait()
+    stats, created = simulate_shard(system, start, end, step, counties, label)
+    results.put((stats, created))
+    system.db.dispose()
+
+
+def run_sharded(
+    system: System, start: datetime, end: datetime, step: timedelta, engines: int
+) -> tuple[FastRunStats, int]:
+    """The city's counties dealt out to ``engines`` processes, each with its own simulator,
+    engine and clock, all writing to the one database (taking turns on SQLite)."""
+    counties = sorted({g.county_code for g in system.ref.grids.values()})
+    ctx = mp.get_context("spawn")
+    ready = ctx.Barrier(engines + 1)
+    results = ctx.Queue()
+    procs = [
+        ctx.Process(
+            target=_shard_process,
+            args=(
+                system.settings,
+                start,
+                end,
+                step,
+                tuple(counties[i::engines]),
+                f"[{i}] ",
+                ready,
+                results,
+            ),
+        )
+        for i in range(engines)
+    ]
+    for p in procs:
+        p.start()
+    ready.wait()
+    t0 = time.perf_counter()
+    total = FastRunStats()
+    created = 0
+    for _ in procs:
+        stats, n = results.get()
+        total.commands += stats.commands
+        total.events += stats.events
+        total.refused += stats.refused
+        created += n
+    total.wall_seconds = time.perf_counter() - t0
+    for p in procs:
+        p.join()
+    return total, created
+
+
+def main() -> None:
+    tune_gc()  # as the gridwatch processes run (backend/runtime.py)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--days", type=float, default=365)
+    ap.add_argument("--step-minutes", type=float, default=30)
+    ap.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    ap.add_argument(
+        "--engines", type=int, default=1, help="processes, each with a shard of the counties"
+    )
+    args = ap.parse_args()
+    start = datetime(2026, 1, 1, tzinfo=TZ)
+    end = start + timedelta(days=args.days)
+    step = timedelta(minutes=args.step_minutes)
+    system = fresh_system(args.backend, city="shangrao", start=start)
+    if args.engines > 1:
+        stats, created = run_sharded(system, start, end, step, args.engines)
+    else:
+        stats, created = simulate_shard(system, start, end, step, None)
     gen = generator_only(system, start, end, step)
     print(
         json.dumps(
@@ -76,7 +168,8 @@ def main() -> None:
                 "machine": machine(),
                 "sim_days": args.days,
                 "step_minutes": args.step_minutes,
-                "cases": sim.stats.created,
+                "engines": args.engines,
+                "cases": created,
                 "commands": stats.commands,
                 "refused": stats.refused,
                 "events": stats.events,

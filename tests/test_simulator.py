@@ -181,3 +181,26 @@ def test_a_seed_replays_identically_in_another_process(system, settings):
     first, second = outs
     assert any(c[1] == "action" for c in first)
     assert first == second
+
+
+def test_a_shard_of_counties_simulates_and_ticks_only_its_own(system, clock):
+    """A city simulated in shards: each shard reports in its own counties, and its clock
+    fires only its own cases' deadlines."""
+    county = next(iter(system.ref.grids.values())).county_code
+    clock.set(START)
+    elsewhere = CitySimulator(system.ref, system.tz, SimConfig(counties=("000000",)))
+    assert elsewhere.arrivals(START, START + timedelta(days=1)) == []
+    mine = CitySimulator(system.ref, system.tz, SimConfig(counties=(county,)))
+    arrived = mine.arrivals(START, START + timedelta(hours=12))
+    assert arrived and all(system.ref.grids[c.case["grid"]].county_code == county for c in arrived)
+    system.engine.apply(arrived)
+    later = START + timedelta(days=30)
+    # another shard's clock leaves these cases alone, however late it is
+    assert system.engine.tick(now=later, counties=["000000"]).events == 0
+    with system.db.connect() as conn:
+        due = conn.execute(
+            select(func.count()).select_from(cases).where(cases.c.next_due_at <= later)
+        ).scalar_one()
+    assert due > 0
+    fired = system.engine.tick(now=later, counties=[county])
+    assert fired.events >= due and {c.county_code for c in fired.cases} == {county}

@@ -292,14 +292,26 @@ class CaseSQL:
         sql = f"SELECT {self.select_cols} FROM cases WHERE {column} IN ({{marks}})"
         return [self.case_from_row(r) for r in self._rows_in(conn, sql, keys)]
 
-    def due(self, conn: Connection, now: datetime, limit: int) -> list[CaseState]:
-        """Cases with a milestone due at ``now``: an index range scan on next_due_at."""
+    def due(
+        self,
+        conn: Connection,
+        now: datetime,
+        limit: int,
+        counties: Sequence[str] | None = None,
+    ) -> list[CaseState]:
+        """Cases with a milestone due at ``now`` (in ``counties``, if named): an index range
+        scan on next_due_at."""
+        where = ""
+        params: list[Any] = [self._dt(now)]
+        if counties is not None:
+            where = f" AND county_code IN ({', '.join([self.ph] * len(counties))})"
+            params += list(counties)
         cur = _cursor(conn)
         try:
             cur.execute(
                 f"SELECT {self.select_cols} FROM cases WHERE next_due_at IS NOT NULL AND "
-                f"next_due_at <= {self.ph} ORDER BY next_due_at LIMIT {int(limit)}",
-                (self._dt(now),),
+                f"next_due_at <= {self.ph}{where} ORDER BY next_due_at LIMIT {int(limit)}",
+                params,
             )
             return [self.case_from_row(r) for r in cur.fetchall()]
         finally:
