@@ -105,6 +105,9 @@ _CASE_FIELDS_IN = (
 )
 
 
+_KNOWN_FIELDS = frozenset(_CASE_FIELDS_IN) | {name for name, _ in _TEXT_FIELDS}
+
+
 def validate_new_case(payload: dict[str, Any], ref: RefIndex) -> dict[str, Any]:
     """Check a new case's fields; every problem is reported, per field, at once."""
     errors: dict[str, str] = {}
@@ -157,9 +160,9 @@ def validate_new_case(payload: dict[str, Any], ref: RefIndex) -> dict[str, Any]:
         out[name] = value
     if grid is None and not payload.get("address") and (lat is None or lon is None):
         errors.setdefault("grid", "give at least one of grid, address or lat/lon")
-    unknown = set(payload) - set(_CASE_FIELDS_IN) - {name for name, _ in _TEXT_FIELDS}
-    for name in sorted(unknown):
-        errors[name] = "unknown field"
+    if not _KNOWN_FIELDS.issuperset(payload):
+        for name in sorted(set(payload) - _KNOWN_FIELDS):
+            errors[name] = "unknown field"
     if errors:
         raise CommandInvalid(errors)
     return out
