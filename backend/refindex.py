@@ -135,12 +135,14 @@ class RefIndex:
             if best is not None and best_d <= (5 / 111.0) ** 2:
                 return best
         if address:
+            # a named grid, or an area that has only one grid; never a guess among several
+            # (such a case waits for a person to dispatch it)
             for level in ("grid", "community", "township"):
                 for code, name in self.area_names.items():
                     if self.area_levels[code] == level and name and name in address:
                         if level == "grid":
                             return code
                         members = self.grids_by_area.get(code)
-                        if members:
+                        if members and len(members) == 1:
                             return members[0]
         return None
