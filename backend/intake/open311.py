@@ -86,7 +86,7 @@ def render(fmt: str, root: str, item: str | None, data: Any, status: int = 200) 
             el = ET.SubElement(top, item)
             for k, v in row.items():
                 _xml_value(el, k, v)
-    body = ET.tostring(top, encoding="utf-8", xml_declaration=True)
+    body = b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(top, encoding="utf-8")
     return Response(body, status_code=status, media_type="text/xml; charset=utf-8")
 
 

@@ -78,7 +78,7 @@ def _lang(request: Request) -> str:
     return "en" if request.query_params.get("lang") == "en" else "zh"
 
 
-def _page(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+def _page(request: Request, template: str, http_status: int = 200, **ctx: Any) -> HTMLResponse:
     lang = _lang(request)
     other = "zh" if lang == "en" else "en"
     html = (
@@ -92,7 +92,7 @@ def _page(request: Request, template: str, status: int = 200, **ctx: Any) -> HTM
             **ctx,
         )
     )
-    return HTMLResponse(html, status_code=status, headers=_HEADERS)
+    return HTMLResponse(html, status_code=http_status, headers=_HEADERS)
 
 
 def _q(request: Request) -> str:
@@ -279,7 +279,7 @@ def track(token: str, request: Request) -> Response:
     }
     if case is None:
         state = rpt["state"]
-        ctx["status"] = t(f"qs_{state}", lang)
+        ctx["status_text"] = t(f"qs_{state}", lang)
         if state == REJECTED:
             ctx["note"] = t("qr_rejected_note", lang, reason=rpt["reason"] or "")
             ctx["badge"] = "no"
@@ -291,7 +291,7 @@ def track(token: str, request: Request) -> Response:
     unit = ref.units.get(case["unit_code"] or "")
     ctx.update(
         code=case_code(case["id"], case["reported_at"], system.tz),
-        status=t(f"qs_{status}", lang),
+        status_text=t(f"qs_{status}", lang),
         category=(cat.name_en if lang == "en" else cat.name) if cat else case["category"],
         unit=unit.name if unit else None,
         deadline=_local(case["due_at"], system.tz)
@@ -325,8 +325,9 @@ def _timeline(system: Any, events: list[Any], lang: str) -> list[tuple[str, str,
         if kind not in _SHOWN:
             continue
         unit_key = _SHOWN[kind]
-        u = system.ref.units.get(e[unit_key]) if unit_key and e[unit_key] else None
-        unit_name = u.name if u else (e[unit_key] or "")
+        code = e[unit_key] if unit_key else None
+        u = system.ref.units.get(code) if code else None
+        unit_name = u.name if u else (code or "")
         data = e["data"] or {}
         rating = data.get("rating") or data.get("result")
         text = t(
