@@ -58,6 +58,7 @@ _SHOWN = {
     "reassigned": "to_unit",
     "duplicate_attached": None,
 }
+_RUNNING = {"received", "dispatched", "accepted", "in_progress", "paused"}
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
@@ -294,9 +295,7 @@ def track(token: str, request: Request) -> Response:
         status_text=t(f"qs_{status}", lang),
         category=(cat.name_en if lang == "en" else cat.name) if cat else case["category"],
         unit=unit.name if unit else None,
-        deadline=_local(case["due_at"], system.tz)
-        if status not in ("closed", "cancelled")
-        else None,
+        deadline=_local(case["due_at"], system.tz) if status in _RUNNING else None,
         reports=case["duplicate_count"],
         rating=t(f"rating_{case['rating']}", lang) if case["rating"] else None,
         can_rate=status == "resolved",
