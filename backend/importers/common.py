@@ -159,8 +159,22 @@ def norm_column(name: str) -> str:
     return re.sub(r"[^0-9a-z]", "", name.lower())
 
 
+_US_TIME = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{2}):(\d{2}) ([AP]M)")
+
+
 def parse_time(text: str, tz: ZoneInfo) -> datetime:
     text = text.strip()
+    m = _US_TIME.fullmatch(text)  # the portals' usual form, without strptime's cost
+    if m:
+        mo, d, y, h, mi, sec, ampm = m.groups()
+        hour = int(h) % 12 + (12 if ampm == "PM" else 0)
+        try:
+            dt = datetime(int(y), int(mo), int(d), hour, int(mi), int(sec), tzinfo=tz)
+        except ValueError:
+            raise ValueError(f"not a date and time: {text!r}") from None
+        if not 2000 <= dt.year <= 2099:
+            raise ValueError(f"year {dt.year} is outside 2000–2099: {text!r}")
+        return dt
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

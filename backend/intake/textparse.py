@@ -70,6 +70,7 @@ class Parsed:
     address: str | None
     place_level: str | None  # grid | community | township | group | address | None
     place_note: str | None
+    place_code: str | None  # the most specific area the text names (or the group's grid)
     severity: str
     urgency_words: list[str] = field(default_factory=list)
 
@@ -92,6 +93,7 @@ class Parsed:
             "address": self.address,
             "place_level": self.place_level,
             "place_note": self.place_note,
+            "place_code": self.place_code,
             "severity": self.severity,
             "urgency_words": self.urgency_words,
         }
@@ -149,10 +151,20 @@ class TextParser:
 
     def parse(self, text: str, group_grid: str | None = None) -> Parsed:
         category, confidence, candidates, found = self._category(text)
-        grid, address, level, note = self._place(text, group_grid)
+        grid, address, level, note, code = self._place(text, group_grid)
         severity, urgent = self._urgency(text)
         return Parsed(
-            category, confidence, candidates, found, grid, address, level, note, severity, urgent
+            category,
+            confidence,
+            candidates,
+            found,
+            grid,
+            address,
+            level,
+            note,
+            code,
+            severity,
+            urgent,
         )
 
     def _category(self, text: str) -> tuple[str | None, float, list[tuple[str, float]], list[str]]:
@@ -179,7 +191,7 @@ class TextParser:
 
     def _place(
         self, text: str, group_grid: str | None
-    ) -> tuple[str | None, str | None, str | None, str | None]:
+    ) -> tuple[str | None, str | None, str | None, str | None, str | None]:
         hits: dict[str, list[Place]] = {"grid": [], "community": [], "township": []}
         rest = text
         for p in self.places:
@@ -201,28 +213,30 @@ class TextParser:
         named = [p.name for lv in ("township", "community", "grid") for p in hits[lv]]
         address = "".join(dict.fromkeys(named)) or None
         if len(townships) > 1 or len(communities) > 1 or len(grids) > 1:
-            return None, address, None, "several places named: a person decides"
+            return None, address, None, "several places named: a person decides", None
         if grids:
-            return grids.pop(), address, "grid", None
+            g = grids.pop()
+            return g, address, "grid", None, g
         if communities:
             c = next(iter(communities))
             members = self.grids_by_area.get(c, [])
             if group_grid and self.parents.get(group_grid) == c:
-                return group_grid, address, "group", None
+                return group_grid, address, "group", None, group_grid
             if len(members) == 1:
-                return members[0], address, "community", None
-            return None, address, "community", "community named, grid not: awaiting dispatch"
+                return members[0], address, "community", None, members[0]
+            note = "community named, grid not: awaiting dispatch"
+            return None, address, "community", note, c
         if townships:
             t = next(iter(townships))
             if group_grid and self.parents.get(self.parents.get(group_grid, ""), "") == t:
-                return group_grid, address, "group", None
-            return None, address, "township", "township named, grid not: awaiting dispatch"
+                return group_grid, address, "group", None, group_grid
+            return None, address, "township", "township named, grid not: awaiting dispatch", t
         if group_grid:
-            return group_grid, None, "group", None
+            return group_grid, None, "group", None, group_grid
         street = self._street_address(text)
         if street:
-            return None, street, "address", "address not in the city's place names"
-        return None, None, None, None
+            return None, street, "address", "address not in the city's place names", None
+        return None, None, None, None, None
 
     @staticmethod
     def _street_address(text: str) -> str | None:
