@@ -93,7 +93,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "qr_submit": ("提交", "Send"),
     "qr_deadline_hint": (
         "受理后原则上5个工作日内办结，可凭进度链接查看办理情况并评价。",
-        "Matters are due within 5 working days; follow the case and rate the result from your link.",
+        "Matters are due within 5 working days; follow the case and rate it from your link.",
     ),
     "qr_sent": ("已提交，感谢您的反映", "Sent: thank you"),
     "qr_keep_link": (

@@ -118,8 +118,8 @@ def _la_rows() -> list[dict[str, str]]:
          "Status": "Open", "RequestType": "Illegal Dumping Pickup",
          "Location": "(34.0407, -118.2468)"},
         # a bad creation time: reported by line and column, skipped
-        {**base, "SRNumber": "1-1005", "CreatedDate": "13/45/2019 99:00", "RequestType": "Bulky Items",
-         "Address": "1 MAIN ST"},
+        {**base, "SRNumber": "1-1005", "CreatedDate": "13/45/2019 99:00",
+         "RequestType": "Bulky Items", "Address": "1 MAIN ST"},
         {**base, "SRNumber": "1-1006", "CreatedDate": "01/06/2019 08:00:00 AM",
          "Status": "Cancelled", "UpdatedDate": "01/06/2019 09:00:00 AM",
          "RequestType": "Electronic Waste", "Address": "10 MAIN ST\nREAR ENTRANCE"},

@@ -59,7 +59,7 @@ class CsvImporter(Importer):
             raise ImportFatal(f"{self.path}: the file is empty") from None
         except (csv.Error, UnicodeDecodeError) as exc:
             raise ImportFatal(f"{self.path}:1: cannot read the header: {exc}") from None
-        index = {}
+        index: dict[str, int] = {}
         for i, name in enumerate(header):
             index.setdefault(norm_column(name), i)
         missing = [c for c in self.required if norm_column(c) not in index]

@@ -95,7 +95,8 @@ class Open311Json(Importer):
                     if not eof and len(buf) - pos < MAX_OBJECT and more():
                         continue
                     where = f"{self.path}:{at_line}:{at_col}"
-                    raise ImportFatal(f"{where}: not valid JSON ({exc.msg}); the rest is not read")
+                    message = f"{where}: not valid JSON ({exc.msg}); the rest is not read"
+                    raise ImportFatal(message) from None
             advance(end)
             yield at_line, at_col, value
 

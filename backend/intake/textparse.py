@@ -218,14 +218,14 @@ class TextParser:
             g = grids.pop()
             return g, address, "grid", None, g
         if communities:
-            c = next(iter(communities))
-            members = self.grids_by_area.get(c, [])
-            if group_grid and self.parents.get(group_grid) == c:
+            community = next(iter(communities))
+            members = self.grids_by_area.get(community, [])
+            if group_grid and self.parents.get(group_grid) == community:
                 return group_grid, address, "group", None, group_grid
             if len(members) == 1:
                 return members[0], address, "community", None, members[0]
             note = "community named, grid not: awaiting dispatch"
-            return None, address, "community", note, c
+            return None, address, "community", note, community
         if townships:
             t = next(iter(townships))
             if group_grid and self.parents.get(self.parents.get(group_grid, ""), "") == t:
