@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from datetime import datetime
 from typing import IO
+from zoneinfo import ZoneInfo
 
 from backend.importers.common import (
     Importer,
@@ -14,7 +16,10 @@ from backend.importers.common import (
     Record,
     RowError,
     RowProblem,
+    coordinate,
     norm_column,
+    parse_time,
+    point,
 )
 
 csv.field_size_limit(1 << 20)
@@ -43,6 +48,46 @@ class Row:
         if v is None:
             raise RowProblem(self.column(name), f"{name} is empty")
         return v
+
+    def time(self, name: str, tz: ZoneInfo) -> datetime:
+        try:
+            return parse_time(self.need(name), tz)
+        except ValueError as exc:
+            raise RowProblem(self.column(name), f"{name}: {exc}") from None
+
+    def point(self) -> tuple[float | None, float | None]:
+        """Latitude and Longitude, else the Location column; both or neither."""
+        lat = coordinate(self.get("Latitude"), -90, 90)
+        lon = coordinate(self.get("Longitude"), -180, 180)
+        if lat is None or lon is None:
+            lat, lon = point(self.get("Location"))
+        if lat is None or lon is None:
+            return None, None
+        return lat, lon
+
+
+def source_status(text: str) -> str:
+    """The portals' Status as ours: closed, cancelled, or open (everything else)."""
+    low = text.lower()
+    return "closed" if low == "closed" else "cancelled" if low.startswith("cancel") else "open"
+
+
+def closing(
+    row: Row, created: datetime, tz: ZoneInfo, close_cols: tuple[str, ...]
+) -> tuple[datetime | None, str]:
+    """The close time of a closed request and where it came from (the close column, a proxy
+    column, or unknown). Unreadable or earlier-than-created times are not close times."""
+    for i, col in enumerate(close_cols):
+        raw = row.get(col)
+        if raw is None:
+            continue
+        try:
+            t = parse_time(raw, tz)
+        except ValueError:
+            continue
+        if t >= created:
+            return t, "close" if i == 0 else col
+    return None, "unknown"
 
 
 class CsvImporter(Importer):

@@ -7,9 +7,10 @@ New York local time. The department is ``Agency`` (e.g. NYPD, HPD, DSNY)."""
 
 from __future__ import annotations
 
-from backend.importers.common import Record, RowProblem, coordinate, parse_time, point
-from backend.importers.csvbase import CsvImporter, Row
-from backend.importers.la311 import closing
+from backend.importers.common import Record, RowProblem
+from backend.importers.csvbase import CsvImporter, Row, closing, source_status
+
+_CLOSE = ("Closed Date", "Resolution Action Updated Date")
 
 
 class NYC311(CsvImporter):
@@ -19,35 +20,23 @@ class NYC311(CsvImporter):
 
     def record(self, row: Row) -> Record:
         key = row.need("Unique Key")
-        try:
-            created = parse_time(row.need("Created Date"), self.tz)
-        except ValueError as exc:
-            raise RowProblem(row.column("Created Date"), f"Created Date: {exc}") from None
+        created = row.time("Created Date", self.tz)
         complaint = row.need("Complaint Type")
         status_text = row.get("Status") or ""
-        low = status_text.lower()
-        status = (
-            "closed" if low == "closed" else "cancelled" if low.startswith("cancel") else "open"
-        )
-        closed, basis = (None, "close")
+        status = source_status(status_text)
+        closed, basis = None, "close"
         if status != "open":
-            closed, basis = closing(
-                row, created, self.tz, ("Closed Date", "Resolution Action Updated Date")
-            )
-        lat = coordinate(row.get("Latitude"), -90, 90)
-        lon = coordinate(row.get("Longitude"), -180, 180)
-        if lat is None or lon is None:
-            lat, lon = point(row.get("Location"))
+            closed, basis = closing(row, created, self.tz, _CLOSE)
+        lat, lon = row.point()
         street = row.get("Incident Address")
         if street is None:
             a, b = row.get("Intersection Street 1"), row.get("Intersection Street 2")
             street = f"{a} & {b}" if a and b else (row.get("Street Name") or a or b)
         place = row.get("City") or row.get("Borough")
         full = ", ".join(p for p in (street, place, row.get("Incident Zip")) if p) or None
-        if full is None and (lat is None or lon is None):
-            raise RowProblem(
-                row.column("Incident Address"), "no address and no coordinates: cannot place it"
-            )
+        if full is None and lat is None:
+            where = row.column("Incident Address")
+            raise RowProblem(where, "no address and no coordinates: cannot place it")
         descriptor = row.get("Descriptor")
         return Record(
             line=row.line,
@@ -61,7 +50,7 @@ class NYC311(CsvImporter):
             department=row.get("Agency"),
             description=complaint + (f": {descriptor}" if descriptor else ""),
             address=full,
-            lat=lat if lon is not None else None,
-            lon=lon if lat is not None else None,
+            lat=lat,
+            lon=lon,
             status_text=status_text or None,
         )

@@ -124,17 +124,21 @@ def _category_groups(system: Any, lang: str) -> list[tuple[str, list[tuple[str, 
     return list(groups.items())
 
 
-def _not_found(request: Request, key: str) -> HTMLResponse:
+def _message(request: Request, status: int, title_key: str, key: str) -> HTMLResponse:
     lang = _lang(request)
     return _page(
         request,
         "message.html",
-        404,
+        status,
         heading=t("qr_title", lang),
         subheading=None,
-        message_title=t("qr_not_found_title", lang),
+        message_title=t(title_key, lang),
         message=t(key, lang),
     )
+
+
+def _not_found(request: Request, key: str) -> HTMLResponse:
+    return _message(request, 404, "qr_not_found_title", key)
 
 
 def _form(
@@ -176,20 +180,10 @@ async def report_submit(grid: str, request: Request) -> Response:
     lang = _lang(request)
     try:
         limit_public(request, "qr", client_ip(request))
-    except HTTPException as exc:
-        return (
-            _page(
-                request,
-                "message.html",
-                429,
-                heading=t("qr_title", lang),
-                subheading=None,
-                message_title=t("qr_title", lang),
-                message=t("qr_too_many", lang),
-            )
-            if exc.status_code == 429
-            else _raise(exc)
-        )
+    except HTTPException as exc:  # 429, the only thing the limiter raises
+        page = _message(request, exc.status_code, "qr_title", "qr_too_many")
+        page.headers.update(exc.headers or {})
+        return page
     form = await read_form(request, MAX_FORM, max_files=MAX_PHOTOS + 1)
     values = {k: field(form, k) or "" for k in ("category", "description", "reporter", "phone")}
     errors: dict[str, str] = {}
@@ -229,10 +223,6 @@ async def report_submit(grid: str, request: Request) -> Response:
     out = await run_in_threadpool(intake(request).submit, report, "citizen:qr")
     sep = "&" if _q(request) else "?"
     return RedirectResponse(f"/t/{out.token}{_q(request)}{sep}sent=1", status_code=303)
-
-
-def _raise(exc: HTTPException) -> Response:
-    raise exc
 
 
 @router.get("/t/{token}", response_class=HTMLResponse)
@@ -343,7 +333,6 @@ def _timeline(system: Any, events: list[Any], lang: str) -> list[tuple[str, str,
 @router.post("/t/{token}/rate", response_class=HTMLResponse)
 async def rate(token: str, request: Request) -> Response:
     system = _system(request)
-    lang = _lang(request)
     limit_public(request, "rate", client_ip(request))
     form = await read_form(request, 16 * 1024, max_files=0)
     with system.db.connect() as conn:
@@ -363,15 +352,7 @@ async def rate(token: str, request: Request) -> Response:
         result = await run_in_threadpool(system.engine.apply, [cmd])
         refused = not result.results[0].ok
     if refused:
-        return _page(
-            request,
-            "message.html",
-            409,
-            heading=t("qr_title", lang),
-            subheading=None,
-            message_title=t("qr_rate_title", lang),
-            message=t("qr_rate_refused", lang),
-        )
+        return _message(request, 409, "qr_rate_title", "qr_rate_refused")
     return RedirectResponse(f"/t/{token}{_q(request)}", status_code=303)
 
 
