@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
@@ -23,7 +23,6 @@ from starlette.concurrency import run_in_threadpool
 from backend.apikeys import check_key
 from backend.domain import OPEN_STATUSES, Severity
 from backend.errors import CommandInvalid, GridwatchError
-from backend.intake import store
 from backend.intake.api import intake
 from backend.intake.bodies import field, files, read_form
 from backend.intake.photos import check_photos
@@ -499,6 +498,3 @@ async def post_request(request: Request, fmt: str) -> Response:
 
 def register(app: FastAPI) -> None:
     app.include_router(router)
-
-
-__all__ = ["Open311Error", "register", "render", "store", "UTC"]

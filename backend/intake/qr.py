@@ -30,7 +30,7 @@ from backend.intake.api import intake, photo_response
 from backend.intake.bodies import client_ip, field, files, read_form
 from backend.intake.photos import MAX_PHOTO_BYTES, MAX_PHOTOS, check_photos
 from backend.intake.ratelimit import limit_public
-from backend.intake.service import REJECTED, TRIAGE, Report
+from backend.intake.service import REJECTED, Report
 from backend.intake.textparse import parser_for
 from backend.refdata.model import WHISTLE_CLASSES
 from backend.store.models import case_events, cases
@@ -381,6 +381,3 @@ def qr_svg(grid: str, request: Request) -> Response:
 
 def register(app: FastAPI) -> None:
     app.include_router(router)
-
-
-__all__ = ["TRIAGE", "register"]

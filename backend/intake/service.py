@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backend.commands import action_command, create_command
-from backend.errors import CommandInvalid, GridwatchError, TransitionRefused
+from backend.errors import CommandInvalid, TransitionRefused
 from backend.intake import store
 from backend.intake.duplicates import find_duplicate, matter_lock
 from backend.intake.photos import Photo
@@ -219,15 +219,3 @@ def _check_report(report: Report) -> None:
             errors[name] = f"a text of at most {limit} characters"
     if errors:
         raise CommandInvalid(errors)
-
-
-__all__ = [
-    "ATTACHED",
-    "CASE",
-    "REJECTED",
-    "TRIAGE",
-    "GridwatchError",
-    "Intake",
-    "Outcome",
-    "Report",
-]
