@@ -1,5 +1,5 @@
 """The ``gridwatch`` command (DESIGN.md, "CLI"): demo, init, engine, serve, simulate, report,
-apikey, deadletters."""
+import, apikey, deadletters."""
 
 from __future__ import annotations
 
@@ -328,6 +328,30 @@ def dead_replay(ids: Annotated[list[str] | None, typer.Argument()] = None) -> No
     system = _system()
     n = system.stream.replay_dead(ids or None)
     typer.echo(f"replayed {n} command(s)")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="the export to load")],
+    format: Annotated[str, typer.Option("--format", help="la311 | nyc311 | open311")],
+    mapping: Annotated[
+        Path | None, typer.Option(help="YAML: request types, channels, units")
+    ] = None,
+    tz: Annotated[str | None, typer.Option(help="zone of times without an offset")] = None,
+    batch: Annotated[int, typer.Option(min=1, max=5000, help="records per engine batch")] = 500,
+    limit: Annotated[int | None, typer.Option(min=1, help="stop after this many rows")] = None,
+    progress: Annotated[bool, typer.Option(help="progress bar on stderr")] = True,
+) -> None:
+    """Load historical cases from a civic-data export (MyLA311 or NYC 311 CSV, Open311 JSON).
+    Bad rows are listed as file:line:column and skipped; exit 3 when any were."""
+    from backend.importers.run import import_file
+
+    system = _system()
+    _policy_or_fail(system)
+    code = import_file(
+        system, file, format, mapping=mapping, tz=tz, batch=batch, limit=limit, progress=progress
+    )
+    raise typer.Exit(code)
 
 
 @app.command()

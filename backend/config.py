@@ -21,6 +21,13 @@ class Settings(BaseSettings):
     var_dir: Path = Field(default=Path("var"), alias="GRIDWATCH_VAR")
     calendar_override: Path | None = Field(default=None, alias="GRIDWATCH_CALENDAR")
     key_prefix: str = Field(default="gw", alias="GRIDWATCH_REDIS_PREFIX")
+    # intake channels (README, "Intake channels")
+    duplicate_window_hours: float = Field(default=72.0, alias="GRIDWATCH_DUPLICATE_HOURS")
+    duplicate_similarity: float = Field(default=0.3, alias="GRIDWATCH_DUPLICATE_SIMILARITY")
+    rate_public: str = Field(default="20/60", alias="GRIDWATCH_RATE_PUBLIC")
+    rate_key: str = Field(default="600/60", alias="GRIDWATCH_RATE_KEY")
+    jurisdiction_id: str | None = Field(default=None, alias="GRIDWATCH_JURISDICTION")
+    text_confidence: float = Field(default=0.6, alias="GRIDWATCH_TEXT_CONFIDENCE")
 
     @cached_property
     def effective_database_url(self) -> str:

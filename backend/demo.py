@@ -72,6 +72,15 @@ def run_demo(
     live = LiveSimulation(sim, system.stream, scaled, system.keys)
     live.start()
     log.info("demo city live at %.0fx; open http://127.0.0.1:%d/", speed, port)
+    first_grid = sorted(system.ref.grids)[0]
+    log.info(
+        "citizens report by QR code (码上办) at http://127.0.0.1:%d/r/%s (its code: /r/%s/qr.svg);"
+        " Open311 at http://127.0.0.1:%d/open311/v2/discovery.json",
+        port,
+        first_grid,
+        first_grid,
+        port,
+    )
     try:
         serve(system, "127.0.0.1", port)
     finally:

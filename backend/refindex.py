@@ -55,6 +55,9 @@ class RefIndex:
     township_unit: dict[str, str] = field(default_factory=dict)
     county_unit: dict[str, str] = field(default_factory=dict)
     grids_by_area: dict[str, list[str]] = field(default_factory=dict)
+    #: built on first use by ``locate``: the grids' bounding box, area names by level
+    _bbox: tuple[float, float, float, float] | None = None
+    _names: dict[str, list[tuple[str, str]]] | None = None
 
     @classmethod
     def load(cls, conn: Connection) -> RefIndex:
@@ -121,9 +124,23 @@ class RefIndex:
             return self.categories[category].owner_unit
         return self.county_unit[g.county_code]
 
+    def _near(self, lat: float, lon: float) -> bool:
+        """Within ~5 km of the box around the grid centres: a cheap test before the search
+        (records imported from another city are nowhere near)."""
+        if self._bbox is None:
+            pts = [(g.lat, g.lon) for g in self.grids.values() if g.lat is not None]
+            if not pts:
+                return False
+            lats = [p[0] for p in pts]
+            lons = [p[1] for p in pts if p[1] is not None]
+            m = 0.1  # degrees: more than 5 km at any latitude a city has
+            self._bbox = (min(lats) - m, max(lats) + m, min(lons) - m, max(lons) + m)
+        lo_lat, hi_lat, lo_lon, hi_lon = self._bbox
+        return lo_lat <= lat <= hi_lat and lo_lon <= lon <= hi_lon
+
     def locate(self, lat: float | None, lon: float | None, address: str | None) -> str | None:
         """Find the grid for coordinates (nearest grid centre) or an address (area names)."""
-        if lat is not None and lon is not None:
+        if lat is not None and lon is not None and self._near(lat, lon):
             best, best_d = None, math.inf
             for g in self.grids.values():
                 if g.lat is None or g.lon is None:
@@ -135,12 +152,23 @@ class RefIndex:
             if best is not None and best_d <= (5 / 111.0) ** 2:
                 return best
         if address:
+            # a named grid, or an area that has only one grid; never a guess among several
+            # (such a case waits for a person to dispatch it)
+            if self._names is None:
+                self._names = {
+                    lv: [
+                        (c, n)
+                        for c, n in self.area_names.items()
+                        if self.area_levels[c] == lv and n
+                    ]
+                    for lv in ("grid", "community", "township")
+                }
             for level in ("grid", "community", "township"):
-                for code, name in self.area_names.items():
-                    if self.area_levels[code] == level and name and name in address:
+                for code, name in self._names[level]:
+                    if name in address:
                         if level == "grid":
                             return code
                         members = self.grids_by_area.get(code)
-                        if members:
+                        if members and len(members) == 1:
                             return members[0]
         return None

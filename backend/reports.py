@@ -109,6 +109,8 @@ def build_report(
     all_durations: list[float] = []
     durations: dict[str, dict[Any, list[float]]] = {g: defaultdict(list) for g in GROUPS}
     for d in dur_rows:
+        if d.completed_at is None:  # an imported record closed at an unknown time
+            continue
         hours = (d.completed_at - d.reported_at).total_seconds() / 3600
         all_durations.append(hours)
         for i, g in enumerate(GROUPS):

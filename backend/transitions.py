@@ -102,6 +102,7 @@ _CASE_FIELDS_IN = (
     "lon",
     "reporter",
     "severity",
+    "unit",
 )
 
 
@@ -158,6 +159,13 @@ def validate_new_case(payload: dict[str, Any], ref: RefIndex) -> dict[str, Any]:
         ):
             errors[name] = f"a text of at most {limit} characters"
         out[name] = value
+    unit = payload.get("unit")
+    if unit is not None:
+        if not payload.get("source"):
+            errors["unit"] = "only for records imported from another system (give source)"
+        elif not isinstance(unit, str) or not 0 < len(unit) <= 48:
+            errors["unit"] = "a unit code of at most 48 characters"
+    out["unit"] = unit
     if grid is None and not payload.get("address") and (lat is None or lon is None):
         errors.setdefault("grid", "give at least one of grid, address or lat/lon")
     if not _KNOWN_FIELDS.issuperset(payload):
@@ -214,7 +222,20 @@ def new_case(fields_in: dict[str, Any], ctx: Ctx, case_ref: str) -> CaseState:
         updated_at=now,
     )
     ctx.emit(case, EventType.REPORTED, data={"channel": case.channel})
-    if g is not None:
+    source_unit = fields_in.get("unit")
+    if source_unit:
+        # an imported record keeps the department the source system gave it (DESIGN.md,
+        # report definitions); one of ours keeps its own tier, any other is a department
+        info = ref.units.get(source_unit)
+        _dispatch(
+            case,
+            ctx,
+            info.tier if info else Tier.DEPARTMENT,
+            source_unit,
+            EventType.DISPATCHED,
+            reason="imported: handled by the unit the source system named",
+        )
+    elif g is not None:
         tier = intake_tier(case.severity, cat.major, cat.default_tier)
         _dispatch(
             case,
@@ -466,6 +487,51 @@ def act_cancel(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     )
 
 
+def act_attach(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
+    """Another report of the same matter: one case, every report counted (DESIGN.md: merged
+    duplicates count once). The report itself is kept in ``case_reports``."""
+    _require(case, "attach", _OPEN, "a duplicate report is attached to an open case only")
+    channel = p.get("channel")
+    if channel is not None and channel not in _CHANNELS:
+        raise CommandInvalid({"channel": "must be one of " + ", ".join(c.value for c in Channel)})
+    case.duplicate_count += 1
+    ctx.emit(
+        case,
+        EventType.DUPLICATE_ATTACHED,
+        from_status=case.status,
+        from_unit=case.unit_code,
+        from_tier=case.tier,
+        reason=_text(p, "reason", 300),
+        data={"channel": channel, "reports": case.duplicate_count},
+    )
+
+
+def act_close_imported(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
+    """An imported record that the source system closed: completed and closed at the source's
+    own time. ``time_known: false`` when the source gave no close time at all: the case counts
+    as closed but stays out of the time-to-close figures."""
+    if case.source is None:
+        raise TransitionRefused("close_imported", case.status, "only imported records")
+    _require(case, "close_imported", _OPEN | _DONE, "the case is closed or cancelled already")
+    known = p.get("time_known", True)
+    if not isinstance(known, bool):
+        raise CommandInvalid({"time_known": "true or false"})
+    old = _set_status(case, ctx, Status.CLOSED)
+    case.completed_at = ctx.now if known else None
+    case.closed_at = ctx.now if known else None
+    case.prev_status = None
+    ctx.clock.stop(case)
+    ctx.emit(
+        case,
+        EventType.CLOSED,
+        from_status=old,
+        from_unit=case.unit_code,
+        from_tier=case.tier,
+        reason=_text(p, "reason") or "closed in the source system",
+        data={"time_known": known},
+    )
+
+
 def escalate(case: CaseState, ctx: Ctx, reason: str, data: dict[str, Any] | None = None) -> None:
     """Move the case up one tier with that tier's allowance (by hand or by the clock)."""
     tier = _TIERS[case.tier or Tier.GRID]
@@ -588,6 +654,8 @@ ACTIONS: dict[str, Callable[[CaseState, Ctx, dict[str, Any]], None]] = {
     Action.CONSULT.value: act_consult,
     Action.REASSIGN.value: act_reassign,
     Action.INSTRUCT.value: act_instruct,
+    "attach": act_attach,
+    "close_imported": act_close_imported,
 }
 
 

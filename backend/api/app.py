@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from backend.api.serialize import case_json, event_json
 from backend.apikeys import check_key
-from backend.commands import action_command, create_command
+from backend.commands import action_command
 from backend.domain import OPEN_STATUSES, Status
 from backend.errors import CaseNotFound, CommandInvalid, TransitionRefused, VersionConflict
 from backend.live import take_snapshot
@@ -73,22 +73,6 @@ async def _json_object(request: Request) -> dict[str, Any]:
 
 router = APIRouter(prefix="/api/v1")
 Client = Annotated[str, Depends(require_key)]
-
-
-@router.post("/cases", status_code=201)
-async def create_case(request: Request, client: Client) -> Any:
-    data = await _json_object(request)
-    system = _sys(request)
-    ref = data.pop("ref", None)
-    if ref is not None and (not isinstance(ref, str) or not 0 < len(ref) <= 80):
-        raise CommandInvalid({"ref": "a string of at most 80 characters"})
-    cmd = create_command(data, actor=f"api:{client}"[:64], ref=ref)
-    result = await _run(request, lambda: system.engine.apply([cmd]))
-    r = result.results[0]
-    if not r.ok:
-        assert r.error is not None
-        raise r.error
-    return _case_or_404(system, r.case_id)
 
 
 @router.get("/cases/{case_id}")
@@ -298,10 +282,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def create_api(system: System) -> FastAPI:
+    from backend.intake import register_intake
+
     app = FastAPI(title="gridwatch", version="0.1.0")
     app.state.system = system
     app.state.key_cache = {}
     install_error_handlers(app)
+    register_intake(app)  # REST, Open311, hotline/WeChat text, QR page (backend/intake)
     app.include_router(router)
     app.include_router(ops)
     return app

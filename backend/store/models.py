@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -220,4 +221,46 @@ api_keys = Table(
     Column("prefix", String(12), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
+)
+
+# ---------------------------------------------------------------- intake (issue 5)
+
+#: Every report that reached gridwatch, whatever the channel: the first report of a case, each
+#: duplicate attached to it, and what waits for a person to triage. Kept apart from ``cases`` so
+#: the engine's hot table stays narrow; the case keeps the count (``duplicate_count``).
+case_reports = Table(
+    "case_reports",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("case_id", BigInteger, nullable=True, index=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("channel", String(16), nullable=False),
+    # case: opened a case · attached: a duplicate of an open case · triage: waits for a person
+    # · rejected: a person decided it is no case
+    Column("state", String(16), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("reporter", String(100), nullable=True),
+    Column("grid_code", String(32), nullable=True),
+    Column("address", String(300), nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("lon", Float, nullable=True),
+    Column("source_ref", String(80), nullable=True),
+    Column("token_hash", String(64), nullable=True, unique=True),
+    Column("parse", JSON, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("decided_by", String(64), nullable=True),
+)
+
+#: Photos citizens sent with a report, in SQL so every web process serves the same bytes.
+report_photos = Table(
+    "report_photos",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("report_id", BigInteger, ForeignKey("case_reports.id"), nullable=False, index=True),
+    Column("content_type", String(32), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )

@@ -1,0 +1,169 @@
+"""Open311 GeoReport v2 JSON (what ``GET requests.json`` answers): a JSON array of service
+requests, or JSON Lines (one request per line). Read incrementally, one object at a time,
+so a large file is never held whole; a problem is named by the line and column where its
+object starts."""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import Iterator
+from typing import IO, Any
+
+from backend.importers.common import (
+    Importer,
+    ImportFatal,
+    Record,
+    RowError,
+    RowProblem,
+    coordinate,
+    parse_time,
+)
+
+CHUNK = 1 << 16
+MAX_OBJECT = 8 << 20  # one request larger than this is not a service request
+
+
+class Open311Json(Importer):
+    source = "open311"
+    default_tz = "UTC"
+    default_channel = "open311"
+
+    def objects(self, stream: IO[bytes]) -> Iterator[tuple[int, int, Any]]:
+        """(line, column, value) of each top-level request, streaming."""
+        decoder = json.JSONDecoder()
+        utf8 = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+        buf = ""
+        pos = 0
+        line, col_base = 1, 0  # line of buf[pos]; offset in buf where that line starts
+        started = False
+        in_array = False
+        eof = False
+
+        def more() -> bool:
+            nonlocal buf, pos, col_base, eof
+            data = stream.read(CHUNK)
+            if not data:
+                eof = True
+                buf += utf8.decode(b"", final=True)
+                return False
+            buf = buf[pos:] + utf8.decode(data)
+            col_base -= pos
+            pos = 0
+            return True
+
+        def advance(to: int) -> None:
+            nonlocal pos, line, col_base
+            seg = buf[pos:to]
+            n = seg.count("\n")
+            if n:
+                line += n
+                col_base = pos + seg.rindex("\n") + 1
+            pos = to
+
+        while True:
+            # skip whitespace and separators
+            while True:
+                while pos < len(buf) and buf[pos] in " \t\r\n":
+                    advance(pos + 1)
+                if pos < len(buf) or not more():
+                    break
+            if pos >= len(buf):
+                if in_array:
+                    raise ImportFatal(
+                        f"{self.path}:{line}:{pos - col_base + 1}: the array is not closed"
+                    )
+                return
+            ch = buf[pos]
+            if not started:
+                started = True
+                if ch == "[":
+                    in_array = True
+                    advance(pos + 1)
+                    continue
+            if in_array and ch == ",":
+                advance(pos + 1)
+                continue
+            if in_array and ch == "]":
+                return
+            at_line, at_col = line, pos - col_base + 1
+            while True:
+                try:
+                    value, end = decoder.raw_decode(buf, pos)
+                    break
+                except json.JSONDecodeError as exc:
+                    if not eof and len(buf) - pos < MAX_OBJECT and more():
+                        continue
+                    where = f"{self.path}:{at_line}:{at_col}"
+                    message = f"{where}: not valid JSON ({exc.msg}); the rest is not read"
+                    raise ImportFatal(message) from None
+            advance(end)
+            yield at_line, at_col, value
+
+    def records(self, stream: IO[bytes], problems: list[RowError]) -> Iterator[Record]:
+        for line, col, obj in self.objects(stream):
+            try:
+                yield self.record(line, obj)
+            except RowProblem as p:
+                problems.append(RowError(line, col, p.message))
+
+    def record(self, line: int, obj: Any) -> Record:
+        if not isinstance(obj, dict):
+            raise RowProblem(1, "a service request must be a JSON object")
+
+        def text(name: str) -> str | None:
+            v = obj.get(name)
+            if v is None:
+                return None
+            v = str(v).strip()
+            return v or None
+
+        rid = text("service_request_id")
+        if rid is None:
+            raise RowProblem(1, "service_request_id is missing")
+        raw_created = text("requested_datetime")
+        if raw_created is None:
+            raise RowProblem(1, f"{rid}: requested_datetime is missing")
+        try:
+            created = parse_time(raw_created, self.tz)
+        except ValueError as exc:
+            raise RowProblem(1, f"{rid}: requested_datetime: {exc}") from None
+        status_text = text("status") or "open"
+        status = "closed" if status_text.lower() == "closed" else "open"
+        closed, basis = None, "close"
+        if status == "closed":
+            # the specification: for a closed request, updated_datetime is when it was closed
+            raw = text("updated_datetime")
+            closed = None
+            if raw:
+                try:
+                    closed = parse_time(raw, self.tz)
+                except ValueError:
+                    closed = None
+            if closed is None or closed < created:
+                closed, basis = None, "unknown"
+        lat = coordinate(text("lat"), -90, 90)
+        lon = coordinate(text("long"), -180, 180)
+        address = text("address")
+        if address is None and text("address_id"):
+            address = text("address_id")
+        if address is None and (lat is None or lon is None):
+            raise RowProblem(1, f"{rid}: no address and no coordinates: cannot place it")
+        service = text("service_code") or text("service_name") or "unknown"
+        name = text("service_name") or service
+        return Record(
+            line=line,
+            source_id=rid,
+            created=created,
+            status=status,
+            closed=closed,
+            close_basis=basis,
+            request_type=service,
+            channel="open311",
+            department=text("agency_responsible"),
+            description=text("description") or name,
+            address=address,
+            lat=lat if lon is not None else None,
+            lon=lon if lat is not None else None,
+            status_text=status_text,
+        )
