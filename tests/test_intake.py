@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from backend.api.app import create_api
 from backend.apikeys import create_key
+from backend.intake import store
 from backend.intake.service import Intake, Report
 from backend.reports import build_report
 from backend.store.models import case_reports, cases
@@ -264,3 +265,53 @@ def test_intake_is_rate_limited_per_key(system, client):
         "/api/v1/cases", json=_garbage(dedupe=False), headers={"Authorization": f"Bearer {other}"}
     )
     assert r.status_code == 201
+
+
+def test_an_intake_interrupted_after_its_case_loses_nothing(system, client, clock):
+    """The report is stored before its case is opened. A process that dies in between leaves
+    a report that comes back to the triage queue; deciding it finds the case, not a second."""
+    intake = Intake(system)
+    # the interruption: the report and its case are stored, the report never hears of it
+    with system.db.begin() as conn:
+        rid = store.insert_report(
+            conn,
+            {
+                "received_at": clock.now(),
+                "channel": "hotline",
+                "state": "receiving",
+                "text": _garbage()["description"],
+                "grid_code": GRID,
+            },
+        )
+    case_id = intake._create(Report(**_report_fields()), "api:test", rid)
+    assert client.get("/api/v1/intake/triage").json()["total"] == 0  # still on its way
+    clock.advance(timedelta(minutes=10))
+    queue = client.get("/api/v1/intake/triage").json()
+    assert [r["id"] for r in queue["items"]] == [rid]
+    decided = client.post(f"/api/v1/intake/triage/{rid}", json={"category": "garbage_collection"})
+    assert decided.status_code in (200, 201), decided.text
+    assert decided.json()["id"] == case_id
+    assert _count(system) == 1
+    # doing the same intake again takes effect once
+    assert intake._create(Report(**_report_fields()), "api:test", rid) == case_id
+    assert _count(system) == 1
+
+
+def test_a_report_the_engine_refuses_leaves_no_report_behind(system, client):
+    before = _count(system, case_reports)
+    res = client.post("/api/v1/cases", json=_garbage(ref="x" * 80))
+    assert res.status_code == 201
+    again = client.post("/api/v1/cases", json=_garbage(ref="x" * 80, dedupe=False))
+    assert again.status_code == 422, again.text  # the ref is taken: refused by the engine
+    assert _count(system, case_reports) == before + 1
+    assert _count(system) == 1
+
+
+def _report_fields():
+    g = _garbage()
+    return {
+        "channel": g["channel"],
+        "text": g["description"],
+        "category": g["category"],
+        "grid": g["grid"],
+    }

@@ -14,7 +14,7 @@ from backend.api.app import Client, _case_or_404, _json_object, _sys
 from backend.errors import CommandInvalid
 from backend.intake import store
 from backend.intake.ratelimit import limit_key
-from backend.intake.service import ATTACHED, TRIAGE, Intake, Outcome, Report
+from backend.intake.service import ATTACHED, STALE, TRIAGE, Intake, Outcome, Report
 from backend.intake.textparse import parse_message, parser_for
 from backend.transitions import validate_new_case
 
@@ -134,8 +134,9 @@ def triage_list(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
     """Reports waiting for a person: what the parser could not decide, oldest first."""
-    with _sys(request).db.connect() as conn:
-        total, rows = store.triage_queue(conn, limit, offset)
+    system = _sys(request)
+    with system.db.connect() as conn:
+        total, rows = store.triage_queue(conn, limit, offset, system.clock.now() - STALE)
         photos = store.photo_ids(conn, [r["id"] for r in rows])
     return {"total": total, "items": [store.report_json(r, photos[r["id"]]) for r in rows]}
 

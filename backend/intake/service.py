@@ -23,6 +23,9 @@ from backend.transitions import validate_new_case
 
 #: what a report became
 CASE, ATTACHED, TRIAGE, REJECTED = "case", "attached", "triage", "rejected"
+#: stored, and on its way to a case (the report is written before the case, so a process
+#: that dies in between leaves a report a person can still decide, never a lost one)
+RECEIVING = "receiving"
 
 
 @dataclass
@@ -82,14 +85,23 @@ class Intake:
         Bad fields raise CommandInvalid before anything is stored."""
         now = report.received_at or self.system.clock.now()
         _check_report(report)
-        if report.triage:
-            state, case_id, score = TRIAGE, None, None
-        else:
-            state, case_id, score = self._route(report, actor)
+        if not report.triage:
+            validate_new_case(report.case_fields(), self.system.ref)  # 422 before any write
         token = secrets.token_urlsafe(18) if report.tracking else None
+        first = TRIAGE if report.triage else RECEIVING
         with self.system.db.begin() as conn:
-            rid = store.insert_report(conn, self._row(report, now, state, case_id, token))
+            rid = store.insert_report(conn, self._row(report, now, first, None, token))
             store.insert_photos(conn, rid, report.photos, now)
+        if report.triage:
+            return Outcome(TRIAGE, rid, None, token)
+        try:
+            state, case_id, score = self._route(report, actor, rid)
+        except BaseException:
+            with self.system.db.begin() as conn:  # refused: the report is no case after all
+                store.delete_report(conn, rid)
+            raise
+        with self.system.db.begin() as conn:
+            store.set_state(conn, rid, state=state, case_id=case_id)
         return Outcome(state, rid, case_id, token, score)
 
     def decide(self, report_id: int, decision: dict[str, Any], actor: str) -> Outcome:
@@ -100,8 +112,14 @@ class Intake:
             row = store.report_by_id(conn, report_id)
             if row is None:
                 raise LookupError(report_id)
-            if not store.claim_triage(conn, report_id, actor, now):
+            if not store.claim_triage(conn, report_id, actor, now, now - STALE):
                 raise TransitionRefused("decide", row["state"], "the report was decided already")
+            # intake was interrupted after its case was opened: that case is the answer
+            opened = store.case_by_ref(conn, _case_ref(None, report_id))
+        if opened is not None:
+            with self.system.db.begin() as conn:
+                store.set_state(conn, report_id, state=CASE, case_id=opened)
+            return Outcome(CASE, report_id, opened)
         try:
             reject = decision.get("reject")
             if reject is not None:
@@ -123,10 +141,9 @@ class Intake:
                 lon=row["lon"],
                 reporter=row["reporter"],
                 severity=decision.get("severity"),
-                ref=f"triage-{report_id}",
                 received_at=row["received_at"],
             )
-            state, case_id, score = self._route(report, actor)
+            state, case_id, score = self._route(report, actor, report_id)
         except BaseException:
             with self.system.db.begin() as conn:
                 store.set_state(conn, report_id, state=TRIAGE, decided_by=None, decided_at=None)
@@ -137,14 +154,16 @@ class Intake:
 
     # ------------------------------------------------------------------ internals
 
-    def _route(self, report: Report, actor: str) -> tuple[str, int, float | None]:
+    def _route(self, report: Report, actor: str, rid: int) -> tuple[str, int, float | None]:
+        """Open a case for report ``rid`` or attach it to its duplicate. The commands carry
+        the report's id, so doing it again after an interruption takes effect once."""
         system = self.system
-        fields_in = validate_new_case(report.case_fields(), system.ref)  # 422 before any write
+        fields_in = validate_new_case(report.case_fields(), system.ref)
         grid = fields_in["grid"] or system.ref.locate(
             fields_in["lat"], fields_in["lon"], fields_in["address"]
         )
         if not (report.dedupe and grid):
-            return CASE, self._create(report, actor), None
+            return CASE, self._create(report, actor, rid), None
         settings = system.settings
         with matter_lock(system.redis, system.keys, grid, fields_in["category"]):
             with system.db.connect() as conn:
@@ -164,6 +183,7 @@ class Intake:
                     case_id=match.case_id,
                     actor=actor,
                     at=report.received_at,
+                    command_id=f"attach-report-{rid}",
                 )
                 r = system.engine.apply([cmd]).results[0]
                 if r.ok:
@@ -171,17 +191,26 @@ class Intake:
                 if not isinstance(r.error, TransitionRefused):  # closed meanwhile: a new case
                     assert r.error is not None
                     raise r.error
-            return CASE, self._create(report, actor), None
+            return CASE, self._create(report, actor, rid), None
 
-    def _create(self, report: Report, actor: str) -> int:
+    def _create(self, report: Report, actor: str, rid: int) -> int:
+        ref = _case_ref(report.ref, rid)
         cmd = create_command(
-            report.case_fields(), actor=actor, ref=report.ref, at=report.received_at
+            report.case_fields(),
+            actor=actor,
+            ref=ref,
+            at=report.received_at,
+            command_id=f"create-report-{rid}",
         )
         r = self.system.engine.apply([cmd]).results[0]
         if not r.ok:
             assert r.error is not None
             raise r.error
-        assert r.case_id is not None
+        if r.case_id is None:  # applied before (an interrupted intake): the case is there
+            with self.system.db.connect() as conn:
+                found = store.case_by_ref(conn, ref)
+            assert found is not None
+            return found
         return r.case_id
 
     @staticmethod
@@ -204,6 +233,16 @@ class Intake:
             "parse": report.parse,
             "reason": report.triage,
         }
+
+
+#: a report still receiving or being decided after this long was interrupted: it goes back
+#: to the triage queue, where a person sees it
+STALE = timedelta(minutes=5)
+
+
+def _case_ref(asked: str | None, rid: int) -> str:
+    """The case's ref: the integration's own (idempotent retries), else the report's."""
+    return asked or f"report-{rid}"
 
 
 def _check_report(report: Report) -> None:

@@ -84,24 +84,58 @@ def photo(conn: Connection, photo_id: int) -> Any:
     )
 
 
-def claim_triage(conn: Connection, report_id: int, by: str, now: datetime) -> bool:
+def _waiting(stale_before: datetime) -> Any:
+    """Reports that wait for a person: queued for triage, or interrupted on their way (still
+    receiving, or being decided, since before ``stale_before``)."""
+    from sqlalchemy import and_, func, or_
+
+    return or_(
+        case_reports.c.state == "triage",
+        and_(case_reports.c.state == "receiving", case_reports.c.received_at < stale_before),
+        and_(
+            case_reports.c.state == "deciding",
+            func.coalesce(case_reports.c.decided_at, case_reports.c.received_at) < stale_before,
+        ),
+    )
+
+
+def claim_triage(
+    conn: Connection, report_id: int, by: str, now: datetime, stale_before: datetime
+) -> bool:
     """Take a waiting report for a decision; False when another person got there first."""
     res = conn.execute(
         update(case_reports)
-        .where(case_reports.c.id == report_id, case_reports.c.state == "triage")
+        .where(case_reports.c.id == report_id, _waiting(stale_before))
         .values(state="deciding", decided_by=by[:64], decided_at=now)
     )
     return res.rowcount == 1
+
+
+def delete_report(conn: Connection, report_id: int) -> None:
+    """Take back a report that was refused before it became anything."""
+    from sqlalchemy import delete
+
+    conn.execute(delete(report_photos).where(report_photos.c.report_id == report_id))
+    conn.execute(delete(case_reports).where(case_reports.c.id == report_id))
+
+
+def case_by_ref(conn: Connection, ref: str) -> int | None:
+    from backend.store.models import cases
+
+    found = conn.execute(select(cases.c.id).where(cases.c.ref == ref)).scalar()
+    return int(found) if found is not None else None
 
 
 def set_state(conn: Connection, report_id: int, **values: Any) -> None:
     conn.execute(update(case_reports).where(case_reports.c.id == report_id).values(**values))
 
 
-def triage_queue(conn: Connection, limit: int, offset: int) -> tuple[int, list[Any]]:
+def triage_queue(
+    conn: Connection, limit: int, offset: int, stale_before: datetime
+) -> tuple[int, list[Any]]:
     from sqlalchemy import func
 
-    where = case_reports.c.state == "triage"
+    where = _waiting(stale_before)
     total = conn.execute(select(func.count()).select_from(case_reports).where(where)).scalar_one()
     rows = conn.execute(
         select(case_reports).where(where).order_by(case_reports.c.id).limit(limit).offset(offset)
