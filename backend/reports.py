@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -65,14 +66,17 @@ def build_report(
     to: datetime,
     now: datetime,
     scope: Scope | None = None,
+    where: Sequence[Any] = (),
 ) -> dict[str, Any]:
-    """Cases reported in ``[frm, to)``, as they stand at ``now``."""
+    """Cases reported in ``[frm, to)``, as they stand at ``now``; ``where`` narrows the cases
+    further (the leader's filters: tier, unit, category, channel), with the same definitions."""
     scope = scope or Scope.city()
     window = and_(
         cases.c.reported_at >= frm,
         cases.c.reported_at < to,
         cases.c.duplicate_of.is_(None),
         scope.clause(cases),
+        *where,
     )
     completed = cases.c.status.in_(_COMPLETED)
     measures = [

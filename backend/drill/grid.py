@@ -8,6 +8,7 @@ cases costs one indexed query per block, never a table in memory.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,7 +53,7 @@ def _text(spec: dict[str, Any]) -> str:
     return str(spec.get("filter") or "").strip()
 
 
-def _matching(names: dict[str, tuple[str, ...]], needle: str) -> list[str]:
+def _matching(names: Mapping[str, tuple[str, ...]], needle: str) -> list[str]:
     n = needle.lower()
     return [code for code, labels in names.items() if any(n in x.lower() for x in labels)]
 

@@ -99,7 +99,7 @@ def _kind_for_handover(stage: Stage, event: Mapping[str, Any]) -> str:
     return REASSIGNED  # a repeated dispatch: the case went elsewhere
 
 
-def stages_from_events(events: Iterable[Mapping[str, Any]]) -> list[Stage]:
+def stages_from_events(events: Iterable[Any]) -> list[Stage]:
     """The stages of one case from its events, in ``seq`` order."""
     stages: list[Stage] = []
     current: Stage | None = None
