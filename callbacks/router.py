@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, State, html, no_update
+from dash import Dash, Input, Output, State, ctx, html, no_update
 
 from backend.drill.filters import DrillFilter
 from backend.drill.periods import KINDS, last_complete
@@ -104,17 +104,29 @@ def register(app: Dash, system: System, wall: Callable[[], Any], jobs: DrillJobs
 
     @app.callback(
         Output(ids.PAGE, "children"),
+        Output(ids.SHOWN, "data"),
         Input(ids.URL, "pathname"),
+        Input(ids.URL, "search"),
         Input(ids.LEADER_LANG, "data"),
-        State(ids.URL, "search"),
+        State(ids.SHOWN, "data"),
+        State(ids.FILTERS, "data"),
     )
-    def route(pathname: str | None, lang: str | None, search: str | None) -> Any:
+    def route(
+        pathname: str | None,
+        search: str | None,
+        lang: str | None,
+        shown: str | None,
+        filters: str | None,
+    ) -> tuple[Any, Any]:
         path = pathname or "/"
+        if ctx.triggered_id == ids.URL and path == shown and (search or "") == (filters or ""):
+            # the page wrote its own filters into the URL: it shows them already
+            return no_update, no_update
         if path == "/":
-            return wall()
+            return wall(), path
         if path.startswith("/leader"):
-            return leader(path, search or "", "en" if lang == "en" else "zh")
-        return html.Div(t("page_not_found", "zh"), className="gw-404")
+            return leader(path, search or "", "en" if lang == "en" else "zh"), path
+        return html.Div(t("page_not_found", "zh"), className="gw-404"), path
 
     @app.callback(
         Output(ids.LEADER_LANG, "data"),

@@ -41,8 +41,8 @@ PAGE = "page"
 LEADER_LANG = "leader-lang"
 LEADER_LANG_TOGGLE = "leader-lang-toggle"
 FILTERS = "leader-filters"
-#: the URL as the filter bar sees it: a Location that exists only where the filters do
-FILTER_URL = "filter-url"
+#: the path of the page the router drew last
+SHOWN = "shown-path"
 F_AREA = "f-area"
 F_TIER = "f-tier"
 F_UNIT = "f-unit"

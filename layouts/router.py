@@ -12,6 +12,9 @@ def root() -> html.Div:
         [
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.LEADER_LANG, data="zh", storage_type="local"),
+            # the filters the leader's page shows, as a URL search part; and the page's path
+            dcc.Store(id=ids.FILTERS, data=""),
+            dcc.Store(id=ids.SHOWN, data=None),
             html.Div(id=ids.PAGE),
         ]
     )

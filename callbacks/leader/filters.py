@@ -1,6 +1,7 @@
-"""The filters and the URL, kept equal in one callback: a filter set on screen is written to the
-URL (so the view can be shared), and a URL opened or gone back to sets the filters. A click on
-an area or a unit in the overview's tables narrows the filters the same way."""
+"""The filters and the URL: a filter set on screen is written to the URL, so the view can be
+shared; a click on an area or a unit in the overview's tables narrows the filters the same
+way. The other direction, a URL opened or gone back to, is the router's: it draws the page
+with the filters the URL names (``callbacks/router.py``)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def widget_values(f: DrillFilter) -> list[Any]:
 def register(app: Dash, system: System) -> None:
     outputs = [
         Output(ids.FILTERS, "data"),
-        Output(ids.FILTER_URL, "search"),
+        Output(ids.URL, "search"),
         Output(ids.F_ERRORS, "children"),
         *[Output(w, "value") for w, _ in WIDGETS],
         Output(ids.F_DATES, "start_date"),
@@ -51,21 +52,20 @@ def register(app: Dash, system: System) -> None:
         Input(ids.F_DATES, "start_date"),
         Input(ids.F_DATES, "end_date"),
         Input(ids.F_RESET, "n_clicks"),
-        Input(ids.FILTER_URL, "search"),
         Input({"type": "area-row", "code": ALL}, "n_clicks"),
         Input({"type": "unit-row", "code": ALL}, "n_clicks"),
     ]
 
-    @app.callback(*outputs, *inputs, State(ids.LEADER_LANG, "data"))
+    @app.callback(*outputs, *inputs, State(ids.URL, "search"), State(ids.LEADER_LANG, "data"))
     def sync(*args: Any) -> tuple[Any, ...]:
         n = len(WIDGETS)
         values, (start, end) = args[:n], args[n : n + 2]
-        search, lang = args[n + 3], args[-1] or "zh"
+        search, lang = args[-2], args[-1] or "zh"
         trig = ctx.triggered_id
         ref = system.ref
         keep_widgets = True
         error = None
-        if trig is None or trig == ids.FILTER_URL:
+        if trig is None:  # the filter bar was just drawn, from the URL
             try:
                 f = DrillFilter.from_query(search, ref)
             except CommandInvalid as exc:

@@ -197,9 +197,20 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
         prevent_initial_call=True,
     )
     def open_case(cell: dict[str, Any] | None) -> Any:
-        if not cell or cell.get("rowId") is None:
-            return no_update
-        return f"/leader/case/{int(cell['rowId'])}"
+        """A click on a case number opens the case (the number ends in its id)."""
+        case_id = (
+            case_id_from_code((cell or {}).get("value"))
+            if (cell or {}).get("colId") == "code"
+            else None
+        )
+        return f"/leader/case/{case_id}" if case_id is not None else no_update
+
+
+def case_id_from_code(code: Any) -> int | None:
+    """GW + report date + the zero-padded id (``backend.casestate.case_code``)."""
+    if not isinstance(code, str) or len(code) < 18 or not code[-8:].isdigit():
+        return None
+    return int(code[-8:])
 
 
 def area_scope(f: DrillFilter, ref: RefIndex) -> Scope:

@@ -218,7 +218,6 @@ def filter_bar(f: DrillFilter, ref: RefIndex, lang: str) -> html.Div:
 
     return html.Div(
         [
-            dcc.Location(id=ids.FILTER_URL, refresh=False),
             dd(ids.F_AREA, area_options(ref), f.area, "f_area", "wide"),
             dd(
                 ids.F_TIER,
@@ -301,10 +300,7 @@ def shell(
     ref: RefIndex | None = None,
 ) -> html.Div:
     """A leader page: the bar, the filters (on the filtered screens) and the page's body."""
-    parts: list[Any] = [
-        dcc.Store(id=ids.FILTERS, data=(f or DrillFilter()).to_query()),
-        navbar(city, path, search, lang, clock_text),
-    ]
+    parts: list[Any] = [navbar(city, path, search, lang, clock_text)]
     inner: list[Any] = []
     if f is not None and ref is not None:
         inner.append(filter_bar(f, ref, lang))

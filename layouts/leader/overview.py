@@ -58,10 +58,6 @@ COLOUR_STYLE = {
 }
 
 
-#: the case id as the row's id (a block still loading has no data yet)
-ROW_ID_JS = "params.data ? String(params.data.id) : String(params.rowIndex)"
-
-
 def stuck_grid(
     lang: str, *, sort_by: str = "in_stage", grid_id: str = ids.STUCK_GRID
 ) -> dag.AgGrid:
@@ -148,7 +144,6 @@ def stuck_grid(
             "maxBlocksInCache": 20,
             "infiniteInitialRowCount": 1,
             "rowBuffer": 10,
-            "getRowId": {"function": ROW_ID_JS},
             "suppressCellFocus": True,
             "localeText": {"loadingOoo": t("loading", lang), "noRowsToShow": t("no_rows", lang)},
         },
