@@ -295,6 +295,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "fig_overdue_open": ("超期在办", "Overdue open"),
     "fig_median_hours_to_close": ("办结用时中位数（小时）", "Median hours to close"),
     "fig_satisfaction_rate": ("满意率", "Satisfaction"),
+    "analysis_window": ("受理日期 {frm} 至 {to}。", "Reported {frm} to {to}."),
 }
 
 LANGS = ("zh", "en")

@@ -3,6 +3,7 @@ so they are fetched side by side."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from dash import Dash, Input, Output, State
@@ -24,18 +25,39 @@ from layouts.leader.common import area_name, unit_name
 BANDS = (("very", 0.8, 1.01), ("high", 0.5, 0.8), ("mid", 0.2, 0.5), ("low", 0.0, 0.2))
 
 
+#: the history analysed when the filters give no dates: the last 30 days
+DEFAULT_DAYS = 30
+
+
+def with_window(f: DrillFilter, today: date) -> DrillFilter:
+    """History is analysed over a window: the filters' dates, or the last ``DEFAULT_DAYS``."""
+    if f.date_from is None and f.date_to is None:
+        return f.with_(date_from=today - timedelta(days=DEFAULT_DAYS - 1), date_to=today)
+    return f
+
+
 def register(app: Dash, system: System, jobs: DrillJobs) -> None:
     def setup(query: str | None, lang: str | None) -> tuple[DrillFilter, str]:
         jobs.ensure_fresh()
-        return DrillFilter.lenient(query, system.ref), lang or "zh"
+        today = system.clock.now().astimezone(system.tz).date()
+        return with_window(DrillFilter.lenient(query, system.ref), today), lang or "zh"
 
     state = State(ids.LEADER_LANG, "data")
 
-    @app.callback(Output(ids.CHART_TIER, "figure"), Input(ids.FILTERS, "data"), state)
-    def tier_chart(query: str | None, lang: str | None) -> Any:
+    @app.callback(
+        Output(ids.CHART_TIER, "figure"),
+        Output(ids.ANALYSIS_WINDOW, "children"),
+        Input(ids.FILTERS, "data"),
+        state,
+    )
+    def tier_chart(query: str | None, lang: str | None) -> tuple[Any, str]:
         f, lang = setup(query, lang)
         with system.db.connect() as conn:
-            return view.tier_figure(bn.dwell_by_tier(conn, f, system.ref), lang)
+            fig = view.tier_figure(bn.dwell_by_tier(conn, f, system.ref), lang)
+        assert f.date_from is not None and f.date_to is not None
+        return fig, t(
+            "analysis_window", lang, frm=f.date_from.isoformat(), to=f.date_to.isoformat()
+        )
 
     @app.callback(Output(ids.CHART_UNIT, "figure"), Input(ids.FILTERS, "data"), state)
     def unit_chart(query: str | None, lang: str | None) -> Any:

@@ -49,7 +49,10 @@ def _graph(id_: str, height: int) -> dcc.Graph:
 def bottlenecks_page(lang: str) -> html.Div:
     return html.Div(
         [
-            html.P(t("dwell_note", lang), className="gw-note"),
+            html.P(
+                [html.Span(id=ids.ANALYSIS_WINDOW, className="me-2"), t("dwell_note", lang)],
+                className="gw-note",
+            ),
             dbc.Row(
                 [
                     dbc.Col(card(t("dwell_by_tier", lang), _graph(ids.CHART_TIER, 360)), lg=5),
