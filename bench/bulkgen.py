@@ -305,10 +305,10 @@ class Generator:
         milestone: str | None = None
         if open_ and stages:
             s = stages[-1]
-            for frac, m in ((0.5, "reminder"), (0.8, "warning"), (1.0, "due")):
+            for frac, mark in ((0.5, "reminder"), (0.8, "warning"), (1.0, "due")):
                 tm = s["start"] + timedelta(seconds=s["due"] * frac)
                 if tm > now:
-                    nxt, milestone = tm, m
+                    nxt, milestone = tm, mark
                     break
         st = stages[-1] if stages else None
         row = {
