@@ -143,6 +143,11 @@ class Generator:
             events.append({"type": type_, "at": t, "actor": actor, **kw})
             return True
 
+        def here(type_: str, when: datetime, actor: str, frm: str, to: str, **kw: Any) -> bool:
+            """An event at the unit and tier the case is at now."""
+            where = {"from_unit": unit, "to_unit": unit, "from_tier": tier, "to_tier": tier}
+            return ev(type_, when, actor, from_status=frm, to_status=to, **where, **kw)
+
         ev("reported", at, "intake", to_status="received", data={"channel": channel})
         t = at
         start_type = "dispatched"
@@ -188,46 +193,34 @@ class Generator:
                 3600 * HANDLING_HOURS[tier] * self.unit_speed(unit) * math.exp(rng.gauss(0, 0.75))
             )
             accept = t + timedelta(seconds=min(took * 0.1, 4 * 3600))
-            if ev(
+            if here(
                 "accepted",
                 accept,
                 f"unit:{unit}"[:64],
-                from_status="dispatched",
-                to_status="accepted",
-                from_unit=unit,
-                to_unit=unit,
-                from_tier=tier,
-                to_tier=tier,
+                "dispatched",
+                "accepted",
             ):
                 status, holder = "accepted", f"H{rng.randint(1000, 9999)}"
             done_at = t + timedelta(seconds=took)
             for frac, kind in ((0.5, "reminded"), (0.8, "warned")):
                 m = t + timedelta(seconds=span * frac)
-                if m < done_at and ev(
+                if m < done_at and here(
                     kind,
                     m,
                     "clock",
-                    from_status=status,
-                    to_status=status,
-                    from_unit=unit,
-                    to_unit=unit,
-                    from_tier=tier,
-                    to_tier=tier,
+                    status,
+                    status,
                     data={"due_at": due.isoformat()},
                 ):
                     stage["rem" if kind == "reminded" else "warn"] += 1
                     colour = "yellow" if kind == "reminded" else "orange"
             if done_at > due:
-                if not ev(
+                if not here(
                     "overdue",
                     due,
                     "clock",
-                    from_status=status,
-                    to_status=status,
-                    from_unit=unit,
-                    to_unit=unit,
-                    from_tier=tier,
-                    to_tier=tier,
+                    status,
+                    status,
                     data={"due_at": due.isoformat()},
                 ):
                     break
@@ -242,60 +235,44 @@ class Generator:
                     escalations += 1
                     t = due
                     continue
-                ev(
+                here(
                     "leader_notified",
                     due,
                     "clock",
-                    from_status=status,
-                    to_status=status,
-                    from_unit=unit,
-                    to_unit=unit,
-                    from_tier=tier,
-                    to_tier=tier,
+                    status,
+                    status,
                     reason="overdue at the top tier",
                 )
-            if ev(
+            if here(
                 "resolved",
                 done_at,
                 f"unit:{unit}"[:64],
-                from_status=status,
-                to_status="resolved",
-                from_unit=unit,
-                to_unit=unit,
-                from_tier=tier,
-                to_tier=tier,
+                status,
+                "resolved",
             ):
                 status, completed = "resolved", done_at
                 stage["end"], stage["kind"] = done_at, "completed"
                 if rng.random() < 0.85:
                     r = rng.random()
                     rating = "satisfied" if r < 0.9 else ("basic" if r < 0.96 else "unsatisfied")
-                    if ev(
+                    if here(
                         "rated",
                         done_at + timedelta(hours=rng.uniform(1, 30)),
                         "citizen",
-                        from_status="resolved",
-                        to_status="rated",
-                        from_unit=unit,
-                        to_unit=unit,
-                        from_tier=tier,
-                        to_tier=tier,
+                        "resolved",
+                        "rated",
                         data={"rating": rating},
                     ):
                         status = "rated"
                     else:
                         rating = None
                 close = done_at + timedelta(hours=rng.uniform(30, 80))
-                if ev(
+                if here(
                     "closed",
                     close,
                     "system",
-                    from_status=status,
-                    to_status="closed",
-                    from_unit=unit,
-                    to_unit=unit,
-                    from_tier=tier,
-                    to_tier=tier,
+                    status,
+                    "closed",
                 ):
                     status, closed_at = "closed", close
             break
