@@ -67,9 +67,12 @@ def build_report(
     now: datetime,
     scope: Scope | None = None,
     where: Sequence[Any] = (),
+    groups: Sequence[str] = tuple(GROUPS),
 ) -> dict[str, Any]:
     """Cases reported in ``[frm, to)``, as they stand at ``now``; ``where`` narrows the cases
-    further (the leader's filters: tier, unit, category, channel), with the same definitions."""
+    further (the leader's filters: tier, unit, category, channel), with the same definitions.
+    ``groups`` names the breakdowns wanted (a screen that shows only the totals asks for none:
+    the totals are the same sums either way)."""
     scope = scope or Scope.city()
     window = and_(
         cases.c.reported_at >= frm,
@@ -104,18 +107,20 @@ def build_report(
         func.sum(case((cases.c.rating.is_not(None), 1), else_=0)).label("rated"),
         func.sum(case((cases.c.rating == Rating.SATISFIED.value, 1), else_=0)).label("satisfied"),
     ]
-    keys = list(GROUPS.values())
-    grouped = conn.execute(select(*keys, *measures).where(window).group_by(*keys)).mappings().all()
+    wanted = {g: GROUPS[g] for g in groups}
+    keys = list(wanted.values())
+    q = select(*keys, *measures).where(window)
+    grouped = conn.execute(q.group_by(*keys) if keys else q).mappings().all()
     dur_rows = conn.execute(
         select(*keys, cases.c.reported_at, cases.c.completed_at).where(window, completed)
     ).all()
-    rows = [_ints(r) for r in grouped]
+    rows = [_ints(r) for r in grouped if r["total"]]  # an empty window has one row of NULLs
     all_durations: list[float] = []
-    durations: dict[str, dict[Any, list[float]]] = {g: defaultdict(list) for g in GROUPS}
+    durations: dict[str, dict[Any, list[float]]] = {g: defaultdict(list) for g in wanted}
     for d in dur_rows:
         hours = (d.completed_at - d.reported_at).total_seconds() / 3600
         all_durations.append(hours)
-        for i, g in enumerate(GROUPS):
+        for i, g in enumerate(wanted):
             durations[g][d[i]].append(hours)
     report: dict[str, Any] = {
         "from": frm.isoformat(),
@@ -123,7 +128,7 @@ def build_report(
         "as_of": now.isoformat(),
         **_figures(rows, all_durations),
     }
-    for g, col in GROUPS.items():
+    for g, col in wanted.items():
         parts: dict[Any, list[dict[str, Any]]] = defaultdict(list)
         for r in rows:
             parts[r[col.name]].append(r)

@@ -296,6 +296,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "fig_median_hours_to_close": ("办结用时中位数（小时）", "Median hours to close"),
     "fig_satisfaction_rate": ("满意率", "Satisfaction"),
     "analysis_window": ("受理日期 {frm} 至 {to}。", "Reported {frm} to {to}."),
+    "units_more": (
+        "屏幕显示受理最多的 {shown} 个单位（共 {n} 个），全部单位见 CSV / XLSX。",
+        "The {shown} units with most cases of {n}; the CSV and XLSX hold them all.",
+    ),
 }
 
 LANGS = ("zh", "en")

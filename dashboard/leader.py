@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse
 
 from backend.system import System
 from callbacks import router
-from callbacks.leader import analysis, case, filters, overview, periodic
+from callbacks.leader import analysis, case, filters, options, overview, periodic
 from dashboard.case_watch import CaseWatcher
 from dashboard.drill_jobs import DrillJobs
 
@@ -41,6 +41,7 @@ def register_leader(app: Dash, system: System, wall: Callable[[], Any]) -> Leade
     watcher = CaseWatcher(system)
     router.register(app, system, wall, jobs)
     filters.register(app, system)
+    options.register(app, system)
     overview.register(app, system, jobs)
     case.register(app, system, watcher)
     analysis.register(app, system, jobs)

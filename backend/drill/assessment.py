@@ -113,7 +113,7 @@ def assess(
 ) -> list[UnitScore]:
     """Every unit with cases in the period, scored; ranked units first, best first."""
     frm, to = period.window(tz)
-    report = build_report(conn, frm, to, now, scope)
+    report = build_report(conn, frm, to, now, scope, groups=("by_unit",))
     esc = escalations_by_unit(conn, period, scope)
     units = sorted(set(report["by_unit"]) - {"unassigned"} | set(esc))
     out = []

@@ -127,7 +127,9 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
             n_open, n_over = conn.execute(
                 select(func.count(), func.sum(_overdue_now(now))).where(conds)
             ).one()
-            report = build_report(conn, frm, to, now, area_scope(f, ref), report_conditions(f, ref))
+            report = build_report(
+                conn, frm, to, now, area_scope(f, ref), report_conditions(f, ref), groups=()
+            )
             child = _child_column(f, ref)
             areas = conn.execute(
                 select(child, func.count(), func.sum(_overdue_now(now)))

@@ -27,6 +27,7 @@ from layouts.leader.common import (
     status_name,
     tier_name,
     unit_name,
+    unit_options,
 )
 
 #: event types a leader reads first, and the Bootstrap colour of their marker
@@ -293,10 +294,7 @@ def _count(label: str, n: int) -> html.Div:
 
 def actions(ref: RefIndex, lang: str, case: dict[str, Any]) -> dbc.Card:
     """The leader's four actions; each becomes an engine command (recorded, pushed live)."""
-    units = sorted(ref.units.values(), key=lambda u: (u.tier.rank, u.name))
-    unit_opts = [
-        {"label": f"{u.name}（{tier_name(u.tier.value, lang)}）", "value": u.code} for u in units
-    ]
+    unit_opts = unit_options(ref, lang, with_tier=True)
 
     def block(title: str, fields: list[Any], button_id: str, button: str, tone: str) -> html.Div:
         return html.Div(

@@ -157,25 +157,85 @@ def _options(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
     return [{"label": label, "value": value} for value, label in pairs]
 
 
-def area_options(ref: RefIndex) -> list[dict[str, Any]]:
-    """The area tree, depth first, indented: city → county → township → community → grid."""
+#: a list longer than this is searched on the server, not sent whole (12,000 grids in Shangrao)
+MAX_OPTIONS = 600
+MATCHES = 50
+_DEPTH = {"city": 0, "county": 1, "township": 2, "community": 3, "grid": 4}
+
+
+def _area_option(ref: RefIndex, code: str) -> dict[str, Any]:
+    pad = "\u3000" * _DEPTH.get(ref.area_levels.get(code, ""), 0)
+    return {"label": f"{pad}{ref.area_names.get(code, code)}", "value": code, "search": code}
+
+
+def area_options(ref: RefIndex, selected: str | None = None) -> list[dict[str, Any]]:
+    """The area tree, depth first, indented: city → county → township (→ community → grid).
+
+    A large city sends the upper levels; communities and grids come by search
+    (``search_areas``), and the selected one is always there."""
     children: dict[str | None, list[str]] = {}
     parents = _area_parents(ref)
-    for code in ref.area_levels:
-        children.setdefault(parents.get(code), []).append(code)
-    depth = {"city": 0, "county": 1, "township": 2, "community": 3, "grid": 4}
+    small = len(ref.area_levels) <= MAX_OPTIONS
+    for code, level in ref.area_levels.items():
+        if small or level in ("city", "county", "township") or code == selected:
+            children.setdefault(parents.get(code), []).append(code)
     out: list[dict[str, Any]] = []
 
     def walk(code: str) -> None:
-        level = ref.area_levels[code]
-        pad = "\u3000" * depth.get(level, 0)
-        out.append({"label": f"{pad}{ref.area_names[code]}", "value": code, "search": code})
+        out.append(_area_option(ref, code))
         for child in sorted(children.get(code, [])):
             walk(child)
 
     for root in sorted(children.get(None, [])):
         walk(root)
+    if selected and selected in ref.area_levels and selected not in {o["value"] for o in out}:
+        out.append(_area_option(ref, selected))
     return out
+
+
+def search_areas(ref: RefIndex, text: str, selected: str | None) -> list[dict[str, Any]]:
+    """The upper levels, plus the areas whose name or code contains ``text``."""
+    base = area_options(ref, selected)
+    seen = {o["value"] for o in base}
+    hits = [
+        _area_option(ref, code)
+        for code, name in sorted(ref.area_names.items())
+        if code not in seen and (text in name or text in code)
+    ]
+    return base + hits[:MATCHES]
+
+
+def _unit_option(ref: RefIndex, code: str, lang: str, with_tier: bool) -> dict[str, Any]:
+    u = ref.units[code]
+    label = f"{u.name}（{tier_name(u.tier.value, lang)}）" if with_tier else u.name
+    return {"label": label, "value": code, "search": f"{u.name} {code}"}
+
+
+def unit_options(
+    ref: RefIndex, lang: str, selected: Any = None, *, with_tier: bool = False
+) -> list[dict[str, Any]]:
+    """Units by tier and name. A large city sends every unit above the grids; grid units come
+    by search (``search_units``), and the selected ones are always there."""
+    chosen = set(selected if isinstance(selected, list) else [selected] if selected else [])
+    small = len(ref.units) <= MAX_OPTIONS
+    units = sorted(
+        (u for u in ref.units.values() if small or u.tier.value != "grid" or u.code in chosen),
+        key=lambda u: (u.tier.rank, u.name),
+    )
+    return [_unit_option(ref, u.code, lang, with_tier) for u in units]
+
+
+def search_units(
+    ref: RefIndex, text: str, lang: str, selected: Any, *, with_tier: bool = False
+) -> list[dict[str, Any]]:
+    base = unit_options(ref, lang, selected, with_tier=with_tier)
+    seen = {o["value"] for o in base}
+    hits = [
+        _unit_option(ref, u.code, lang, with_tier)
+        for u in sorted(ref.units.values(), key=lambda u: u.name)
+        if u.code not in seen and (text in u.name or text in u.code)
+    ]
+    return base + hits[:MATCHES]
 
 
 def _area_parents(ref: RefIndex) -> dict[str, str | None]:
@@ -196,7 +256,6 @@ def _area_parents(ref: RefIndex) -> dict[str, str | None]:
 
 def filter_bar(f: DrillFilter, ref: RefIndex, lang: str) -> html.Div:
     """Every filter of the leader's screens, set from ``f`` (the URL)."""
-    units = sorted(ref.units.values(), key=lambda u: (u.tier.rank, u.name))
     cats = sorted(ref.categories.values(), key=lambda c: c.code)
 
     def dd(id_: str, options: list[dict[str, Any]], value: Any, key: str, width: str) -> html.Div:
@@ -218,7 +277,7 @@ def filter_bar(f: DrillFilter, ref: RefIndex, lang: str) -> html.Div:
 
     return html.Div(
         [
-            dd(ids.F_AREA, area_options(ref), f.area, "f_area", "wide"),
+            dd(ids.F_AREA, area_options(ref, f.area), f.area, "f_area", "wide"),
             dd(
                 ids.F_TIER,
                 _options([(x, tier_name(x, lang)) for x in TIERS]),
@@ -226,13 +285,7 @@ def filter_bar(f: DrillFilter, ref: RefIndex, lang: str) -> html.Div:
                 "f_tier",
                 "narrow",
             ),
-            dd(
-                ids.F_UNIT,
-                [{"label": u.name, "value": u.code, "search": f"{u.name} {u.code}"} for u in units],
-                f.unit,
-                "f_unit",
-                "wide",
-            ),
+            dd(ids.F_UNIT, unit_options(ref, lang, f.unit), f.unit, "f_unit", "wide"),
             dd(
                 ids.F_CATEGORY,
                 _options([(c.code, c.name_en if lang == "en" else c.name) for c in cats]),

@@ -101,6 +101,10 @@ def _change(n: int | None) -> html.Span:
     return html.Span("＝", className="gw-muted")
 
 
+#: rows of the ranking on screen: the best and, below, the last places
+RANKS_SHOWN = 60
+
+
 def assessment_table(scores: list[UnitScore], name_of: Any, tier_of: Any, lang: str) -> html.Table:
     head = [
         "col_rank",
@@ -116,6 +120,12 @@ def assessment_table(scores: list[UnitScore], name_of: Any, tier_of: Any, lang: 
         "col_escalation_rate",
     ]
     rows = []
+    ranked_all = [u for u in scores if u.rank is not None]
+    if len(scores) > RANKS_SHOWN:
+        half = RANKS_SHOWN // 2
+        scores = (
+            ranked_all[:half] + ranked_all[-half:] if len(ranked_all) > RANKS_SHOWN else ranked_all
+        )
     for u in scores:
         ranked = u.rank is not None
         rows.append(
@@ -239,6 +249,17 @@ def _fig(k: str, v: Any) -> str:
     return str(v)
 
 
+#: units shown on screen, most cases first; the files carry every unit
+UNITS_SHOWN = 30
+
+
+def shown_rows(rows: list[dict[str, Any]], section: str) -> list[dict[str, Any]]:
+    part = [r for r in rows if r["section"] == section]
+    if section == "by_unit":
+        part = sorted(part, key=lambda r: (-r["cases_total"], r["key"]))[:UNITS_SHOWN]
+    return part
+
+
 def report_table(rows: list[dict[str, Any]], section: str, lang: str) -> html.Table:
     head = html.Thead(
         html.Tr(
@@ -253,8 +274,7 @@ def report_table(rows: list[dict[str, Any]], section: str, lang: str) -> html.Ta
                 + [html.Td(_fig(k, r[k]), className="num", **{"data-fig": k}) for k in FIGURES],  # type: ignore[arg-type]
                 **{"data-key": r["key"]},  # type: ignore[arg-type]
             )
-            for r in rows
-            if r["section"] == section
+            for r in shown_rows(rows, section)
         ]
     )
     return html.Table(
@@ -281,9 +301,15 @@ def report_body(rows: list[dict[str, Any]], meta: dict[str, Any], lang: str) -> 
         ],
         className="g-2 mb-3",
     )
+    n_units = sum(1 for r in rows if r["section"] == "by_unit")
     sections = [
         html.Div(
-            [html.H5(t(SECTION_KEYS[s], lang)), report_table(rows, s, lang)],
+            [html.H5(t(SECTION_KEYS[s], lang)), report_table(rows, s, lang)]
+            + (
+                [html.P(t("units_more", lang, shown=UNITS_SHOWN, n=n_units), className="gw-note")]
+                if s == "by_unit" and n_units > UNITS_SHOWN
+                else []
+            ),
             className="gw-report-sec",
         )
         for s in SECTION_KEYS
