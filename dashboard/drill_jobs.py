@@ -6,13 +6,18 @@ Freshness: stages are folded in every ``stage_every`` seconds, and a screen that
 older than ``max_age`` folds the new events in before it queries (an incremental refresh reads
 only what arrived since); the risk is recomputed every ``risk_every`` seconds. The times are
 the process's monotonic clock: they bound how old a figure may be, whatever the city's clock.
+
+The risk model of a large city takes seconds of CPU to train (Shangrao: bench/RESULTS.md), so
+it is trained in a child process: the web process's threads keep answering the screens.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 from backend.drill.projection import refresh_stages
 from backend.drill.risk import refresh_risk
@@ -67,8 +72,14 @@ class DrillJobs:
             return n
 
     def refresh_risk(self) -> int:
+        """Retrain and rescore the open cases, in a child process (a new one each time, so
+        nothing of the web process's connections or threads is shared with it)."""
         with self._lock:
-            n = refresh_risk(self.system.db, self.system.clock.now())
+            url = self.system.settings.effective_database_url
+            now = self.system.clock.now()
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+                n = pool.submit(refresh_risk, url, now).result()
             self._risk_at = time.monotonic()
             return n
 

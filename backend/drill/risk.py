@@ -26,7 +26,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,9 @@ from backend.drill import stages as st
 from backend.store.models import cases, drill_case_risk, drill_stages
 
 MIN_AT_RISK = 20
+#: the history the model learns from: recent enough to describe the units as they work now,
+#: and a bounded cost however many years the database holds
+HISTORY_DAYS = 120
 BASES = ("unit+category", "tier+category", "unit", "tier", "city")
 STEP = 0.05  # bin width, as a share of the allowance
 NB = 41  # bins 0 … 39 cover [0, 2); bin 40 is two allowances and more
@@ -170,23 +173,30 @@ def _share_bin(conn: Connection) -> Any:
     return case((scaled >= NB - 1, NB - 1), else_=cast(floored, Integer))
 
 
-def train(conn: Connection, now: datetime, min_at_risk: int = MIN_AT_RISK) -> RiskModel:
-    """The model from every stage in ``drill_stages`` with a known deadline: finished ones
-    binned in SQL, open ones censored at the share of their allowance used by now."""
+def train(
+    conn: Connection,
+    now: datetime,
+    min_at_risk: int = MIN_AT_RISK,
+    history_days: int = HISTORY_DAYS,
+) -> RiskModel:
+    """The model from the stages of the cases reported in the last ``history_days``, with a
+    known deadline: finished ones binned in SQL, open ones censored at the share of their
+    allowance used by now."""
     c = drill_stages.c
     completed = c.end_kind == st.COMPLETED
     fb = _share_bin(conn)
+    recent = c.day >= (now - timedelta(days=history_days)).date()
     tables: dict[Key, LifeTable] = defaultdict(LifeTable)
     for unit, tier, cat, b, done, n in conn.execute(
         select(c.unit_code, c.tier, c.category, fb, completed, func.count())
-        .where(c.bin.is_not(None), c.due_seconds > 0)
+        .where(c.bin.is_not(None), c.due_seconds > 0, recent)
         .group_by(c.unit_code, c.tier, c.category, fb, completed)
     ):
         t = tables[(unit, tier, cat)]
         (t.events if done else t.censored)[int(b)] += int(n)
     for unit, tier, cat, started, due in conn.execute(
         select(c.unit_code, c.tier, c.category, c.started_at, c.due_seconds).where(
-            c.end_kind == st.OPEN, c.due_seconds > 0
+            c.end_kind == st.OPEN, c.due_seconds > 0, recent
         )
     ):
         share = (now - started).total_seconds() / due
@@ -238,8 +248,18 @@ def predict_open(conn: Connection, model: RiskModel, now: datetime) -> list[dict
     return out
 
 
-def refresh_risk(db: Engine, now: datetime) -> int:
-    """Retrain on the stages and rewrite every open case's risk; returns how many."""
+def refresh_risk(db: Engine | str, now: datetime) -> int:
+    """Retrain on the stages and rewrite every open case's risk; returns how many. ``db`` may
+    be a database URL: the web process runs this in a child process (``dashboard/drill_jobs``),
+    so a model of a large city is trained without holding up the screens."""
+    if isinstance(db, str):
+        from backend.store.db import make_engine
+
+        engine = make_engine(db)
+        try:
+            return refresh_risk(engine, now)
+        finally:
+            engine.dispose()
     with db.connect() as conn:
         model = train(conn, now)
         rows = predict_open(conn, model, now)
