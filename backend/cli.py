@@ -252,6 +252,9 @@ def report(
     from_: Annotated[str | None, typer.Option("--from", help="first day, YYYY-MM-DD")] = None,
     to: Annotated[str | None, typer.Option(help="day after the last, YYYY-MM-DD")] = None,
     policy: Annotated[Path | None, typer.Option(help="check this policy file first")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="the report's clock, ISO 8601 with offset")
+    ] = None,
 ) -> None:
     """The periodic report's numbers (DESIGN.md, "Report definitions")."""
     from zoneinfo import ZoneInfo
@@ -283,6 +286,14 @@ def report(
         # the report's clock: now, or the newest change when a simulated city runs ahead
         newest = conn.execute(select(func.max(cases.c.updated_at))).scalar()
         now = max(SystemClock().now(), newest) if newest else SystemClock().now()
+        if as_of is not None:
+            try:
+                now = datetime.fromisoformat(as_of)
+            except ValueError:
+                bad = f"--as-of {as_of!r} is not a time like 2026-11-23T09:00+08:00"
+                raise _fail(bad) from None
+            if now.tzinfo is None:
+                raise _fail("--as-of needs a timezone offset, e.g. +08:00")
         out = build_report(conn, lo, hi, now)
     if as_json:
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))

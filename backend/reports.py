@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Connection, and_, case, func, literal_column, select, text
 
 from backend.domain import COMPLETED_STATUSES, OPEN_STATUSES, TIER_ORDER, Rating, Status
 from backend.scope import Scope
@@ -65,14 +66,20 @@ def build_report(
     to: datetime,
     now: datetime,
     scope: Scope | None = None,
+    where: Sequence[Any] = (),
+    groups: Sequence[str] = tuple(GROUPS),
 ) -> dict[str, Any]:
-    """Cases reported in ``[frm, to)``, as they stand at ``now``."""
+    """Cases reported in ``[frm, to)``, as they stand at ``now``; ``where`` narrows the cases
+    further (the leader's filters: tier, unit, category, channel), with the same definitions.
+    ``groups`` names the breakdowns wanted (a screen that shows only the totals asks for none:
+    the totals are the same sums either way)."""
     scope = scope or Scope.city()
     window = and_(
         cases.c.reported_at >= frm,
         cases.c.reported_at < to,
         cases.c.duplicate_of.is_(None),
         scope.clause(cases),
+        *where,
     )
     completed = cases.c.status.in_(_COMPLETED)
     measures = [
@@ -100,31 +107,23 @@ def build_report(
         func.sum(case((cases.c.rating.is_not(None), 1), else_=0)).label("rated"),
         func.sum(case((cases.c.rating == Rating.SATISFIED.value, 1), else_=0)).label("satisfied"),
     ]
-    keys = list(GROUPS.values())
-    grouped = conn.execute(select(*keys, *measures).where(window).group_by(*keys)).mappings().all()
-    dur_rows = conn.execute(
-        select(*keys, cases.c.reported_at, cases.c.completed_at).where(window, completed)
-    ).all()
-    rows = [_ints(r) for r in grouped]
+    wanted = {g: GROUPS[g] for g in groups}
+    keys = list(wanted.values())
+    totals, per_group = _aggregate(conn, window, measures, wanted)
     all_durations: list[float] = []
-    durations: dict[str, dict[Any, list[float]]] = {g: defaultdict(list) for g in GROUPS}
-    for d in dur_rows:
-        if d.completed_at is None:  # an imported record closed at an unknown time
-            continue
-        hours = (d.completed_at - d.reported_at).total_seconds() / 3600
+    durations: dict[str, dict[Any, list[float]]] = {g: defaultdict(list) for g in wanted}
+    for *group_keys, hours in _durations(conn, keys, and_(window, completed)):
         all_durations.append(hours)
-        for i, g in enumerate(GROUPS):
-            durations[g][d[i]].append(hours)
+        for g, key in zip(wanted, group_keys, strict=True):
+            durations[g][key].append(hours)
     report: dict[str, Any] = {
         "from": frm.isoformat(),
         "to": to.isoformat(),
         "as_of": now.isoformat(),
-        **_figures(rows, all_durations),
+        **_figures(totals, all_durations),
     }
-    for g, col in GROUPS.items():
-        parts: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-        for r in rows:
-            parts[r[col.name]].append(r)
+    for g in wanted:
+        parts = per_group[g]
         out = {}
         for key in sorted(parts, key=lambda k: (k is None, str(k))):
             out[key if key is not None else "unassigned"] = _figures(parts[key], durations[g][key])
@@ -134,6 +133,64 @@ def build_report(
             }
         report[g] = out
     return report
+
+
+def _aggregate(
+    conn: Connection, window: Any, measures: list[Any], wanted: dict[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, dict[Any, list[dict[str, Any]]]]]:
+    """The sums for the whole window and for each key of each breakdown.
+
+    On PostgreSQL one scan with GROUPING SETS; elsewhere one query per breakdown. Either way
+    a breakdown has a row per key (12,000 grid units in Shangrao), not a row per combination
+    of unit, channel, category and tier."""
+    per_group: dict[str, dict[Any, list[dict[str, Any]]]] = {g: {} for g in wanted}
+    cols = list(wanted.values())
+    if conn.dialect.name == "postgresql" and cols:
+        sets = ", ".join(f"({c.name})" for c in cols) + ", ()"
+        flag = func.grouping(*cols).label("_set")
+        q = select(flag, *cols, *measures).where(window).group_by(text(f"GROUPING SETS ({sets})"))
+        totals: list[dict[str, Any]] = []
+        n = len(cols)
+        for r in conn.execute(q).mappings():
+            row = _ints(r)
+            if not row["total"]:
+                continue
+            if row["_set"] == (1 << n) - 1:
+                totals = [row]
+                continue
+            for i, (g, col) in enumerate(wanted.items()):
+                if row["_set"] == ((1 << n) - 1) ^ (1 << (n - 1 - i)):
+                    per_group[g][row[col.name]] = [row]
+        return totals, per_group
+    totals = [_ints(r) for r in conn.execute(select(*measures).where(window)).mappings()]
+    totals = [r for r in totals if r["total"]]  # an empty window: one row of NULLs
+    for g, col in wanted.items():
+        for r in conn.execute(select(col, *measures).where(window).group_by(col)).mappings():
+            row = _ints(r)
+            per_group[g][row[col.name]] = [row]
+    return totals, per_group
+
+
+def _durations(conn: Connection, keys: list[Any], where: Any) -> list[tuple[Any, ...]]:
+    """(breakdown keys…, hours from report to completion) of the completed cases.
+
+    PostgreSQL returns the interval's exact seconds, which as a float are the same value as
+    Python's ``timedelta.total_seconds()``; SQLite's arithmetic is not exact, so there the
+    instants are read and subtracted in Python. An imported record closed at an unknown time
+    (no completed_at) counts as closed but has no duration."""
+    where = and_(where, cases.c.completed_at.is_not(None))
+    if conn.dialect.name == "postgresql":
+        seconds: Any = literal_column(
+            "EXTRACT(EPOCH FROM (cases.completed_at - cases.reported_at))"
+        )
+        return [
+            (*r[:-1], float(r[-1]) / 3600)
+            for r in conn.execute(select(*keys, seconds).where(where))
+        ]
+    return [
+        (*r[:-2], (r[-1] - r[-2]).total_seconds() / 3600)
+        for r in conn.execute(select(*keys, cases.c.reported_at, cases.c.completed_at).where(where))
+    ]
 
 
 def _ints(r: Any) -> dict[str, Any]:

@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import Connection, Select, and_, func, or_, select
 
 from backend.casestate import case_code
-from backend.domain import OPEN_STATUSES, TIER_ORDER, Colour, Status
+from backend.domain import OPEN_STATUSES, TIER_ORDER, Channel, Colour, Status
 from backend.errors import CommandInvalid
 from backend.scope import Scope
 from backend.store.models import cases
 
-OPEN_VALUES = tuple(s.value for s in OPEN_STATUSES)
+OPEN_VALUES = tuple(sorted(s.value for s in OPEN_STATUSES))
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,12 @@ class StuckFilter:
     limit: int = 100
     offset: int = 0
     order: str = "stage"  # "stage" (longest in stage first) | "due" (soonest due first)
+    channel: str | None = None
+    status: str | None = None  # one of the open statuses
+    reported_from: datetime | None = None  # reported in [reported_from, reported_to)
+    reported_to: datetime | None = None
+    #: the level of ``area`` when the caller knows it: one indexed column instead of three
+    area_level: str | None = None
 
     def validate(self) -> None:
         errors: dict[str, str] = {}
@@ -42,15 +48,37 @@ class StuckFilter:
             errors["limit"] = "between 1 and 1000"
         if self.offset < 0:
             errors["offset"] = "not negative"
+        if self.channel is not None and self.channel not in {c.value for c in Channel}:
+            errors["channel"] = "must be one of " + ", ".join(c.value for c in Channel)
+        if self.status is not None and self.status not in OPEN_VALUES:
+            errors["status"] = "must be one of the open statuses: " + ", ".join(OPEN_VALUES)
         if self.order not in ("stage", "due"):
             errors["order"] = "'stage' or 'due'"
         if errors:
             raise CommandInvalid(errors)
 
 
-def _where(f: StuckFilter, scope: Scope, now: datetime) -> list[Any]:
+#: how an area of each level is matched against a table's location columns
+AREA_COLUMNS = {
+    "county": "county_code",
+    "township": "township_code",
+    "community": "grid_code",
+    "grid": "grid_code",
+}
+
+
+def area_clause(table: Any, area: str, level: str) -> Any:
+    """Cases (or stages) inside ``area``: grid codes begin with their community's code."""
+    if level == "community":
+        return table.c.grid_code.startswith(area, autoescape=True)
+    return table.c[AREA_COLUMNS[level]] == area
+
+
+def where_clauses(f: StuckFilter, scope: Scope, now: datetime) -> list[Any]:
     conds: list[Any] = [cases.c.status.in_(OPEN_VALUES), scope.clause(cases)]
-    if f.area:
+    if f.area and f.area_level in AREA_COLUMNS:
+        conds.append(area_clause(cases, f.area, f.area_level))
+    elif f.area:
         conds.append(
             or_(
                 cases.c.county_code == f.area,
@@ -66,6 +94,14 @@ def _where(f: StuckFilter, scope: Scope, now: datetime) -> list[Any]:
         conds.append(cases.c.category == f.category)
     if f.colour:
         conds.append(cases.c.colour == f.colour)
+    if f.channel:
+        conds.append(cases.c.channel == f.channel)
+    if f.status:
+        conds.append(cases.c.status == f.status)
+    if f.reported_from is not None:
+        conds.append(cases.c.reported_at >= f.reported_from)
+    if f.reported_to is not None:
+        conds.append(cases.c.reported_at < f.reported_to)
     if f.overdue is True:
         conds.append(and_(cases.c.due_at <= now, cases.c.status != Status.PAUSED.value))
     elif f.overdue is False:
@@ -80,7 +116,7 @@ def _where(f: StuckFilter, scope: Scope, now: datetime) -> list[Any]:
 
 
 def stuck_query(f: StuckFilter, scope: Scope, now: datetime) -> Select[Any]:
-    q = select(cases).where(*_where(f, scope, now))
+    q = select(cases).where(*where_clauses(f, scope, now))
     if f.order == "due":
         q = q.order_by(cases.c.due_at.asc(), cases.c.id)
     else:
@@ -92,7 +128,7 @@ def stuck_cases(conn: Connection, f: StuckFilter, scope: Scope, now: datetime) -
     """One page of stuck cases plus the total that match."""
     f.validate()
     total = conn.execute(
-        select(func.count()).select_from(cases).where(*_where(f, scope, now))
+        select(func.count()).select_from(cases).where(*where_clauses(f, scope, now))
     ).scalar_one()
     rows = conn.execute(stuck_query(f, scope, now)).mappings().all()
     return {"total": total, "items": [stuck_row(r, now) for r in rows]}

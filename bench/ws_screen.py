@@ -97,14 +97,21 @@ class ProtocolScreen(threading.Thread):
             if tile is not None:
                 self.seen.append((time.time() * 1000.0, str(tile.get("t"))))
         elif kind == "get_props_request":
-            # the renderer answers with the prop's current value: the pulse was taken in now
+            # the renderer answers with the props' current values, as a wall page has them:
+            # the page's path, that the wall's components are there, when the pulse came
+            asked = msg["payload"]
+            known = {
+                "pathname": "/",
+                "id": asked.get("componentId"),
+                "modified_timestamp": int(time.time() * 1000),
+            }
             ws.send(
                 json.dumps(
                     {
                         "type": "get_props_response",
                         "rendererId": renderer,
                         "requestId": msg["requestId"],
-                        "payload": {"modified_timestamp": int(time.time() * 1000)},
+                        "payload": {p: known.get(p) for p in asked.get("properties", [])},
                     }
                 )
             )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import date, datetime
 from typing import Any
 
-from dash import Dash, Input, Output, State, ctx, html, set_props
+from dash import Dash, Input, Output, State, ctx, html, no_update, set_props
+from dash.exceptions import WebsocketDisconnected
 
 from backend.system import System
 from dashboard.i18n import t
@@ -33,6 +35,11 @@ def register(app: Dash, system: System, bridge: LiveBridge) -> None:
         """Runs for as long as a screen is connected: the bridge's frames, as they come."""
         ws = ctx.websocket
         if ws is None:  # no websocket (an old browser): nothing to stream to
+            return
+        try:
+            if not await wall_shown(ws):
+                return  # another screen of the app (the leader's): no wall frames for it
+        except WebsocketDisconnected:
             return
         screen = bridge.connect()
         try:
@@ -63,7 +70,9 @@ def register(app: Dash, system: System, bridge: LiveBridge) -> None:
         State(ids.LANG, "data"),
         prevent_initial_call=True,
     )
-    def toggle(_n: int | None, lang: str) -> str:
+    def toggle(n: int | None, lang: str) -> Any:
+        if not n:  # the router just drew the wall: Dash calls with the button's first n_clicks
+            return no_update
         return "en" if lang == "zh" else "zh"
 
     @app.callback(
@@ -75,6 +84,22 @@ def register(app: Dash, system: System, bridge: LiveBridge) -> None:
         lang = "en" if lang == "en" else "zh"
         notice = calendar_notice(system, system.clock.now(), lang)
         return f"gw-wall lang-{lang}", notice
+
+
+async def wall_shown(ws: Any, wait: float = 15.0) -> bool:
+    """Whether this browser shows the wall. Every page of the app starts the persistent
+    callbacks, so the stream asks the page first: its path, and then that the router has put
+    the wall there (its pulse store exists), so the first full frame is not sent to nothing."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + wait
+    while not ws.is_shutdown and loop.time() < until:
+        path = await ws.get_prop(ids.URL, "pathname", timeout=ACK_WAIT)
+        if path is not None and path != "/":
+            return False
+        if path == "/" and await ws.get_prop(ids.WALL_PULSE, "id", timeout=ACK_WAIT):
+            return True
+        await asyncio.sleep(0.02)
+    return False
 
 
 def calendar_notice(system: System, now: datetime, lang: str) -> Any:

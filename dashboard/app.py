@@ -12,7 +12,9 @@ from backend.store.refload import city_map
 from backend.system import System
 from callbacks import wall as wall_callbacks
 from dashboard.i18n import t
+from dashboard.leader import register_leader
 from dashboard.live_bridge import LiveBridge
+from layouts.router import root
 from layouts.svg import data_uri, map_svg, project_city
 from layouts.wall import MAP_EMPTY, intake_chart
 from layouts.wall import page as wall_page
@@ -39,8 +41,10 @@ def create_app(system: System, *, frame_interval: float = 0.1) -> FastAPI:
         suppress_callback_exceptions=True,
         update_title=None,  # type: ignore[arg-type]  # None: the title never flickers
     )
-    dash_app.layout = lambda: wall_page(city, blank_map, blank_chart)
+    dash_app.layout = root
     wall_callbacks.register(dash_app, system, bridge)
+    leader = register_leader(dash_app, system, lambda: wall_page(city, blank_map, blank_chart))
     server.state.dash = dash_app
     server.state.bridge = bridge
+    server.state.leader = leader
     return server

@@ -31,3 +31,75 @@ def kpi_value(key: str) -> str:
 def funnel(tier: str, part: str) -> str:
     """The id of one part (bar, open, overdue) of a tier's funnel row."""
     return f"wall-funnel-{tier}-{part}"
+
+
+# the router: one Dash app, a page per path
+URL = "url"
+PAGE = "page"
+
+# the leader's screens (领导驾驶舱)
+LEADER_LANG = "leader-lang"
+LEADER_LANG_TOGGLE = "leader-lang-toggle"
+FILTERS = "leader-filters"
+#: the path of the page the router drew last
+SHOWN = "shown-path"
+F_AREA = "f-area"
+F_TIER = "f-tier"
+F_UNIT = "f-unit"
+F_CATEGORY = "f-category"
+F_CHANNEL = "f-channel"
+F_STATUS = "f-status"
+F_COLOUR = "f-colour"
+F_DATES = "f-dates"
+F_RESET = "f-reset"
+F_ERRORS = "f-errors"
+KPIS = "leader-kpis"
+AREA_TABLE = "leader-areas"
+UNIT_TABLE = "leader-units"
+STUCK_GRID = "stuck-grid"
+STUCK_COUNT = "stuck-count"
+GRID_SINK = "stuck-grid-sink"
+CASE_ID = "case-id"
+CASE_HEADER = "case-header"
+CASE_BODY = "case-body"
+CASE_SEQ = "case-seq"
+ACT_TEXT = "act-instruct-text"
+ACT_INSTRUCT = "act-instruct"
+ACT_UNIT = "act-reassign-unit"
+ACT_REASSIGN_REASON = "act-reassign-reason"
+ACT_REASSIGN = "act-reassign"
+ACT_ESCALATE_REASON = "act-escalate-reason"
+ACT_ESCALATE = "act-escalate"
+ACT_LEAD = "act-consult-lead"
+ACT_CO = "act-consult-co"
+ACT_CONSULT_REASON = "act-consult-reason"
+ACT_CONSULT = "act-consult"
+ACT_RESULT = "act-result"
+CHART_TIER = "chart-dwell-tier"
+CHART_UNIT = "chart-dwell-unit"
+CHART_SANKEY = "chart-sankey"
+CHART_TREND = "chart-trend"
+SIDEWAYS = "sideways-note"
+ANALYSIS_WINDOW = "analysis-window"
+RISK_BANDS = "risk-bands"
+PERIOD_KIND = "period-kind"
+PERIOD_DAY = "period-day"
+ASSESS_TABLE = "assess-table"
+ASSESS_TITLE = "assess-title"
+ASSESS_CHART = "assess-chart"
+REPORT_TITLE = "report-title"
+REPORT_BODY = "report-body"
+REPORT_CSV = "report-csv"
+REPORT_XLSX = "report-xlsx"
+REPORT_PRINT = "report-print"
+DOWNLOAD = "report-download"
+PRINT_SINK = "print-sink"
+
+
+def area_row(code: str) -> dict[str, str]:
+    """A clickable row of the by-area table (pattern-matching id)."""
+    return {"type": "area-row", "code": code}
+
+
+def unit_row(code: str) -> dict[str, str]:
+    return {"type": "unit-row", "code": code}

@@ -320,7 +320,7 @@ def _timeline(system: Any, events: list[Any], lang: str) -> list[tuple[str, str,
         data = e["data"] or {}
         rating = data.get("rating") or data.get("result")
         text = t(
-            f"ev_{kind}",
+            f"track_ev_{kind}",
             lang,
             unit=unit_name,
             rating=t(f"rating_{rating}", lang) if rating else "",

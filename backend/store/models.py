@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -263,4 +264,62 @@ report_photos = Table(
     Column("sha256", String(64), nullable=False),
     Column("data", LargeBinary, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# ---------------------------------------------------------------- leader drill-down projections
+# Read-side tables the leader screens query instead of scanning the event log per click. They
+# are derived from ``case_events`` (backend/drill/stages.py) and can be rebuilt from it at any
+# time; the engine never writes them, so they cost its hot path nothing.
+
+#: One row per stage of a case: the time between being handed to a unit at a tier and leaving
+#: it (completed, escalated, reassigned, cancelled), or still open.
+drill_stages = Table(
+    "drill_stages",
+    metadata,
+    Column("case_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("stage_no", Integer, primary_key=True, autoincrement=False),
+    Column("day", Date, nullable=False),  # local date the case was reported
+    Column("grid_code", String(32), nullable=True),
+    Column("township_code", String(32), nullable=True),
+    Column("county_code", String(32), nullable=True),
+    Column("category", String(48), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("unit_code", String(48), nullable=False),
+    Column("start_event", String(32), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("end_kind", String(16), nullable=False),
+    Column("dwell_seconds", Float, nullable=True),
+    Column("bin", Integer, nullable=True),
+    #: seconds from the stage's start to its deadline (where it went overdue, or the policy's)
+    Column("due_seconds", Float, nullable=True),
+    Column("next_tier", String(16), nullable=True),
+    Column("overdue_at", UTCDateTime, nullable=True),
+    Column("reminders", Integer, nullable=False, default=0),
+    Column("warnings", Integer, nullable=False, default=0),
+    Index("ix_drill_stages_day", "day"),
+    Index("ix_drill_stages_unit_code", "unit_code"),
+)
+
+#: The overdue risk of each open case, recomputed in the background (backend/drill/risk.py).
+drill_case_risk = Table(
+    "drill_case_risk",
+    metadata,
+    Column("case_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("p_miss", Float, nullable=False),
+    Column("basis", String(16), nullable=False),
+    Column("computed_at", UTCDateTime, nullable=False),
+    Index("ix_drill_case_risk_p_miss", "p_miss"),
+)
+
+#: Where each projection stands: the last event id folded in, and when.
+drill_state = Table(
+    "drill_state",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("last_event_id", BigInteger, nullable=False, default=0),
+    #: events found just below the watermark, to notice ids that commit late (projection.py)
+    Column("window_count", BigInteger, nullable=False, default=0),
+    Column("refreshed_at", UTCDateTime, nullable=True),
 )

@@ -1,0 +1,184 @@
+"""Two-way assessment (双向考核): every unit scored per period, top-down from what the system
+records (close rate, on-time rate, escalations the unit caused) and bottom-up from the citizens
+(satisfaction), ranked, with the change against the period before.
+
+    score = 100 × (0.25·close_rate + 0.35·on_time_rate + 0.20·satisfaction_rate
+                   + 0.20·(1 − escalation_rate))
+
+The rates are the report's own (``build_report(...)["by_unit"]``, DESIGN.md definitions), so a
+unit's figures here are the figures in its periodic report. ``escalation_rate`` is the share of
+the stages the unit held (of cases reported in the period) that ended with the case moved up:
+overdue and escalated by the clock, or escalated by hand or at the handler's request. A rate
+with nothing to measure (no case closed, none rated) takes the whole city's value, so it neither
+helps nor hurts. Units with fewer than ``MIN_CASES`` cases in the period are listed, not ranked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, case, func, select
+
+from backend.drill import stages as st
+from backend.drill.periods import Period
+from backend.reports import build_report
+from backend.scope import Scope
+from backend.store.models import drill_stages
+
+WEIGHTS = {
+    "close_rate": 0.25,
+    "on_time_rate": 0.35,
+    "satisfaction_rate": 0.20,
+    "no_escalation": 0.20,
+}
+MIN_CASES = 3
+_MOVED_UP = (st.OVERDUE, st.ESCALATED)
+
+
+@dataclass(slots=True)
+class UnitScore:
+    unit: str
+    cases_total: int
+    close_rate: float | None
+    on_time_rate: float | None
+    satisfaction_rate: float | None
+    stages: int
+    escalations: int
+    score: float | None = None
+    rank: int | None = None
+    prev_score: float | None = None
+    prev_rank: int | None = None
+
+    @property
+    def escalation_rate(self) -> float | None:
+        return self.escalations / self.stages if self.stages else None
+
+    @property
+    def rank_change(self) -> int | None:
+        """Places gained since the period before (positive: moved up)."""
+        if self.rank is None or self.prev_rank is None:
+            return None
+        return self.prev_rank - self.rank
+
+    @property
+    def score_change(self) -> float | None:
+        if self.score is None or self.prev_score is None:
+            return None
+        return round(self.score - self.prev_score, 2)
+
+
+def escalations_by_unit(
+    conn: Connection, period: Period, scope: Scope | None = None
+) -> dict[str, tuple[int, int]]:
+    """unit → (stages held, stages that ended with the case moved up), for cases reported in
+    the period."""
+    scope = scope or Scope.city()
+    c = drill_stages.c
+    rows = conn.execute(
+        select(
+            c.unit_code,
+            func.count(),
+            func.sum(case((c.end_kind.in_(_MOVED_UP), 1), else_=0)),
+        )
+        .where(c.day >= period.start, c.day < period.end, scope.clause(drill_stages))
+        .group_by(c.unit_code)
+    ).all()
+    return {u: (int(n), int(esc or 0)) for u, n, esc in rows}
+
+
+def _score(u: UnitScore, city: dict[str, float | None]) -> float:
+    def rate(name: str, value: float | None) -> float:
+        v = value if value is not None else city.get(name)
+        return v if v is not None else 0.0
+
+    esc = u.escalation_rate if u.escalation_rate is not None else city.get("escalation_rate")
+    total = (
+        WEIGHTS["close_rate"] * rate("close_rate", u.close_rate)
+        + WEIGHTS["on_time_rate"] * rate("on_time_rate", u.on_time_rate)
+        + WEIGHTS["satisfaction_rate"] * rate("satisfaction_rate", u.satisfaction_rate)
+        + WEIGHTS["no_escalation"] * (1 - (esc or 0.0))
+    )
+    return round(100 * total, 2)
+
+
+def assess(
+    conn: Connection,
+    period: Period,
+    tz: ZoneInfo,
+    now: datetime,
+    scope: Scope | None = None,
+) -> list[UnitScore]:
+    """Every unit with cases in the period, scored; ranked units first, best first."""
+    frm, to = period.window(tz)
+    report = build_report(conn, frm, to, now, scope, groups=("by_unit",))
+    esc = escalations_by_unit(conn, period, scope)
+    units = sorted(set(report["by_unit"]) - {"unassigned"} | set(esc))
+    out = []
+    for code in units:
+        fig = report["by_unit"].get(code, {})
+        stages, moved = esc.get(code, (0, 0))
+        out.append(
+            UnitScore(
+                unit=code,
+                cases_total=int(fig.get("cases_total", 0)),
+                close_rate=fig.get("close_rate"),
+                on_time_rate=fig.get("on_time_rate"),
+                satisfaction_rate=fig.get("satisfaction_rate"),
+                stages=stages,
+                escalations=moved,
+            )
+        )
+    all_stages = sum(s for s, _ in esc.values())
+    city: dict[str, float | None] = {
+        "close_rate": report["close_rate"],
+        "on_time_rate": report["on_time_rate"],
+        "satisfaction_rate": report["satisfaction_rate"],
+        "escalation_rate": (sum(m for _, m in esc.values()) / all_stages) if all_stages else None,
+    }
+    ranked = [u for u in out if u.cases_total >= MIN_CASES]
+    for u in ranked:
+        u.score = _score(u, city)
+    ranked.sort(key=lambda u: (-(u.score or 0.0), u.unit))
+    for i, u in enumerate(ranked, 1):
+        u.rank = i
+    rest = sorted((u for u in out if u.cases_total < MIN_CASES), key=lambda u: u.unit)
+    return ranked + rest
+
+
+def assess_with_change(
+    conn: Connection,
+    period: Period,
+    tz: ZoneInfo,
+    now: datetime,
+    scope: Scope | None = None,
+) -> list[UnitScore]:
+    """This period's scores, each with its score and rank in the period before."""
+    now_scores = assess(conn, period, tz, now, scope)
+    before = {u.unit: u for u in assess(conn, period.previous(), tz, now, scope)}
+    for u in now_scores:
+        prev = before.get(u.unit)
+        if prev is not None:
+            u.prev_score, u.prev_rank = prev.score, prev.rank
+    return now_scores
+
+
+def as_dict(u: UnitScore) -> dict[str, Any]:
+    return {
+        "unit": u.unit,
+        "rank": u.rank,
+        "score": u.score,
+        "cases_total": u.cases_total,
+        "close_rate": u.close_rate,
+        "on_time_rate": u.on_time_rate,
+        "satisfaction_rate": u.satisfaction_rate,
+        "stages": u.stages,
+        "escalations": u.escalations,
+        "escalation_rate": u.escalation_rate,
+        "prev_rank": u.prev_rank,
+        "prev_score": u.prev_score,
+        "rank_change": u.rank_change,
+        "score_change": u.score_change,
+    }

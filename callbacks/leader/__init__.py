@@ -1,0 +1,1 @@
+"""Behaviour of the leader's screens."""

@@ -1,0 +1,149 @@
+"""Assessment and periodic reports: the period picked, the figures on screen, the downloads.
+
+The report on screen, its CSV and its XLSX are all ``build_report`` over the period's window at
+the same clock, through ``backend/drill/export.report_rows``: the numbers are the ones
+``gridwatch report --json --from … --to …`` prints for that window.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from dash import Dash, Input, Output, State, dcc, no_update
+
+from backend.drill import export
+from backend.drill.assessment import assess_with_change
+from backend.drill.periods import Period, period_of
+from backend.refindex import RefIndex
+from backend.reports import build_report
+from backend.system import System
+from dashboard.drill_jobs import DrillJobs
+from dashboard.i18n import t
+from layouts import ids
+from layouts.leader import periodic as view
+from layouts.leader.common import area_name, category_name, local_time, tier_name, unit_name
+
+PRINT_JS = """
+function (n) { if (n) { window.print(); } return window.dash_clientside.no_update; }
+"""
+
+
+def _period(kind: str | None, day: str | None, system: System) -> Period:
+    d = date.fromisoformat(day[:10]) if day else system.clock.now().astimezone(system.tz).date()
+    return period_of(kind or "daily", d)
+
+
+def namer(ref: RefIndex, lang: str) -> Any:
+    def name_of(section: str, key: str) -> str:
+        if section == "total":
+            return t("sec_total", lang)
+        if key == "unassigned":
+            return t("unassigned", lang)
+        if section == "by_unit":
+            return unit_name(ref, key)
+        if section == "by_channel":
+            return t(f"channel_{key}", lang)
+        if section == "by_category":
+            return category_name(ref, key, lang)
+        if section == "by_tier":
+            return tier_name(key, lang)
+        return area_name(ref, key)
+
+    return name_of
+
+
+def period_report(
+    system: System, p: Period, now: datetime, lang: str
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The report rows of period ``p`` as they stand at ``now``, and what the files say of it."""
+    frm, to = p.window(system.tz)
+    with system.db.connect() as conn:
+        report = build_report(conn, frm, to, now)
+    rows = export.report_rows(report, namer(system.ref, lang))
+    meta = {
+        "title": view.period_title(p, lang),
+        "from": report["from"],
+        "to": report["to"],
+        "as_of": report["as_of"],
+        "from_local": p.start.isoformat(),
+        "to_local": p.last_day.isoformat(),
+        "as_of_local": local_time(now, system.tz),
+    }
+    return rows, meta
+
+
+def register(app: Dash, system: System, jobs: DrillJobs) -> None:
+    inputs = (Input(ids.PERIOD_KIND, "value"), Input(ids.PERIOD_DAY, "date"))
+
+    @app.callback(
+        Output(ids.ASSESS_TABLE, "children"),
+        Output(ids.ASSESS_CHART, "figure"),
+        Output(ids.ASSESS_TITLE, "children"),
+        *inputs,
+        State(ids.LEADER_LANG, "data"),
+    )
+    def assessment(kind: str | None, day: str | None, lang: str | None) -> tuple[Any, ...]:
+        lang = lang or "zh"
+        jobs.ensure_fresh()
+        p = _period(kind, day, system)
+        ref = system.ref
+        with system.db.connect() as conn:
+            scores = assess_with_change(conn, p, system.tz, system.clock.now())
+
+        def name_of(u: str) -> str:
+            return unit_name(ref, u)
+
+        def tier_of(u: str) -> str | None:
+            info = ref.units.get(u)
+            return info.tier.value if info else None
+
+        return (
+            view.assessment_table(scores, name_of, tier_of, lang),
+            view.assessment_chart(scores, name_of, lang),
+            t("assess_title", lang, period=view.period_title(p, lang)),
+        )
+
+    @app.callback(
+        Output(ids.REPORT_BODY, "children"),
+        Output(ids.REPORT_TITLE, "children"),
+        *inputs,
+        State(ids.LEADER_LANG, "data"),
+    )
+    def report(kind: str | None, day: str | None, lang: str | None) -> tuple[Any, Any]:
+        lang = lang or "zh"
+        p = _period(kind, day, system)
+        rows, meta = period_report(system, p, system.clock.now(), lang)
+        return view.report_body(rows, meta, lang), meta["title"]
+
+    @app.callback(
+        Output(ids.DOWNLOAD, "data"),
+        Input(ids.REPORT_CSV, "n_clicks"),
+        Input(ids.REPORT_XLSX, "n_clicks"),
+        State(ids.PERIOD_KIND, "value"),
+        State(ids.PERIOD_DAY, "date"),
+        State(ids.LEADER_LANG, "data"),
+        prevent_initial_call=True,
+    )
+    def download(
+        n_csv: int | None, n_xlsx: int | None, kind: str | None, day: str | None, lang: str | None
+    ) -> Any:
+        from dash import ctx
+
+        if not ctx.triggered or not ctx.triggered[0]["value"]:
+            return no_update
+        lang = lang or "zh"
+        p = _period(kind, day, system)
+        rows, meta = period_report(system, p, system.clock.now(), lang)
+        name = f"gridwatch-{p.kind}-{p.start.isoformat()}"
+        if ctx.triggered_id == ids.REPORT_CSV:
+            return {
+                "content": export.to_csv(rows, meta),
+                "filename": f"{name}.csv",
+                "type": "text/csv",
+            }
+        return dcc.send_bytes(export.to_xlsx(rows, meta), f"{name}.xlsx")
+
+    app.clientside_callback(
+        PRINT_JS, Output(ids.PRINT_SINK, "children"), Input(ids.REPORT_PRINT, "n_clicks")
+    )

@@ -1,0 +1,96 @@
+"""Keeps the leader's projections fresh: ``drill_stages`` from the event log and the overdue
+risk of the open cases, in a background thread of the web process (started by the first
+leader screen, so a process that only shows the wall never runs it).
+
+Freshness: stages are folded in every ``stage_every`` seconds, and a screen that finds them
+older than ``max_age`` folds the new events in before it queries (an incremental refresh reads
+only what arrived since); the risk is recomputed every ``risk_every`` seconds. The times are
+the process's monotonic clock: they bound how old a figure may be, whatever the city's clock.
+
+The risk model of a large city takes seconds of CPU to train (Shangrao: bench/RESULTS.md), so
+it is trained in a child process: the web process's threads keep answering the screens.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+from backend.drill.projection import refresh_stages
+from backend.drill.risk import refresh_risk
+from backend.system import System
+
+log = logging.getLogger("gridwatch.drill")
+
+
+class DrillJobs:
+    def __init__(
+        self,
+        system: System,
+        *,
+        stage_every: float = 15.0,
+        risk_every: float = 300.0,
+        max_age: float = 30.0,
+    ) -> None:
+        self.system = system
+        self.stage_every = stage_every
+        self.risk_every = risk_every
+        self.max_age = max_age
+        self._lock = threading.Lock()
+        self._stages_at = -1e18
+        self._risk_at = -1e18
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="drill-jobs", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def ensure_fresh(self, max_age: float | None = None) -> None:
+        """Fold new events in first if the stages are older than ``max_age`` seconds."""
+        self.start()
+        if time.monotonic() - self._stages_at > (self.max_age if max_age is None else max_age):
+            self.refresh_stages()
+        if self._risk_at < 0:
+            self.refresh_risk()
+
+    def refresh_stages(self) -> int:
+        with self._lock:
+            s = self.system
+            n = refresh_stages(s.db, s.tz, s.clock.now(), s.deadlines)
+            self._stages_at = time.monotonic()
+            return n
+
+    def refresh_risk(self) -> int:
+        """Retrain and rescore the open cases, in a child process (a new one each time, so
+        nothing of the web process's connections or threads is shared with it)."""
+        with self._lock:
+            url = self.system.settings.effective_database_url
+            now = self.system.clock.now()
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+                n = pool.submit(refresh_risk, url, now).result()
+            self._risk_at = time.monotonic()
+            return n
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            now = time.monotonic()
+            try:
+                if now - self._stages_at >= self.stage_every:
+                    self.refresh_stages()
+                if now - self._risk_at >= self.risk_every:
+                    self.refresh_stages()
+                    self.refresh_risk()
+            except Exception:  # the screens keep their last figures; the log says why
+                log.exception("drill-down refresh failed; trying again")
