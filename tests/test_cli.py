@@ -185,6 +185,8 @@ def test_report_with_a_bad_date_says_so(cli):
     assert r.exit_code == 2 and "2026-13-01" in r.stderr
     r = cli("simulate", "--fast", "--start", "yesterday")
     assert r.exit_code == 2 and "yesterday" in r.stderr
+    r = cli("report", "--json", "--from", "2026-11-24", "--to", "2026-11-01")
+    assert r.exit_code == 2 and "--to 2026-11-01" in r.stderr and r.stdout == ""
 
 
 def test_deadletters_list(cli, settings, redis_server):
