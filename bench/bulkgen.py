@@ -30,14 +30,17 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from backend.casestate import CASE_FIELDS, EVENT_FIELDS
+from backend.clock import ManualClock
+from backend.config import Settings
 from backend.domain import TIER_ORDER
 from backend.drill.projection import OVERLAP, STAGES, set_state
 from backend.drill.stages import bin_of
 from backend.simulator import CHANNELS, COMMON_CATEGORIES, HANDLING_HOURS, HOURLY, WEEKDAY
-from backend.store.models import drill_stages
+from backend.store.models import cases, drill_stages
+from backend.system import System
 from bench.common import TZ, fresh_system
 
 PER_DAY = 3836  # Shangrao: 1.4 million cases a year
@@ -74,12 +77,14 @@ class WorkingDays:
 
 
 class Generator:
-    def __init__(self, system: Any, n: int, end: datetime, seed: int) -> None:
+    def __init__(
+        self, system: Any, n: int, end: datetime, seed: int, start: datetime | None = None
+    ) -> None:
         self.ref = system.ref
         self.rng = random.Random(seed)
         self.end = end
-        self.days = max(1, math.ceil(n / PER_DAY))
-        self.start = end - timedelta(days=self.days)
+        self.start = start or end - timedelta(days=max(1, math.ceil(n / PER_DAY)))
+        self.days: float = max(1e-3, (end - self.start).total_seconds() / 86400)
         self.n = n
         self.wd = WorkingDays(system.calendar, self.start.date(), end.date())
         self.grids = sorted(self.ref.grids)
@@ -97,17 +102,19 @@ class Generator:
         """``n`` report instants in time order, with the daily and weekly rhythm."""
         weights = [HOURLY[h] * WEEKDAY[d] for d in range(7) for h in range(24)]
         total = sum(weights) / 7
-        per_hour_base = 1.01 * self.n / self.days / total  # a little over, to reach n by the end
+        # the city's rate up to the end: about n cases (± a few hundred), and the last days as
+        # full as the others, since they hold the open cases
+        per_hour_base = self.n / self.days / total
         rng = self.rng
         made = 0
         t = self.start
-        while made < self.n and t < self.end:
+        while t < self.end:
             local = t.astimezone(TZ)
             lam = per_hour_base * HOURLY[local.hour] * WEEKDAY[local.weekday()]
             k = max(0, int(rng.gauss(lam, math.sqrt(lam)) + 0.5))
             for s in sorted(rng.random() * 3600 for _ in range(k)):
                 at = t + timedelta(seconds=s)
-                if made >= self.n or at >= self.end:
+                if at >= self.end:
                     break
                 yield at
                 made += 1
@@ -424,21 +431,46 @@ STAGE_ORDER = [
 ]
 
 
-def load(system: Any, n: int, end: datetime, seed: int, chunk: int = 50_000) -> dict[str, Any]:
-    gen = Generator(system, n, end, seed)
-    t0 = time.perf_counter()
+def load(
+    system: Any,
+    n: int,
+    end: datetime,
+    seed: int,
+    chunk: int = 50_000,
+    *,
+    top_up: bool = False,
+) -> dict[str, Any]:
+    """Fill the database; with ``top_up``, add cases from the newest one to ``end`` at the
+    city's rate (the indexes stay)."""
     db = system.db
+    first_id = 0
+    start = None
+    if top_up:
+        with db.connect() as conn:
+            first_id = int(conn.execute(text("SELECT max(id) FROM cases")).scalar() or 0)
+            last_ev = int(conn.execute(text("SELECT max(id) FROM case_events")).scalar() or 0)
+            start = conn.execute(
+                select(func.max(cases.c.reported_at)).where(cases.c.ref.like("bulk-%"))
+            ).scalar()
+        n = int((end - start).total_seconds() / 86400 * PER_DAY)
+    gen = Generator(system, n, end, seed, start)
+    if top_up:
+        gen.next_event_id = last_ev + 1
+    t0 = time.perf_counter()
     with db.begin() as conn:
-        for ix in CASE_INDEXES:
+        for ix in CASE_INDEXES if not top_up else ():
             conn.execute(text(f"DROP INDEX IF EXISTS {ix}"))
-        conn.execute(text("DROP INDEX IF EXISTS uq_case_events_case_id_seq"))
-        conn.execute(text("DROP INDEX IF EXISTS ix_drill_stages_day"))
-        conn.execute(text("DROP INDEX IF EXISTS ix_drill_stages_unit_code"))
-        conn.execute(
-            text("ALTER TABLE case_events DROP CONSTRAINT IF EXISTS fk_case_events_case_id_cases")
-        )
+        if not top_up:
+            conn.execute(text("DROP INDEX IF EXISTS uq_case_events_case_id_seq"))
+            conn.execute(text("DROP INDEX IF EXISTS ix_drill_stages_day"))
+            conn.execute(text("DROP INDEX IF EXISTS ix_drill_stages_unit_code"))
+            conn.execute(
+                text(
+                    "ALTER TABLE case_events DROP CONSTRAINT IF EXISTS fk_case_events_case_id_cases"
+                )
+            )
     made = events = stages = 0
-    cid = 0
+    cid = first_id
     arrivals = gen.arrivals()
     copy_cases = f"COPY cases ({', '.join(CASE_FIELDS)}) FROM STDIN"
     copy_events = f"COPY case_events (id, {', '.join(EVENT_FIELDS)}) FROM STDIN"
@@ -475,27 +507,8 @@ def load(system: Any, n: int, end: datetime, seed: int, chunk: int = 50_000) -> 
     loaded = time.perf_counter() - t0
     t1 = time.perf_counter()
     with db.begin() as conn:
-        conn.execute(
-            text(
-                "CREATE INDEX ix_cases_next_due_at ON cases (next_due_at) "
-                "WHERE next_due_at IS NOT NULL"
-            )
-        )
-        conn.execute(text("CREATE INDEX ix_cases_status_tier ON cases (status, tier)"))
-        conn.execute(text("CREATE INDEX ix_cases_unit_code ON cases (unit_code)"))
-        conn.execute(text("CREATE INDEX ix_cases_township_code ON cases (township_code)"))
-        conn.execute(text("CREATE INDEX ix_cases_reported_at ON cases (reported_at)"))
-        conn.execute(
-            text("CREATE UNIQUE INDEX uq_case_events_case_id_seq ON case_events (case_id, seq)")
-        )
-        conn.execute(text("CREATE INDEX ix_drill_stages_day ON drill_stages (day)"))
-        conn.execute(text("CREATE INDEX ix_drill_stages_unit_code ON drill_stages (unit_code)"))
-        conn.execute(
-            text(
-                "ALTER TABLE case_events ADD CONSTRAINT fk_case_events_case_id_cases "
-                "FOREIGN KEY (case_id) REFERENCES cases (id)"
-            )
-        )
+        if not top_up:
+            _indexes(conn)
         conn.execute(text("SELECT setval(pg_get_serial_sequence('cases', 'id'), :n)"), {"n": cid})
         conn.execute(
             text("SELECT setval(pg_get_serial_sequence('case_events', 'id'), :n)"),
@@ -509,10 +522,27 @@ def load(system: Any, n: int, end: datetime, seed: int, chunk: int = 50_000) -> 
         "cases": made,
         "events": events,
         "stages": stages,
-        "days": gen.days,
+        "days": round(gen.days, 2),
         "load_seconds": round(loaded, 1),
         "index_seconds": round(time.perf_counter() - t1, 1),
     }
+
+
+def _indexes(conn: Any) -> None:
+    """The indexes and the foreign key dropped for the load, as the migrations make them."""
+    for sql in (
+        "CREATE INDEX ix_cases_next_due_at ON cases (next_due_at) WHERE next_due_at IS NOT NULL",
+        "CREATE INDEX ix_cases_status_tier ON cases (status, tier)",
+        "CREATE INDEX ix_cases_unit_code ON cases (unit_code)",
+        "CREATE INDEX ix_cases_township_code ON cases (township_code)",
+        "CREATE INDEX ix_cases_reported_at ON cases (reported_at)",
+        "CREATE UNIQUE INDEX uq_case_events_case_id_seq ON case_events (case_id, seq)",
+        "CREATE INDEX ix_drill_stages_day ON drill_stages (day)",
+        "CREATE INDEX ix_drill_stages_unit_code ON drill_stages (unit_code)",
+        "ALTER TABLE case_events ADD CONSTRAINT fk_case_events_case_id_cases "
+        "FOREIGN KEY (case_id) REFERENCES cases (id)",
+    ):
+        conn.execute(text(sql))
 
 
 def main() -> None:
@@ -521,12 +551,21 @@ def main() -> None:
     ap.add_argument("--city", default="shangrao", choices=("small", "shangrao"))
     ap.add_argument("--end", default="2026-11-23T09:00:00+08:00")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--top-up", action="store_true", help="add cases from the newest one to --end (kept data)"
+    )
     args = ap.parse_args()
     if not os.environ.get("BENCH_PG_URL"):
         sys.exit("set BENCH_PG_URL to the PostgreSQL database to fill (it is emptied first)")
     end = datetime.fromisoformat(args.end)
-    system = fresh_system("postgres", args.city, start=end)
-    out = load(system, args.cases, end, args.seed)
+    if args.top_up:
+        settings = Settings(
+            DATABASE_URL=os.environ["BENCH_PG_URL"], GRIDWATCH_REDIS_PREFIX="gwbulk"
+        )
+        system = System(settings, ManualClock(end))
+    else:
+        system = fresh_system("postgres", args.city, start=end)
+    out = load(system, args.cases, end, args.seed + (7 if args.top_up else 0), top_up=args.top_up)
     out.update({"bench": "bulkgen", "city": args.city, "end": end.isoformat()})
     print(json.dumps(out, ensure_ascii=False))
 

@@ -14,13 +14,12 @@ it is trained in a child process: the web process's threads keep answering the s
 from __future__ import annotations
 
 import logging
-import multiprocessing
+import subprocess
+import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 from backend.drill.projection import refresh_stages
-from backend.drill.risk import refresh_risk
 from backend.system import System
 
 log = logging.getLogger("gridwatch.drill")
@@ -72,16 +71,20 @@ class DrillJobs:
             return n
 
     def refresh_risk(self) -> int:
-        """Retrain and rescore the open cases, in a child process (a new one each time, so
-        nothing of the web process's connections or threads is shared with it)."""
+        """Retrain and rescore the open cases in a child process (``backend.drill.riskjob``):
+        nothing of the web process's threads or connections is shared with it."""
         with self._lock:
             url = self.system.settings.effective_database_url
-            now = self.system.clock.now()
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-                n = pool.submit(refresh_risk, url, now).result()
+            now = self.system.clock.now().isoformat()
+            done = subprocess.run(
+                [sys.executable, "-m", "backend.drill.riskjob", url, now],
+                capture_output=True,
+                text=True,
+                timeout=1800,
+                check=True,
+            )
             self._risk_at = time.monotonic()
-            return n
+            return int(done.stdout.strip().splitlines()[-1])
 
     def _run(self) -> None:
         while not self._stop.wait(1.0):
