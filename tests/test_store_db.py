@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import time
 
-from sqlalchemy import text
+import pytest
+from alembic import command
+from sqlalchemy import inspect, text
 
 from backend.store.db import make_engine, start_wal_checkpointer
+from backend.store.migrate import alembic_config, upgrade
 
 
 def test_the_checkpointer_moves_the_wal_into_the_database_off_the_commit_path(tmp_path):
@@ -29,3 +32,39 @@ def test_the_checkpointer_moves_the_wal_into_the_database_off_the_commit_path(tm
         time.sleep(0.1)
     assert os.path.getsize(path) > before + 3_000_000
     engine.dispose()
+
+
+def test_dropping_the_event_logs_foreign_key_keeps_the_log_and_its_guard(db_url_and_engine):
+    """Migration 0003 on a database with a case in it: the rows stay, the log no longer
+    names cases by constraint, and the database still refuses to change the log."""
+    _, engine = db_url_and_engine  # at head already: go back to before 0003, with data
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0002d")
+    assert inspect(engine).get_foreign_keys("case_events")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO cases (id, ref, reported_at, channel, category, severity, "
+                "complexity, mode, description, status, status_changed_at, used_seconds, "
+                "colour, overdue_tiers, escalations, reopen_count, duplicate_count, "
+                "event_count, version, updated_at) VALUES (1, 'r1', '2026-11-23 01:00:00', "
+                "'qr', 'sanitation', 'general', 'simple', 'normal', 'x', 'received', "
+                "'2026-11-23 01:00:00', 0, 'green', '', 0, 0, 1, 1, 1, '2026-11-23 01:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO case_events (case_id, seq, at, type, actor) "
+                "VALUES (1, 1, '2026-11-23 01:00:00', 'reported', 't')"
+            )
+        )
+    upgrade(engine)
+    assert inspect(engine).get_foreign_keys("case_events") == []
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM case_events")).scalar_one() == 1
+    with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
+        conn.execute(text("DELETE FROM case_events"))
+    with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
+        conn.execute(text("UPDATE case_events SET actor = 'x'"))

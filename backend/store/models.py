@@ -189,7 +189,8 @@ case_events = Table(
     "case_events",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("case_id", BigInteger, ForeignKey("cases.id"), nullable=False),
+    # no foreign key: the engine writes a case and its events in one transaction (migration 0003)
+    Column("case_id", BigInteger, nullable=False),
     Column("seq", Integer, nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("type", String(32), nullable=False),
