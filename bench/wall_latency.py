@@ -209,8 +209,10 @@ def measure(
     try:
         time.sleep(4.0)  # let every screen finish drawing its map before the clock starts
         cpu0, w0 = cpu_seconds(proc.pid), time.monotonic()
+        screens_cpu0 = cpu_seconds(others.pid) if others.pid else 0.0
         marks = load.run(rate, seconds)
         cpu1, w1 = cpu_seconds(proc.pid), time.monotonic()
+        screens_cpu1 = cpu_seconds(others.pid) if others.pid else 0.0
         time.sleep(3.0 if kind == "push" else 5.0)
         seen = [b.execute_script("return window.__gw") for b in browsers]
     finally:
@@ -239,6 +241,7 @@ def measure(
             "screens": len(done),
             "errors": [err for _, _, err in done if err],
             "frames_per_screen": round(statistics.mean(f for _, f, _ in done), 1),
+            "their_cpu_pct": round(100 * (screens_cpu1 - screens_cpu0) / (w1 - w0), 1),
             "delivered": len(delivered),
             "p50_ms": round(statistics.median(delivered), 1) if delivered else None,
             "p99_ms": round(pct(delivered, 99), 1) if delivered else None,

@@ -4,8 +4,8 @@ A thread subscribes to the engine's deltas, keeps one ``WallModel`` current and,
 ``frame_interval``, turns what changed into a *frame*: component id → new props, with ``Patch``
 for the ticker; the map and the intake chart are redrawn as images (``layouts.svg``). Every
 screen gets the same frames, so the cost of a change is paid once per process, not per screen.
-The numbers (tiles, funnel) ride in the frame's pulse and ``assets/live.js`` writes them into
-their elements; see ``wall_numbers``.
+The numbers (tiles, funnel) ride in the frame's pulse, as one JSON text, and
+``assets/live.js`` writes them into their elements; see ``wall_numbers``.
 
 Resync rules, all in this one place:
 
@@ -33,6 +33,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import redis
 from dash import Patch
 
@@ -109,6 +110,9 @@ class _View:
 
     stuck: list[Any] = field(default_factory=list)  # the ranking rows shown
     numbers: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: the same, as the JSON text every pulse carries: encoded once per change, not by Dash's
+    #: JSON cleaner once per screen per frame (which walks every nested value in Python)
+    numbers_json: str = "{}"
     map_colours: list[str] = field(default_factory=list)
     ticker: list[Any] = field(default_factory=list)  # rendered items, newest first
     ticker_top: int = 0  # seq of the newest item shown
@@ -311,7 +315,7 @@ class LiveBridge:
                 "link": "live" if self.link_up else "down",
                 "since_change": round(mono - self._last_change, 2),
                 "frame": self.frames + 1,
-                "numbers": self._view.numbers,
+                "numbers": self._view.numbers_json,
             }
         }
         clock_text = f"{now.astimezone(self.system.tz):%Y-%m-%d %H:%M:%S}"
@@ -342,6 +346,7 @@ class LiveBridge:
         numbers = wall_numbers(m.kpi())
         if numbers != v.numbers:
             v.numbers = numbers
+            v.numbers_json = orjson.dumps(numbers).decode()
             self._numbers_changed = True
         if time.monotonic() - self._last_ticker >= self.ticker_interval:
             self._ticker_changes(out)

@@ -4,6 +4,7 @@ newcomers and a catch-up frame for screens that fall behind."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -27,7 +28,7 @@ def _open_count(frame: Frame) -> str | None:
     pulse = frame.props.get(ids.WALL_PULSE)
     if pulse is None:
         return None
-    return str(pulse["data"]["numbers"][ids.kpi_value("open")]["t"])
+    return str(json.loads(pulse["data"]["numbers"])[ids.kpi_value("open")]["t"])
 
 
 async def _until(screen: Screen, check: Any, timeout: float = 10.0) -> list[Frame]:

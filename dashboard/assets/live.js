@@ -10,7 +10,7 @@
             state.beat = Date.now();
             state.link = p.link;
             state.since = p.since_change || 0;
-            if (p.numbers) { write(p.numbers); }
+            if (p.numbers) { write(JSON.parse(p.numbers)); }  /* one JSON text, see live_bridge.py */
             trimHistory();
             render();
         },
