@@ -277,8 +277,8 @@ def report(
             hi = _day(to, tz) if to else None
         except ValueError as exc:
             raise _fail(str(exc)) from None
-        if lo is not None and hi is not None and hi <= lo:
-            raise _fail(f"--to {to} must be a later day than --from {from_}")
+        if lo is not None and hi is not None and hi < lo:
+            raise _fail(f"--to {to} is before --from {from_}")
         if lo is None or hi is None:
             first, last = conn.execute(
                 select(func.min(cases.c.reported_at), func.max(cases.c.reported_at))
