@@ -35,6 +35,7 @@ from sqlalchemy import event, func, select, text
 from backend.clock import ManualClock
 from backend.commands import action_command, create_command
 from backend.config import Settings
+from backend.drill.periods import period_of
 from backend.drill.projection import refresh_stages
 from backend.drill.risk import refresh_risk
 from backend.store.models import cases
@@ -146,6 +147,26 @@ def measure(
     return out
 
 
+def measure_once(
+    name: str,
+    client: DashClient,
+    timer: SQLTimer,
+    output: str,
+    variants: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Each variant once, with no warm-up: what a first view that computes its figures costs."""
+    walls, sqls = [], []
+    for v in variants:
+        timer.reset()
+        walls.append(client.call(output, v))
+        sqls.append(timer.total)
+    out = {"interaction": name, "n": len(variants), **_stats(walls)}
+    sql = _stats(sqls)
+    out.update({"sql_p50_ms": sql["p50_ms"], "sql_p95_ms": sql["p95_ms"]})
+    print(json.dumps(out, ensure_ascii=False), file=sys.stderr)
+    return out
+
+
 def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     t = time.perf_counter()
     r = fn()
@@ -157,6 +178,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--as-of", default="2026-11-23T09:00:00+08:00")
     ap.add_argument("--skip-jobs", action="store_true", help="do not time the background jobs")
+    ap.add_argument("--cold", type=int, default=5, help="months opened once, not kept")
     args = ap.parse_args()
     url = os.environ.get("BENCH_PG_URL")
     if not url:
@@ -239,6 +261,9 @@ def main() -> None:
         with serving(app) as base:
             client = DashClient(base, app)
             app.state.leader.jobs.ensure_fresh()  # as a screen's first visit does
+            took, n = _timed(app.state.leader.jobs.refresh_reports)
+            jobs["report_snapshots_s"] = round(took, 2)
+            jobs["report_snapshots"] = n
 
             def fl(qs: list[str], extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
                 return [{"leader-filters.data": q, **lang, **(extra or {})} for q in qs]
@@ -328,30 +353,25 @@ def main() -> None:
                     "risk bands", client, timer, "risk-bands.children", fl(filters), args.repeat
                 )
             )
-            today = now.date()
-            for name, kind, days in (
-                ("daily report", "daily", 1),
-                ("ten-day report", "dekad", 10),
-                ("monthly report", "monthly", 31),
+            today = now.astimezone(system.tz).date()
+            # the periods the background job keeps (this one and the one before), then
+            # periods it does not keep, each opened once (the first view computes them)
+            for name, kind in (
+                ("daily report", "daily"),
+                ("ten-day report", "dekad"),
+                ("monthly report", "monthly"),
             ):
+                cur = period_of(kind, today)
                 variants = [
-                    {
-                        "period-kind.value": kind,
-                        "period-day.date": (today - timedelta(days=days * (1 + i % 3))).isoformat(),
-                        **lang,
-                    }
-                    for i in range(3)
+                    {"period-kind.value": kind, "period-day.date": d.isoformat(), **lang}
+                    for d in (cur.start, cur.previous().start)
                 ]
                 results.append(
                     measure(name, client, timer, "report-body.children", variants, args.repeat)
                 )
             variants = [
-                {
-                    "period-kind.value": "monthly",
-                    "period-day.date": (today - timedelta(days=31 * (1 + i % 2))).isoformat(),
-                    **lang,
-                }
-                for i in range(2)
+                {"period-kind.value": "monthly", "period-day.date": d.isoformat(), **lang}
+                for d in (today, period_of("monthly", today).previous().start)
             ]
             results.append(
                 measure(
@@ -360,7 +380,32 @@ def main() -> None:
                     timer,
                     "assess-table.children",
                     variants,
-                    max(6, args.repeat // 3),
+                    args.repeat,
+                )
+            )
+            older = [period_of("monthly", today)]
+            for _ in range(2 + args.cold):
+                older.append(older[-1].previous())
+            cold = [
+                {"period-kind.value": "monthly", "period-day.date": p.start.isoformat(), **lang}
+                for p in older[2:]
+            ]
+            results.append(
+                measure_once(
+                    "monthly report, a month not kept (first view)",
+                    client,
+                    timer,
+                    "report-body.children",
+                    cold,
+                )
+            )
+            results.append(
+                measure_once(
+                    "assessment, a month not kept (first view)",
+                    client,
+                    timer,
+                    "assess-table.children",
+                    cold[1:],
                 )
             )
     finally:

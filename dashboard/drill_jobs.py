@@ -7,6 +7,11 @@ older than ``max_age`` folds the new events in before it queries (an incremental
 only what arrived since); the risk is recomputed every ``risk_every`` seconds. The times are
 the process's monotonic clock: they bound how old a figure may be, whatever the city's clock.
 
+The report snapshots (backend/drill/snapshots.py: the current and previous period of each
+kind, and their assessments) are computed again every ``report_every`` seconds, or ten times
+as long as the last computation took if that is longer: on a large city the snapshots cost
+seconds, and this keeps them at no more than a tenth of a core.
+
 The risk model of a large city takes seconds of CPU to train (Shangrao: bench/RESULTS.md), so
 it is trained in a child process: the web process's threads keep answering the screens.
 """
@@ -20,6 +25,7 @@ import threading
 import time
 
 from backend.drill.projection import refresh_stages
+from backend.drill.snapshots import refresh_kept
 from backend.system import System
 
 log = logging.getLogger("gridwatch.drill")
@@ -33,11 +39,15 @@ class DrillJobs:
         stage_every: float = 15.0,
         risk_every: float = 300.0,
         max_age: float = 30.0,
+        report_every: float = 60.0,
     ) -> None:
         self.system = system
         self.stage_every = stage_every
         self.risk_every = risk_every
         self.max_age = max_age
+        self.report_every = report_every
+        self._reports_at = -1e18
+        self._reports_took = 0.0
         self._lock = threading.Lock()
         self._stages_at = -1e18
         self._risk_at = -1e18
@@ -86,6 +96,18 @@ class DrillJobs:
             self._risk_at = time.monotonic()
             return int(done.stdout.strip().splitlines()[-1])
 
+    def refresh_reports(self) -> int:
+        """Compute the kept report snapshots again at the city's present instant."""
+        started = time.monotonic()
+        s = self.system
+        n = refresh_kept(s.db, s.tz, s.clock.now())
+        self._reports_at = time.monotonic()
+        self._reports_took = self._reports_at - started
+        return n
+
+    def _reports_due(self, now: float) -> bool:
+        return now - self._reports_at >= max(self.report_every, 10 * self._reports_took)
+
     def _run(self) -> None:
         while not self._stop.wait(1.0):
             now = time.monotonic()
@@ -95,5 +117,7 @@ class DrillJobs:
                 if now - self._risk_at >= self.risk_every:
                     self.refresh_stages()
                     self.refresh_risk()
+                if self._reports_due(time.monotonic()):
+                    self.refresh_reports()
             except Exception:  # the screens keep their last figures; the log says why
                 log.exception("drill-down refresh failed; trying again")

@@ -360,6 +360,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "title_dekad": ("{y}年{m}月{part}旬报", "Ten-day report, {y}-{m:02d}, {part}"),
     "title_monthly": ("{y}年{m}月月报", "Monthly report, {y}-{m:02d}"),
     "assess_title": ("双向考核：{period}", "Assessment: {period}"),
+    "assess_as_of": ("（数据截至 {as_of}）", " (as of {as_of})"),
     "assess_formula": (
         "得分 = {formula}（各项为比率，满分 100）",
         "Score = {formula} (each a rate; 100 at best)",

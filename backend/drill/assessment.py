@@ -15,7 +15,7 @@ helps nor hurts. Units with fewer than ``MIN_CASES`` cases in the period are lis
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -113,7 +113,7 @@ def assess(
 ) -> list[UnitScore]:
     """Every unit with cases in the period, scored; ranked units first, best first."""
     frm, to = period.window(tz)
-    report = build_report(conn, frm, to, now, scope, groups=("by_unit",))
+    report = build_report(conn, frm, to, now, scope, groups=("by_unit",), medians=False)
     esc = escalations_by_unit(conn, period, scope)
     units = sorted(set(report["by_unit"]) - {"unassigned"} | set(esc))
     out = []
@@ -156,13 +156,27 @@ def assess_with_change(
     scope: Scope | None = None,
 ) -> list[UnitScore]:
     """This period's scores, each with its score and rank in the period before."""
-    now_scores = assess(conn, period, tz, now, scope)
-    before = {u.unit: u for u in assess(conn, period.previous(), tz, now, scope)}
-    for u in now_scores:
-        prev = before.get(u.unit)
+    return with_change(
+        assess(conn, period, tz, now, scope), assess(conn, period.previous(), tz, now, scope)
+    )
+
+
+def with_change(scores: list[UnitScore], before: list[UnitScore]) -> list[UnitScore]:
+    """``scores``, each with its unit's score and rank in ``before`` (the period before)."""
+    prev_of = {u.unit: u for u in before}
+    for u in scores:
+        prev = prev_of.get(u.unit)
         if prev is not None:
             u.prev_score, u.prev_rank = prev.score, prev.rank
-    return now_scores
+    return scores
+
+
+_FIELDS = tuple(f.name for f in fields(UnitScore))
+
+
+def from_dict(d: dict[str, Any]) -> UnitScore:
+    """The score ``as_dict`` wrote (its derived figures are computed again)."""
+    return UnitScore(**{k: d[k] for k in _FIELDS if k in d})
 
 
 def as_dict(u: UnitScore) -> dict[str, Any]:

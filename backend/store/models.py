@@ -324,3 +324,15 @@ drill_state = Table(
     Column("window_count", BigInteger, nullable=False, default=0),
     Column("refreshed_at", UTCDateTime, nullable=True),
 )
+
+#: Periodic reports and assessments as computed at one instant (backend/drill/snapshots.py).
+report_snapshots = Table(
+    "report_snapshots",
+    metadata,
+    Column("what", String(16), primary_key=True),  # "report" | "assessment"
+    Column("kind", String(16), primary_key=True),  # daily | dekad | monthly
+    Column("period_start", Date, primary_key=True),
+    Column("scope", String(64), primary_key=True),  # "city" or "<level>:<area code>"
+    Column("as_of", UTCDateTime, nullable=False),
+    Column("body", Text, nullable=False),  # the figures, JSON
+)

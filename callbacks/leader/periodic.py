@@ -1,8 +1,9 @@
 """Assessment and periodic reports: the period picked, the figures on screen, the downloads.
 
-The report on screen, its CSV and its XLSX are all ``build_report`` over the period's window at
-the same clock, through ``backend/drill/export.report_rows``: the numbers are the ones
-``gridwatch report --json --from … --to …`` prints for that window.
+The report on screen, its CSV and its XLSX are all the period's snapshot (``build_report`` over
+the period's window at the instant the snapshot gives, backend/drill/snapshots.py), through
+``backend/drill/export.report_rows``: the numbers are the ones ``gridwatch report --json --from
+… --to …`` printed for that window at that instant.
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, no_update
 
-from backend.drill import export
-from backend.drill.assessment import assess_with_change
+from backend.drill import export, snapshots
 from backend.drill.periods import Period, period_of
 from backend.refindex import RefIndex
-from backend.reports import build_report
 from backend.system import System
 from dashboard.drill_jobs import DrillJobs
 from dashboard.i18n import t
@@ -56,10 +55,9 @@ def namer(ref: RefIndex, lang: str) -> Any:
 def period_report(
     system: System, p: Period, now: datetime, lang: str
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The report rows of period ``p`` as they stand at ``now``, and what the files say of it."""
-    frm, to = p.window(system.tz)
-    with system.db.connect() as conn:
-        report = build_report(conn, frm, to, now)
+    """The report rows of period ``p`` from its snapshot (computed at ``now`` unless a fresh
+    one is kept), and what the files say of it: the snapshot's instant is the "as of"."""
+    report = snapshots.period_report(system.db, system.tz, p, now)
     rows = export.report_rows(report, namer(system.ref, lang))
     meta = {
         "title": view.period_title(p, lang),
@@ -68,7 +66,7 @@ def period_report(
         "as_of": report["as_of"],
         "from_local": p.start.isoformat(),
         "to_local": p.last_day.isoformat(),
-        "as_of_local": local_time(now, system.tz),
+        "as_of_local": local_time(datetime.fromisoformat(report["as_of"]), system.tz),
     }
     return rows, meta
 
@@ -88,8 +86,7 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
         jobs.ensure_fresh()
         p = _period(kind, day, system)
         ref = system.ref
-        with system.db.connect() as conn:
-            scores = assess_with_change(conn, p, system.tz, system.clock.now())
+        scores, as_of = snapshots.period_assessment(system.db, system.tz, p, system.clock.now())
 
         def name_of(u: str) -> str:
             return unit_name(ref, u)
@@ -101,7 +98,8 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
         return (
             view.assessment_table(scores, name_of, tier_of, lang),
             view.assessment_chart(scores, name_of, lang),
-            t("assess_title", lang, period=view.period_title(p, lang)),
+            t("assess_title", lang, period=view.period_title(p, lang))
+            + t("assess_as_of", lang, as_of=local_time(as_of, system.tz)),
         )
 
     @app.callback(

@@ -1,0 +1,184 @@
+"""Report snapshots: the periodic reports and the assessment, computed in the background and
+kept in SQL, so that opening one is a read of a stored document instead of a scan of a month
+of cases (about 115,000 in Shangrao, with 12,000 units to break down: seconds, bench/RESULTS.md).
+
+A snapshot is the whole figure set of one period at one instant of the city's clock, exactly
+as ``build_report`` (or ``assess``) gave it then, so the screen, its CSV and its XLSX still say
+the numbers ``gridwatch report --json`` prints for that window *as of* the snapshot's time,
+which the screen shows. The background job (dashboard/drill_jobs.py) keeps the current and
+the previous period of each kind fresh; any other period is computed when first opened and
+kept; a snapshot older than ``MAX_AGE`` on the city's clock is computed again when opened.
+Nothing depends on a snapshot but what is shown: the source of truth stays the case rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, and_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from backend.drill import assessment
+from backend.drill.periods import KINDS, Period, period_of
+from backend.reports import build_report
+from backend.scope import Scope
+from backend.store.models import report_snapshots
+
+REPORT = "report"
+ASSESSMENT = "assessment"
+#: how old (on the city's clock) a snapshot may be when it is opened
+MAX_AGE = timedelta(minutes=10)
+
+Computer = Callable[[Connection, Period, datetime], Any]
+
+
+def scope_key(scope: Scope | None) -> str:
+    if scope is None or scope.area is None:
+        return "city"
+    return f"{scope.level or 'township'}:{scope.area}"
+
+
+def load(
+    conn: Connection, what: str, period: Period, scope: Scope | None = None
+) -> tuple[Any, datetime] | None:
+    """The stored body of ``what`` for ``period`` and the instant it was computed, if any."""
+    c = report_snapshots.c
+    row = conn.execute(
+        select(c.body, c.as_of).where(
+            and_(
+                c.what == what,
+                c.kind == period.kind,
+                c.period_start == period.start,
+                c.scope == scope_key(scope),
+            )
+        )
+    ).first()
+    return (json.loads(row.body), row.as_of) if row is not None else None
+
+
+def store(
+    conn: Connection,
+    what: str,
+    period: Period,
+    as_of: datetime,
+    body: Any,
+    scope: Scope | None = None,
+) -> None:
+    """Insert or replace one snapshot (two web processes may refresh the same one at once:
+    the later write wins, and both are the figures of their instant)."""
+    values = {
+        "what": what,
+        "kind": period.kind,
+        "period_start": period.start,
+        "scope": scope_key(scope),
+        "as_of": as_of,
+        "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+    }
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    ins = dialect.insert(report_snapshots).values(**values)
+    conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=["what", "kind", "period_start", "scope"],
+            set_={"as_of": ins.excluded.as_of, "body": ins.excluded.body},
+        )
+    )
+
+
+def cached(
+    db: Engine,
+    what: str,
+    period: Period,
+    now: datetime,
+    compute: Computer,
+    scope: Scope | None = None,
+    max_age: timedelta = MAX_AGE,
+) -> tuple[Any, datetime]:
+    """The snapshot of ``period`` if it is at most ``max_age`` old at ``now`` (and not from
+    ``now``'s future: a clock set back, as in a replay); else computed at ``now`` and kept."""
+    with db.connect() as conn:
+        found = load(conn, what, period, scope)
+    if found is not None and now - max_age <= found[1] <= now:
+        return found
+    return refresh(db, what, period, now, compute, scope), now
+
+
+def refresh(
+    db: Engine,
+    what: str,
+    period: Period,
+    now: datetime,
+    compute: Computer,
+    scope: Scope | None = None,
+) -> Any:
+    """Compute ``what`` for ``period`` at ``now`` and keep it; the body computed."""
+    with db.connect() as conn:
+        body = compute(conn, period, now)
+    with db.begin() as conn:
+        store(conn, what, period, now, body, scope)
+    return body
+
+
+def kept_periods(today: Any, depth: int = 2) -> Iterable[Period]:
+    """The periods the background job keeps fresh: of each kind, the current one and the
+    ``depth - 1`` before it (the assessment compares a period with the one before)."""
+    for kind in KINDS:
+        p = period_of(kind, today)
+        for _ in range(depth):
+            yield p
+            p = p.previous()
+
+
+def _report(tz: ZoneInfo) -> Computer:
+    def compute(conn: Connection, p: Period, now: datetime) -> dict[str, Any]:
+        frm, to = p.window(tz)
+        return build_report(conn, frm, to, now)
+
+    return compute
+
+
+def _assessment(tz: ZoneInfo) -> Computer:
+    def compute(conn: Connection, p: Period, now: datetime) -> list[dict[str, Any]]:
+        return [assessment.as_dict(u) for u in assessment.assess(conn, p, tz, now)]
+
+    return compute
+
+
+def period_report(
+    db: Engine, tz: ZoneInfo, p: Period, now: datetime, max_age: timedelta = MAX_AGE
+) -> dict[str, Any]:
+    """The city's report of ``p`` (its ``as_of`` says at which instant)."""
+    body, _ = cached(db, REPORT, p, now, _report(tz), max_age=max_age)
+    return dict(body)
+
+
+def period_assessment(
+    db: Engine, tz: ZoneInfo, p: Period, now: datetime, max_age: timedelta = MAX_AGE
+) -> tuple[list[assessment.UnitScore], datetime]:
+    """The units' scores of ``p`` with their change against the period before, and the
+    instant the (older of the two) scores were computed."""
+    compute = _assessment(tz)
+    scores, at = cached(db, ASSESSMENT, p, now, compute, max_age=max_age)
+    before, at_before = cached(db, ASSESSMENT, p.previous(), now, compute, max_age=max_age)
+    ranked = assessment.with_change(
+        [assessment.from_dict(d) for d in scores], [assessment.from_dict(d) for d in before]
+    )
+    return ranked, min(at, at_before)
+
+
+def refresh_kept(db: Engine, tz: ZoneInfo, now: datetime) -> int:
+    """Compute again, at ``now``, every snapshot the screens open most: the report of the
+    current and the previous period of each kind, and their assessments with the period
+    before each (what the change column compares with). Returns how many were written."""
+    today = now.astimezone(tz).date()
+    n = 0
+    for p in kept_periods(today, depth=2):
+        refresh(db, REPORT, p, now, _report(tz))
+        n += 1
+    for p in kept_periods(today, depth=3):
+        refresh(db, ASSESSMENT, p, now, _assessment(tz))
+        n += 1
+    return n

@@ -1,0 +1,92 @@
+"""Report snapshots: a stored report is the report of its instant, is kept while it is fresh
+on the city's clock, is computed again when older, and the background job keeps the periods
+the screens open most."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from backend.drill import snapshots
+from backend.drill.assessment import as_dict, assess_with_change
+from backend.drill.periods import period_of
+from backend.reports import build_report
+from backend.store.models import report_snapshots
+from tests.drilldata import simulate
+from tests.helpers import report
+
+
+def _live(system, p, now):
+    frm, to = p.window(system.tz)
+    with system.db.connect() as conn:
+        return json.loads(json.dumps(build_report(conn, frm, to, now)))
+
+
+def test_a_snapshot_is_the_report_of_its_instant_until_it_is_too_old(system, clock):
+    simulate(system, clock, days=3)  # 9–11 November; the clock stops at the 12th, 00:00
+    p = period_of("dekad", clock.now().astimezone(system.tz).date())  # 11–20 November
+    first_at = clock.now()
+    first = snapshots.period_report(system.db, system.tz, p, first_at)
+    assert first == _live(system, p, first_at)
+    assert first["cases_total"] > 20
+
+    # a new case arrives: within MAX_AGE the screens keep the stored figures and say of
+    # which instant they are
+    report(system)
+    clock.advance(snapshots.MAX_AGE - timedelta(seconds=1))
+    kept = snapshots.period_report(system.db, system.tz, p, clock.now())
+    assert kept == first and kept["as_of"] == first_at.isoformat()
+
+    # older than MAX_AGE: computed again, with the new case
+    clock.advance(timedelta(seconds=2))
+    again = snapshots.period_report(system.db, system.tz, p, clock.now())
+    assert again["as_of"] == clock.now().isoformat()
+    assert again["cases_total"] == first["cases_total"] + 1
+    assert again == _live(system, p, clock.now())
+    with system.db.connect() as conn:
+        n = conn.execute(select(func.count()).select_from(report_snapshots)).scalar_one()
+    assert n == 1  # replaced, not added
+
+
+def test_a_snapshot_from_the_clocks_future_is_not_used(system, clock):
+    simulate(system, clock, days=2)
+    p = period_of("daily", date(2026, 11, 9))
+    later = clock.now()
+    snapshots.period_report(system.db, system.tz, p, later)
+    earlier = later - timedelta(hours=6)  # a replay: the clock set back
+    got = snapshots.period_report(system.db, system.tz, p, earlier)
+    assert got["as_of"] == earlier.isoformat()
+    assert got == _live(system, p, earlier)
+
+
+def test_the_job_keeps_the_current_and_previous_periods(system, clock):
+    simulate(system, clock, days=12)
+    now = clock.now()
+    assert snapshots.refresh_kept(system.db, system.tz, now) == 3 * 2 + 3 * 3
+    today = now.astimezone(system.tz).date()
+    with system.db.connect() as conn:
+        for kind in ("daily", "dekad", "monthly"):
+            cur = period_of(kind, today)
+            for p in (cur, cur.previous()):
+                body, at = snapshots.load(conn, snapshots.REPORT, p)
+                assert at == now and body == _live(system, p, now), p
+            want = [as_dict(u) for u in assess_with_change(conn, cur.previous(), system.tz, now)]
+    # read back later (within MAX_AGE): the stored scores, with the change column
+    clock.advance(timedelta(minutes=1))
+    p = period_of("monthly", today).previous()
+    scores, at = snapshots.period_assessment(system.db, system.tz, p, clock.now())
+    assert at == now
+    assert [as_dict(u) for u in scores] == want
+    dekad = period_of("dekad", today).previous()
+    scores, _ = snapshots.period_assessment(system.db, system.tz, dekad, clock.now())
+    assert [u.rank for u in scores if u.rank is not None][:3] == [1, 2, 3]
+    assert any(u.prev_rank is not None for u in scores)  # compared with the dekad before
+
+
+def test_scope_keys():
+    from backend.scope import Scope
+
+    assert snapshots.scope_key(None) == snapshots.scope_key(Scope.city()) == "city"
+    assert snapshots.scope_key(Scope("361102", "township")) == "township:361102"
