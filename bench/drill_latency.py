@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import event, func, select, text
+from sqlalchemy import delete, event, func, select, text
 
 from backend.clock import ManualClock
 from backend.commands import action_command, create_command
@@ -38,7 +38,7 @@ from backend.config import Settings
 from backend.drill.periods import period_of
 from backend.drill.projection import refresh_stages
 from backend.drill.risk import refresh_risk
-from backend.store.models import cases
+from backend.store.models import cases, report_snapshots
 from backend.system import System
 from bench.common import machine
 from dashboard.app import create_app
@@ -225,6 +225,8 @@ def main() -> None:
         size = conn.execute(
             text("SELECT pg_size_pretty(pg_database_size(current_database()))")
         ).scalar()
+    with db.begin() as conn:  # the snapshots of an earlier run would make first views warm
+        conn.execute(delete(report_snapshots))
     jobs: dict[str, Any] = {}
     if not args.skip_jobs:
         took, n = _timed(lambda: refresh_risk(db, now))

@@ -12,8 +12,9 @@ kind, and their assessments) are computed again every ``report_every`` seconds, 
 as long as the last computation took if that is longer: on a large city the snapshots cost
 seconds, and this keeps them at no more than a tenth of a core.
 
-The risk model of a large city takes seconds of CPU to train (Shangrao: bench/RESULTS.md), so
-it is trained in a child process: the web process's threads keep answering the screens.
+The risk model of a large city takes seconds of CPU to train, and its report snapshots seconds
+to compute (Shangrao: bench/RESULTS.md), so both run in child processes
+(``backend.drill.childjob``): the web process's threads keep answering the screens.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import threading
 import time
 
 from backend.drill.projection import refresh_stages
-from backend.drill.snapshots import refresh_kept
 from backend.system import System
 
 log = logging.getLogger("gridwatch.drill")
@@ -49,6 +49,7 @@ class DrillJobs:
         self._reports_at = -1e18
         self._reports_took = 0.0
         self._lock = threading.Lock()
+        self._reports_lock = threading.Lock()
         self._stages_at = -1e18
         self._risk_at = -1e18
         self._stop = threading.Event()
@@ -81,29 +82,44 @@ class DrillJobs:
             return n
 
     def refresh_risk(self) -> int:
-        """Retrain and rescore the open cases in a child process (``backend.drill.riskjob``):
-        nothing of the web process's threads or connections is shared with it."""
+        """Retrain and rescore the open cases in a child process."""
         with self._lock:
-            url = self.system.settings.effective_database_url
-            now = self.system.clock.now().isoformat()
-            done = subprocess.run(
-                [sys.executable, "-m", "backend.drill.riskjob", url, now],
-                capture_output=True,
-                text=True,
-                timeout=1800,
-                check=True,
-            )
+            n = self._child("risk")
             self._risk_at = time.monotonic()
-            return int(done.stdout.strip().splitlines()[-1])
+            return n
 
     def refresh_reports(self) -> int:
-        """Compute the kept report snapshots again at the city's present instant."""
-        started = time.monotonic()
+        """Compute the kept report snapshots again, at the city's present instant, in a child
+        process; one refresh at a time (a caller that finds one running waits for it)."""
+        with self._reports_lock:
+            started = time.monotonic()
+            n = self._child("reports")
+            self._reports_at = time.monotonic()
+            self._reports_took = self._reports_at - started
+            return n
+
+    def _child(self, job: str) -> int:
+        """Run ``backend.drill.childjob``: nothing of the web process's threads or
+        connections is shared with it, and its Python does not hold the screens' GIL."""
         s = self.system
-        n = refresh_kept(s.db, s.tz, s.clock.now())
-        self._reports_at = time.monotonic()
-        self._reports_took = self._reports_at - started
-        return n
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "backend.drill.childjob",
+                job,
+                s.settings.effective_database_url,
+                s.clock.now().isoformat(),
+                s.settings.tz,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"drill job {job} failed: {done.stderr.strip()[-2000:]}")
+        return int(done.stdout.strip().splitlines()[-1])
 
     def _reports_due(self, now: float) -> bool:
         return now - self._reports_at >= max(self.report_every, 10 * self._reports_took)

@@ -90,3 +90,41 @@ def test_scope_keys():
 
     assert snapshots.scope_key(None) == snapshots.scope_key(Scope.city()) == "city"
     assert snapshots.scope_key(Scope("361102", "township")) == "township:361102"
+
+
+def test_the_leader_jobs_run_in_child_processes(system, clock):
+    """The web process's jobs, as it runs them: child processes on the same database."""
+    from backend.store.models import cases, drill_case_risk
+    from dashboard.drill_jobs import DrillJobs
+
+    simulate(system, clock, days=5)
+    jobs = DrillJobs(system)
+    assert jobs.refresh_reports() == 15
+    assert jobs._reports_took > 0
+    now = clock.now()
+    p = period_of("dekad", now.astimezone(system.tz).date())
+    with system.db.connect() as conn:
+        body, at = snapshots.load(conn, snapshots.REPORT, p)
+        n_open = conn.execute(
+            select(func.count())
+            .select_from(cases)
+            .where(cases.c.status.in_(["received", "dispatched", "accepted", "in_progress"]))
+        ).scalar_one()
+    assert at == now and body == _live(system, p, now)
+    assert jobs.refresh_risk() >= n_open > 0
+    with system.db.connect() as conn:
+        scored = conn.execute(select(func.count()).select_from(drill_case_risk)).scalar_one()
+    assert scored >= n_open
+
+
+def test_a_failing_job_says_why(system, clock, monkeypatch):
+    from dashboard.drill_jobs import DrillJobs
+
+    jobs = DrillJobs(system)
+    monkeypatch.setattr(system.settings, "tz", "Nowhere/Atlantis")
+    try:
+        jobs.refresh_reports()
+    except RuntimeError as exc:
+        assert "reports" in str(exc) and "Atlantis" in str(exc)
+    else:
+        raise AssertionError("a job with a bad time zone should fail")

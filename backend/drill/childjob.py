@@ -1,0 +1,57 @@
+"""``python -m backend.drill.childjob JOB DATABASE_URL NOW TZ``: one of the leader's background
+jobs, in a process of its own, printing how many rows it wrote. The web process runs them as
+child processes (dashboard/drill_jobs.py): a large city's model training or report snapshots
+take seconds of Python, which in the web process would hold up the screens' threads.
+
+Jobs: ``risk`` retrains the overdue-risk model and rescores the open cases; ``reports``
+computes again the report snapshots the screens open most (backend/drill/snapshots.py).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from backend.store.db import make_engine
+
+
+def _risk(db: Engine, now: datetime, tz: ZoneInfo) -> int:
+    from backend.drill.risk import refresh_risk
+
+    return refresh_risk(db, now)
+
+
+def _reports(db: Engine, now: datetime, tz: ZoneInfo) -> int:
+    from backend.drill.snapshots import refresh_kept
+
+    return refresh_kept(db, tz, now)
+
+
+JOBS: dict[str, Callable[[Engine, datetime, ZoneInfo], int]] = {
+    "risk": _risk,
+    "reports": _reports,
+}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 4 or argv[0] not in JOBS:
+        print(
+            f"usage: python -m backend.drill.childjob {{{','.join(JOBS)}}} DATABASE_URL NOW TZ",
+            file=sys.stderr,
+        )
+        return 2
+    job, url, now, tz = argv
+    db = make_engine(url)
+    try:
+        print(JOBS[job](db, datetime.fromisoformat(now), ZoneInfo(tz)))
+    finally:
+        db.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
