@@ -6,32 +6,41 @@ A snapshot is the whole figure set of one period at one instant of the city's cl
 as ``build_report`` (or ``assess``) gave it then, so the screen, its CSV and its XLSX still say
 the numbers ``gridwatch report --json`` prints for that window *as of* the snapshot's time,
 which the screen shows. The background job (dashboard/drill_jobs.py) keeps the current and
-the previous period of each kind fresh; any other period is computed when first opened and
-kept; a snapshot older than ``MAX_AGE`` on the city's clock is computed again when opened.
+the previous period of each kind fresh, and fills in the earlier months, ten-day periods and
+days a few seconds of work at a time (``backfill``); until it has, an earlier period is
+computed when first opened, and kept. A snapshot of a kept period older than ``MAX_AGE`` on
+the city's clock is computed again when opened; an earlier period has settled (its cases
+closed long ago), and its snapshot may be ``SETTLED_MAX_AGE`` old.
 Nothing depends on a snapshot but what is shown: the source of truth stays the case rows.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, and_, select
+from sqlalchemy import Connection, Engine, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.drill import assessment
 from backend.drill.periods import KINDS, Period, period_of
 from backend.reports import build_report
 from backend.scope import Scope
-from backend.store.models import report_snapshots
+from backend.store.models import cases, report_snapshots
 
 REPORT = "report"
 ASSESSMENT = "assessment"
 #: how old (on the city's clock) a snapshot may be when it is opened
 MAX_AGE = timedelta(minutes=10)
+#: how old the snapshot of a period before the previous one may be
+SETTLED_MAX_AGE = timedelta(days=1)
+#: the kinds whose earlier periods the job fills in, the costliest first
+BACKFILLED = ("monthly", "dekad", "daily")
 
 Computer = Callable[[Connection, Period, datetime], Any]
 
@@ -147,22 +156,35 @@ def _assessment(tz: ZoneInfo) -> Computer:
     return compute
 
 
+def max_age_of(p: Period, now: datetime, tz: ZoneInfo) -> timedelta:
+    """``MAX_AGE`` for the current and the previous period of its kind, ``SETTLED_MAX_AGE``
+    for the earlier ones."""
+    kept = period_of(p.kind, now.astimezone(tz).date()).previous()
+    return MAX_AGE if p.end > kept.start else SETTLED_MAX_AGE
+
+
 def period_report(
-    db: Engine, tz: ZoneInfo, p: Period, now: datetime, max_age: timedelta = MAX_AGE
+    db: Engine, tz: ZoneInfo, p: Period, now: datetime, max_age: timedelta | None = None
 ) -> dict[str, Any]:
     """The city's report of ``p`` (its ``as_of`` says at which instant)."""
-    body, _ = cached(db, REPORT, p, now, _report(tz), max_age=max_age)
+    age = max_age if max_age is not None else max_age_of(p, now, tz)
+    body, _ = cached(db, REPORT, p, now, _report(tz), max_age=age)
     return dict(body)
 
 
 def period_assessment(
-    db: Engine, tz: ZoneInfo, p: Period, now: datetime, max_age: timedelta = MAX_AGE
+    db: Engine, tz: ZoneInfo, p: Period, now: datetime, max_age: timedelta | None = None
 ) -> tuple[list[assessment.UnitScore], datetime]:
     """The units' scores of ``p`` with their change against the period before, and the
     instant the (older of the two) scores were computed."""
     compute = _assessment(tz)
-    scores, at = cached(db, ASSESSMENT, p, now, compute, max_age=max_age)
-    before, at_before = cached(db, ASSESSMENT, p.previous(), now, compute, max_age=max_age)
+
+    def age(q: Period) -> timedelta:
+        return max_age if max_age is not None else max_age_of(q, now, tz)
+
+    scores, at = cached(db, ASSESSMENT, p, now, compute, max_age=age(p))
+    prev = p.previous()
+    before, at_before = cached(db, ASSESSMENT, prev, now, compute, max_age=age(prev))
     ranked = assessment.with_change(
         [assessment.from_dict(d) for d in scores], [assessment.from_dict(d) for d in before]
     )
@@ -181,4 +203,39 @@ def refresh_kept(db: Engine, tz: ZoneInfo, now: datetime) -> int:
     for p in kept_periods(today, depth=3):
         refresh(db, ASSESSMENT, p, now, _assessment(tz))
         n += 1
+    return n
+
+
+def backfill(db: Engine, tz: ZoneInfo, now: datetime, budget: float = math.inf) -> int:
+    """Fill in the report and the assessment of the earlier months, ten-day periods and days,
+    newest first, back to the first case: those with no snapshot, or one older than
+    ``SETTLED_MAX_AGE``. Stops once ``budget`` seconds have been spent, to go on next time.
+    Returns how many were written."""
+    with db.connect() as conn:
+        first = conn.execute(select(func.min(cases.c.reported_at))).scalar_one()
+        c = report_snapshots.c
+        have = {
+            (r.what, r.kind, r.period_start): r.as_of
+            for r in conn.execute(
+                select(c.what, c.kind, c.period_start, c.as_of).where(c.scope == "city")
+            )
+        }
+    if first is None:
+        return 0
+    first_day = first.astimezone(tz).date()
+    today = now.astimezone(tz).date()
+    started = time.monotonic()
+    n = 0
+    for kind in BACKFILLED:
+        p = period_of(kind, today).previous().previous()
+        while p.end > first_day:
+            for what, compute in ((REPORT, _report(tz)), (ASSESSMENT, _assessment(tz))):
+                at = have.get((what, kind, p.start))
+                if at is not None and now - SETTLED_MAX_AGE <= at <= now:
+                    continue
+                if time.monotonic() - started >= budget:
+                    return n
+                refresh(db, what, p, now, compute)
+                n += 1
+            p = p.previous()
     return n
