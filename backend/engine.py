@@ -335,26 +335,14 @@ class CaseEngine:
 
 
 #: (key in the delta, field of the case) for everything a delta carries
-_DELTA_KEYS = (
-    *DELTA_FIELDS,
-    "id",
-    "v",
-    "reported_at",
-    "due_at",
-    "stage_started_at",
-    "completed_at",
-    "updated_at",
+_DELTA_PAIRS = (
+    *((f, f) for f in DELTA_FIELDS),
+    ("id", "id"),
+    ("v", "version"),
+    *((f, f) for f in ("reported_at", "due_at", "stage_started_at", "completed_at", "updated_at")),
 )
-_DELTA_VALUES = attrgetter(
-    *DELTA_FIELDS,
-    "id",
-    "version",
-    "reported_at",
-    "due_at",
-    "stage_started_at",
-    "completed_at",
-    "updated_at",
-)
+_DELTA_KEYS = tuple(k for k, _ in _DELTA_PAIRS)
+_DELTA_VALUES = attrgetter(*(f for _, f in _DELTA_PAIRS))
 
 
 def delta(case: CaseState) -> dict[str, Any]:

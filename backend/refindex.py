@@ -128,11 +128,15 @@ class RefIndex:
         """Within ~5 km of the box around the grid centres: a cheap test before the search
         (records imported from another city are nowhere near)."""
         if self._bbox is None:
-            pts = [(g.lat, g.lon) for g in self.grids.values() if g.lat is not None]
+            pts = [
+                (g.lat, g.lon)
+                for g in self.grids.values()
+                if g.lat is not None and g.lon is not None
+            ]
             if not pts:
                 return False
             lats = [p[0] for p in pts]
-            lons = [p[1] for p in pts if p[1] is not None]
+            lons = [p[1] for p in pts]
             m = 0.1  # degrees: more than 5 km at any latitude a city has
             self._bbox = (min(lats) - m, max(lats) + m, min(lons) - m, max(lons) + m)
         lo_lat, hi_lat, lo_lon, hi_lon = self._bbox

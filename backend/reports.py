@@ -111,19 +111,19 @@ def build_report(
     ]
     wanted = {g: GROUPS[g] for g in groups}
     keys = list(wanted.values())
+    # the times to close whose median is each group's: on PostgreSQL the two middle ones,
+    # from the same scan as the sums; elsewhere every one, read in a second query
     in_sql = medians and conn.dialect.name == "postgresql"
     if in_sql:
         measures += _sql_middles(completed)
     totals, per_group = _aggregate(conn, window, measures, wanted)
-    all_durations: list[float] = []
+    all_durations: list[float] = _middles(totals) if in_sql else []
     durations: dict[str, dict[Any, list[float]]] = {g: defaultdict(list) for g in wanted}
     if medians and not in_sql:
         for *group_keys, hours in _durations(conn, keys, and_(window, completed)):
             all_durations.append(hours)
             for g, key in zip(wanted, group_keys, strict=True):
                 durations[g][key].append(hours)
-    if in_sql:
-        all_durations = _middles(totals)
     report: dict[str, Any] = {
         "from": frm.isoformat(),
         "to": to.isoformat(),
@@ -181,21 +181,11 @@ def _aggregate(
 
 
 def _durations(conn: Connection, keys: list[Any], where: Any) -> list[tuple[Any, ...]]:
-    """(breakdown keys…, hours from report to completion) of the completed cases.
-
-    PostgreSQL returns the interval's exact seconds, which as a float are the same value as
-    Python's ``timedelta.total_seconds()``; SQLite's arithmetic is not exact, so there the
-    instants are read and subtracted in Python. An imported record closed at an unknown time
-    (no completed_at) counts as closed but has no duration."""
+    """(breakdown keys…, hours from report to completion) of the completed cases, where the
+    median is taken in Python (not PostgreSQL: ``_sql_middles``). SQLite's date arithmetic is
+    not exact, so the instants are read and subtracted here. An imported record closed at an
+    unknown time (no completed_at) counts as closed but has no duration."""
     where = and_(where, cases.c.completed_at.is_not(None))
-    if conn.dialect.name == "postgresql":
-        seconds: Any = literal_column(
-            "EXTRACT(EPOCH FROM (cases.completed_at - cases.reported_at))"
-        )
-        return [
-            (*r[:-1], float(r[-1]) / 3600)
-            for r in conn.execute(select(*keys, seconds).where(where))
-        ]
     return [
         (*r[:-2], (r[-1] - r[-2]).total_seconds() / 3600)
         for r in conn.execute(select(*keys, cases.c.reported_at, cases.c.completed_at).where(where))

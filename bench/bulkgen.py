@@ -33,15 +33,13 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from backend.casestate import CASE_FIELDS, EVENT_FIELDS
-from backend.clock import ManualClock
 from backend.config import Settings
 from backend.domain import TIER_ORDER
 from backend.drill.projection import OVERLAP, STAGES, set_state
 from backend.drill.stages import bin_of
 from backend.simulator import CHANNELS, COMMON_CATEGORIES, HANDLING_HOURS, HOURLY, WEEKDAY
 from backend.store.models import cases, drill_stages
-from backend.system import System
-from bench.common import TZ, fresh_system
+from bench.common import TZ, fresh_system, open_system
 
 PER_DAY = 3836  # Shangrao: 1.4 million cases a year
 ALLOWANCE_WD = {"grid": 1, "township": 5, "department": 10, "county": 15}
@@ -53,6 +51,13 @@ CASE_INDEXES = (
     "ix_cases_unit_code",
     "ix_cases_township_code",
     "ix_cases_reported_at",
+)
+#: every index dropped while loading: the cases' and the event log's and the stages'
+LOAD_INDEXES = (
+    *CASE_INDEXES,
+    "uq_case_events_case_id_seq",
+    "ix_drill_stages_day",
+    "ix_drill_stages_unit_code",
 )
 STAGE_COLS = [c.name for c in drill_stages.columns]
 
@@ -458,17 +463,9 @@ def load(
         gen.next_event_id = last_ev + 1
     t0 = time.perf_counter()
     with db.begin() as conn:
-        for ix in CASE_INDEXES if not top_up else ():
-            conn.execute(text(f"DROP INDEX IF EXISTS {ix}"))
         if not top_up:
-            conn.execute(text("DROP INDEX IF EXISTS uq_case_events_case_id_seq"))
-            conn.execute(text("DROP INDEX IF EXISTS ix_drill_stages_day"))
-            conn.execute(text("DROP INDEX IF EXISTS ix_drill_stages_unit_code"))
-            conn.execute(
-                text(
-                    "ALTER TABLE case_events DROP CONSTRAINT IF EXISTS fk_case_events_case_id_cases"
-                )
-            )
+            for ix in LOAD_INDEXES:
+                conn.execute(text(f"DROP INDEX IF EXISTS {ix}"))
     made = events = stages = 0
     cid = first_id
     arrivals = gen.arrivals()
@@ -529,7 +526,7 @@ def load(
 
 
 def _indexes(conn: Any) -> None:
-    """The indexes and the foreign key dropped for the load, as the migrations make them."""
+    """The indexes dropped for the load (``LOAD_INDEXES``), as the migrations make them."""
     for sql in (
         "CREATE INDEX ix_cases_next_due_at ON cases (next_due_at) WHERE next_due_at IS NOT NULL",
         "CREATE INDEX ix_cases_status_tier ON cases (status, tier)",
@@ -539,8 +536,6 @@ def _indexes(conn: Any) -> None:
         "CREATE UNIQUE INDEX uq_case_events_case_id_seq ON case_events (case_id, seq)",
         "CREATE INDEX ix_drill_stages_day ON drill_stages (day)",
         "CREATE INDEX ix_drill_stages_unit_code ON drill_stages (unit_code)",
-        "ALTER TABLE case_events ADD CONSTRAINT fk_case_events_case_id_cases "
-        "FOREIGN KEY (case_id) REFERENCES cases (id)",
     ):
         conn.execute(text(sql))
 
@@ -562,7 +557,7 @@ def main() -> None:
         settings = Settings(
             DATABASE_URL=os.environ["BENCH_PG_URL"], GRIDWATCH_REDIS_PREFIX="gwbulk"
         )
-        system = System(settings, ManualClock(end))
+        system = open_system(settings, end)
     else:
         system = fresh_system("postgres", args.city, start=end)
     out = load(system, args.cases, end, args.seed + (7 if args.top_up else 0), top_up=args.top_up)

@@ -55,9 +55,19 @@ def fresh_system(backend: str, city: str = "small", start: datetime | None = Non
         GRIDWATCH_VAR=var,
         GRIDWATCH_REDIS_PREFIX=f"gwbench-{uuid.uuid4().hex[:8]}",
     )
-    system = System(settings, ManualClock(start))
-    start_wal_checkpointer(system.db)  # as gridwatch's engine, simulate and demo processes do
+    system = open_system(settings, start, warm=False)
     system.init(city)
+    return system
+
+
+def open_system(settings: Settings, start: datetime, warm: bool = True) -> System:
+    """A System on an existing database, on a clock standing at ``start``, as gridwatch's
+    engine, simulate and demo processes run it (the SQLite log checkpointed in the background);
+    ``warm``: its reference data and engine made now, before anything is timed."""
+    system = System(settings, ManualClock(start))
+    start_wal_checkpointer(system.db)
+    if warm:
+        _ = system.engine, system.ref
     return system
 
 

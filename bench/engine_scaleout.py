@@ -27,16 +27,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from backend.clock import ManualClock
-from backend.commands import action_command, create_command
+from backend.commands import action_command
 from backend.config import Settings
 from backend.runtime import tune_gc
-from backend.store.db import start_wal_checkpointer
 from backend.store.models import case_events, cases
-from backend.system import System
 from backend.worker import EngineWorker
-from bench.common import fresh_system, machine
-from bench.engine_throughput import STEPS, run_raw
+from bench.common import fresh_system, machine, open_system
+from bench.engine_throughput import STEPS, report_commands, run_raw
 
 REDIS_DEFAULT = "redis://127.0.0.1:6379/0"
 
@@ -47,11 +44,9 @@ def engine_process(
     """One ``gridwatch engine``: reads the stream while the gate is open. Commands carry their
     own time, so the clock stands still."""
     tune_gc()
-    system = System(settings, ManualClock(start))
-    start_wal_checkpointer(system.db)
+    system = open_system(settings, start)
     worker = EngineWorker(system.engine, system.stream, consumer=name, batch_size=batch)
     system.stream.ensure_group()
-    _ = system.engine, system.ref  # warm: reference data loaded before the first phase
     while not stop.is_set():
         if not gate.wait(0.05):
             continue
@@ -75,31 +70,18 @@ def run_engines(backend: str, n: int, batch: int, engines: int) -> dict[str, Any
     ]
     for p in procs:
         p.start()
-    grids = sorted(system.ref.grids)
-    cats = sorted(c for c, i in system.ref.categories.items() if not i.major)
     at = system.clock.now()
-    phases: list[list[bytes]] = [
-        [
-            create_command(
-                {
-                    "category": cats[i % len(cats)],
-                    "description": "群众反映噪音扰民",
-                    "channel": "hotline",
-                    "grid": grids[i % len(grids)],
-                },
-                at=at,
-            ).to_json()
-            for i in range(n)
-        ]
-    ]
+    phases: list[list[bytes]] = [[c.to_json() for c in report_commands(system, n, at)]]
+    ids: list[int] = []
     busy = 0.0
     time.sleep(3.0)  # every engine process started and warm
     for step_no in range(len(STEPS) + 1):
         if step_no > 0:
             action, params = STEPS[step_no - 1]
             at += timedelta(minutes=30)
-            with system.db.connect() as conn:
-                ids = [r[0] for r in conn.execute(select(cases.c.id).order_by(cases.c.id))]
+            if not ids:  # the cases the first phase reported, the same for every step
+                with system.db.connect() as conn:
+                    ids = [r[0] for r in conn.execute(select(cases.c.id).order_by(cases.c.id))]
             phases.append(
                 [action_command(action, params, case_id=cid, at=at).to_json() for cid in ids]
             )

@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from backend.casestate import CASE_FIELDS, EVENT_FIELDS
-from backend.commands import action_command, create_command, new_id
+from backend.commands import Command, action_command, create_command, new_id
 from backend.engine import delta
 from backend.runtime import tune_gc
 from bench.common import fresh_system, machine, template_case
@@ -31,28 +31,34 @@ STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 
 
-def run_engine(backend: str, n: int, batch: int) -> dict[str, Any]:
-    """Time only ``engine.apply``: commands are built beforehand, as intake would hand them
-    over (the raw baseline's rows are prepared beforehand too)."""
-    system = fresh_system(backend)
-    clock = system.clock
+def report_commands(system: Any, n: int, at: datetime | None = None) -> list[Command]:
+    """``n`` reports of the workload, spread over the grids and the general categories."""
     grids = sorted(system.ref.grids)
     cats = sorted(c for c, i in system.ref.categories.items() if not i.major)
-    engine = system.engine
-    events = 0
-    busy = 0.0
-    ids: list[int] = []
-    creates = [
+    return [
         create_command(
             {
                 "category": cats[i % len(cats)],
                 "description": "群众反映噪音扰民",
                 "channel": "hotline",
                 "grid": grids[i % len(grids)],
-            }
+            },
+            at=at,
         )
         for i in range(n)
     ]
+
+
+def run_engine(backend: str, n: int, batch: int) -> dict[str, Any]:
+    """Time only ``engine.apply``: commands are built beforehand, as intake would hand them
+    over (the raw baseline's rows are prepared beforehand too)."""
+    system = fresh_system(backend)
+    clock = system.clock
+    engine = system.engine
+    events = 0
+    busy = 0.0
+    ids: list[int] = []
+    creates = report_commands(system, n)
     for start in range(0, n, batch):
         t = time.perf_counter()
         res = engine.apply(creates[start : start + batch])

@@ -23,14 +23,12 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from backend.clock import ManualClock
 from backend.config import Settings
 from backend.runtime import tune_gc
 from backend.simrun import FastRunStats, run_fast
 from backend.simulator import CitySimulator, SimConfig
-from backend.store.db import start_wal_checkpointer
 from backend.system import System
-from bench.common import TZ, fresh_system, machine
+from bench.common import TZ, fresh_system, machine, open_system
 
 
 def generator_only(system: Any, start: datetime, end: datetime, step: timedelta) -> float:
@@ -89,9 +87,7 @@ def _shard_process(
     results: Any,
 ) -> None:
     tune_gc()
-    system = System(settings, ManualClock(start))
-    start_wal_checkpointer(system.db)
-    _ = system.engine, system.ref
+    system = open_system(settings, start)
     ready.wait()
     stats, created = simulate_shard(system, start, end, step, counties, label)
     results.put((stats, created))

@@ -231,8 +231,7 @@ def measure(
         "batches": len(marks),
         "measured": len(lat),
         "missing": expected - len(lat),
-        "p50_ms": round(statistics.median(lat), 1) if lat else None,
-        "p99_ms": round(pct(lat, 99), 1) if lat else None,
+        **_quantiles(lat),
         "server_cpu_pct": round(100 * (cpu1 - cpu0) / (w1 - w0), 1),
     }
     if done:
@@ -243,10 +242,17 @@ def measure(
             "frames_per_screen": round(statistics.mean(f for _, f, _ in done), 1),
             "their_cpu_pct": round(100 * (screens_cpu1 - screens_cpu0) / (w1 - w0), 1),
             "delivered": len(delivered),
-            "p50_ms": round(statistics.median(delivered), 1) if delivered else None,
-            "p99_ms": round(pct(delivered, 99), 1) if delivered else None,
+            **_quantiles(delivered),
         }
     return out
+
+
+def _quantiles(xs: list[float]) -> dict[str, float | None]:
+    """The median and the 99th percentile of latencies in ms (None when none were seen)."""
+    return {
+        "p50_ms": round(statistics.median(xs), 1) if xs else None,
+        "p99_ms": round(pct(xs, 99), 1) if xs else None,
+    }
 
 
 def soak(system: System, load: Load, seconds: float, rate: float, every: float) -> None:

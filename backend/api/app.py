@@ -20,6 +20,7 @@ from backend.apikeys import check_key
 from backend.commands import action_command
 from backend.domain import OPEN_STATUSES, Status
 from backend.errors import CaseNotFound, CommandInvalid, TransitionRefused, VersionConflict
+from backend.intake.bodies import capped_body
 from backend.live import take_snapshot
 from backend.reports import kpi
 from backend.scope import Scope
@@ -40,28 +41,30 @@ def require_key(request: Request, authorization: Annotated[str | None, Header()]
         raise HTTPException(
             401, "missing 'Authorization: Bearer <api key>'", headers={"WWW-Authenticate": "Bearer"}
         )
-    key = authorization.split(None, 1)[1].strip()
+    name = key_name(request, authorization.split(None, 1)[1].strip())
+    if name is None:
+        raise HTTPException(
+            401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return name
+
+
+def key_name(request: Request, key: str) -> str | None:
+    """The integration an API key belongs to (None: unknown or revoked); a known key is
+    remembered for 30 s, so a busy integration does not cost a query per request."""
     cache: dict[str, tuple[str, float]] = request.app.state.key_cache
     hit = cache.get(key)
     if hit and hit[1] > time.monotonic():
         return hit[0]
     with _sys(request).db.connect() as conn:
         name = check_key(conn, key)
-    if name is None:
-        raise HTTPException(
-            401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
-        )
-    cache[key] = (name, time.monotonic() + 30)
+    if name is not None:
+        cache[key] = (name, time.monotonic() + 30)
     return name
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
+    body = await capped_body(request, MAX_BODY)  # a chunked body is cut off at the cap too
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

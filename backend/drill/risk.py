@@ -248,18 +248,10 @@ def predict_open(conn: Connection, model: RiskModel, now: datetime) -> list[dict
     return out
 
 
-def refresh_risk(db: Engine | str, now: datetime) -> int:
-    """Retrain on the stages and rewrite every open case's risk; returns how many. ``db`` may
-    be a database URL: the web process runs this in a child process (``dashboard/drill_jobs``),
-    so a model of a large city is trained without holding up the screens."""
-    if isinstance(db, str):
-        from backend.store.db import make_engine
-
-        engine = make_engine(db)
-        try:
-            return refresh_risk(engine, now)
-        finally:
-            engine.dispose()
+def refresh_risk(db: Engine, now: datetime) -> int:
+    """Retrain on the stages and rewrite every open case's risk; returns how many. The web
+    process runs this in a child process (``backend.drill.childjob``), so a model of a large
+    city is trained without holding up the screens."""
     with db.connect() as conn:
         model = train(conn, now)
         rows = predict_open(conn, model, now)

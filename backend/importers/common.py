@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -99,6 +100,13 @@ class Mapping:
     known: frozenset[str] = frozenset()  # our own category codes map to themselves
 
     @classmethod
+    def for_format(
+        cls, fmt: str, known_categories: set[str], channel: str, path: Path | None = None
+    ) -> Mapping:
+        """The mapping file given, or the one shipped for ``fmt``."""
+        return cls.load(path or MAPPINGS / f"{fmt}.yaml", known_categories, channel)
+
+    @classmethod
     def load(cls, path: Path, known_categories: set[str], channel: str = "hotline") -> Mapping:
         """``channel``: the format's own default, when the file names none."""
         try:
@@ -149,10 +157,12 @@ class Mapping:
         return self.units.get(_key(department), department.strip())
 
 
+@lru_cache(maxsize=4096)  # request types, channels, departments: few values, every row
 def _key(text: object) -> str:
     return re.sub(r"\s+", " ", str(text)).strip().lower()
 
 
+@lru_cache(maxsize=1024)  # the same few column names, looked up for every row
 def norm_column(name: str) -> str:
     """Column names match case-insensitively, and without spaces or underscores, so the
     portal's "Unique Key" and the API's "unique_key" are the same column."""
@@ -313,7 +323,6 @@ class Summary:
     close_unknown: int = 0
     no_coordinates: int = 0
     default_category: Counter[str] = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
     fatal: str | None = None
 
     def lines(self) -> list[str]:
@@ -380,10 +389,8 @@ def run_import(
     def report(e: RowError, new_row: bool = True) -> None:
         if new_row:  # a row the reader could not make a record of (else: counted already)
             summary.rows += 1
-        text = e.format(path)
-        summary.errors.append(text)
         summary.skipped += 1
-        err.write(text + "\n")
+        err.write(e.format(path) + "\n")
 
     pending: list[tuple[Record, list[Command]]] = []
 

@@ -113,7 +113,6 @@ class CsvImporter(Importer):
                 f"{self.path}:1: missing column(s) {', '.join(missing)} "
                 f"(is this a {self.source} export?)"
             )
-        line = 1
         while True:
             start = reader.line_num + 1
             try:
@@ -122,10 +121,9 @@ class CsvImporter(Importer):
                 return
             except (csv.Error, UnicodeDecodeError) as exc:
                 raise ImportFatal(f"{self.path}:{start}: unreadable CSV: {exc}") from None
-            line = start
             if not any(v.strip() for v in values):
                 continue
-            yield Row(values, index, line)
+            yield Row(values, index, start)
 
     def records(self, stream: IO[bytes], problems: list[RowError]) -> Iterator[Record]:
         for row in self.rows(stream):

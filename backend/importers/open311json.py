@@ -134,7 +134,6 @@ class Open311Json(Importer):
         if status == "closed":
             # the specification: for a closed request, updated_datetime is when it was closed
             raw = text("updated_datetime")
-            closed = None
             if raw:
                 try:
                     closed = parse_time(raw, self.tz)
@@ -149,8 +148,9 @@ class Open311Json(Importer):
             address = text("address_id")
         if address is None and (lat is None or lon is None):
             raise RowProblem(1, f"{rid}: no address and no coordinates: cannot place it")
-        service = text("service_code") or text("service_name") or "unknown"
-        name = text("service_name") or service
+        service_name = text("service_name")
+        service = text("service_code") or service_name or "unknown"
+        name = service_name or service
         return Record(
             line=line,
             source_id=rid,

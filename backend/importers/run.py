@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from backend.importers import FORMATS
-from backend.importers.common import MAPPINGS, ImportFatal, Mapping, run_import
+from backend.importers.common import ImportFatal, Mapping, run_import
 
 #: exit codes: every row imported · some rows skipped (listed) · nothing could be imported
 OK, SOME_SKIPPED, FATAL = 0, 3, 2
@@ -43,9 +43,7 @@ def import_file(
         err.write(f"error: --tz {tz!r} is not a time zone (e.g. America/New_York)\n")
         return FATAL
     try:
-        table = Mapping.load(
-            mapping or MAPPINGS / f"{fmt}.yaml", set(system.ref.categories), cls.default_channel
-        )
+        table = Mapping.for_format(fmt, set(system.ref.categories), cls.default_channel, mapping)
     except ImportFatal as exc:
         err.write(f"error: {exc}\n")
         return FATAL

@@ -14,13 +14,19 @@ from backend.api.app import Client, _case_or_404, _json_object, _sys
 from backend.errors import CommandInvalid
 from backend.intake import store
 from backend.intake.ratelimit import limit_key
-from backend.intake.service import ATTACHED, STALE, TRIAGE, Intake, Outcome, Report
-from backend.intake.textparse import parse_message, parser_for
+from backend.intake.service import (
+    ATTACHED,
+    CASE_FIELDS_OF_REPORT,
+    STALE,
+    TRIAGE,
+    Intake,
+    Outcome,
+    Report,
+)
+from backend.intake.textparse import parser_for
 from backend.transitions import validate_new_case
 
 router = APIRouter(prefix="/api/v1")
-
-_REPORT_FIELDS = ("grid", "address", "lat", "lon", "reporter", "severity")
 
 
 def intake(request: Request) -> Intake:
@@ -50,11 +56,11 @@ async def create_case(request: Request, client: Client) -> Any:
         category=data["category"],
         ref=ref,
         dedupe=dedupe,
-        **{k: data[k] for k in _REPORT_FIELDS if data.get(k) is not None},
+        **{k: data[k] for k in CASE_FIELDS_OF_REPORT if data.get(k) is not None},
         extra={
             k: v
             for k, v in data.items()
-            if k not in (*_REPORT_FIELDS, "channel", "description", "category")
+            if k not in (*CASE_FIELDS_OF_REPORT, "channel", "description", "category")
         },
     )
     out = await run_in_threadpool(intake(request).submit, report, f"api:{client}"[:64])
@@ -107,7 +113,7 @@ async def text_message(request: Request, client: Client) -> Any:
     if errors:
         raise CommandInvalid(errors)
     assert isinstance(text, str) and isinstance(channel, str)
-    parsed = parse_message(parser_for(system), text, group)
+    parsed = parser_for(system).parse(text, group)
     report = Report(
         channel=channel,
         text=text.strip(),

@@ -40,7 +40,10 @@ def bigrams(text: str) -> set[str]:
 
 def similarity(a: str, b: str) -> float:
     """Dice coefficient of the two texts' character bigrams, 0 … 1."""
-    x, y = bigrams(a), bigrams(b)
+    return _dice(bigrams(a), bigrams(b))
+
+
+def _dice(x: set[str], y: set[str]) -> float:
     if not x or not y:
         return 0.0
     return 2 * len(x & y) / (len(x) + len(y))
@@ -90,8 +93,9 @@ def find_duplicate(
     ):
         texts[cid].append(t)
     best: Match | None = None
+    mine = bigrams(text)  # once, not once per candidate text
     for cid, candidates in texts.items():
-        score = max(similarity(text, c) for c in candidates)
+        score = max(_dice(mine, bigrams(c)) for c in candidates)
         if score >= threshold and (best is None or score > best.score):
             best = Match(cid, round(score, 3))
     return best

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from backend.apikeys import check_key
+from backend.api.app import _sys, key_name
 from backend.domain import OPEN_STATUSES, Severity
 from backend.errors import CommandInvalid, GridwatchError
 from backend.intake.api import intake
@@ -130,10 +130,6 @@ def open311_errors(
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _system(request: Request) -> Any:
-    return request.app.state.system
 
 
 def jurisdiction(system: Any) -> str:
@@ -361,7 +357,7 @@ async def discovery(request: Request, fmt: str) -> Response:
 @open311_errors
 async def service_list(request: Request, fmt: str, jurisdiction_id: str | None = None) -> Response:
     fmt = _fmt(fmt)
-    system = _system(request)
+    system = _sys(request)
     _check_jurisdiction(system, jurisdiction_id)
     return render(fmt, "services", "service", _services(system))
 
@@ -372,7 +368,7 @@ async def service_definition(
     request: Request, code: str, fmt: str, jurisdiction_id: str | None = None
 ) -> Response:
     fmt = _fmt(fmt)
-    system = _system(request)
+    system = _sys(request)
     _check_jurisdiction(system, jurisdiction_id)
     if code not in system.ref.categories:
         raise Open311Error(404, f"service_code {code!r} was not found")
@@ -383,7 +379,7 @@ async def service_definition(
 @open311_errors
 async def service_requests(request: Request, fmt: str) -> Response:
     fmt = _fmt(fmt)
-    system = _system(request)
+    system = _sys(request)
     params = dict(request.query_params)
     _check_jurisdiction(system, params.get("jurisdiction_id"))
     rows = await run_in_threadpool(_requests_query, system, params)  # type: ignore[arg-type]
@@ -396,7 +392,7 @@ async def service_request(
     request: Request, request_id: str, fmt: str, jurisdiction_id: str | None = None
 ) -> Response:
     fmt = _fmt(fmt)
-    system = _system(request)
+    system = _sys(request)
     _check_jurisdiction(system, jurisdiction_id)
     if not request_id.isdigit():
         raise Open311Error(404, f"service_request_id {request_id!r} was not found")
@@ -418,14 +414,13 @@ async def token_lookup(request: Request, token: str, fmt: str) -> Response:
 @open311_errors
 async def post_request(request: Request, fmt: str) -> Response:
     fmt = _fmt(fmt)
-    system = _system(request)
+    system = _sys(request)
     multipart = request.headers.get("content-type", "").lower().startswith("multipart/")
     form = await read_form(request, MAX_FORM_WITH_MEDIA if multipart else MAX_FORM, max_files=1)
     key = field(form, "api_key") or request.query_params.get("api_key")
     if not key:
         raise Open311Error(403, "api_key was not provided")
-    with system.db.connect() as conn:
-        client = check_key(conn, key)
+    client = key_name(request, key)
     if client is None:
         raise Open311Error(403, "invalid api_key received -- can't proceed with create_request")
     limit_key(request, "open311", client)

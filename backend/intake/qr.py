@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from backend.api.app import _sys
 from backend.casestate import case_code
 from backend.commands import action_command
 from backend.errors import CommandInvalid
@@ -100,10 +101,6 @@ def _q(request: Request) -> str:
     return "?lang=en" if _lang(request) == "en" else ""
 
 
-def _system(request: Request) -> Any:
-    return request.app.state.system
-
-
 def _grid_path(system: Any, grid: str) -> str:
     g = system.ref.grids[grid]
     names = system.ref.area_names
@@ -144,7 +141,7 @@ def _not_found(request: Request, key: str) -> HTMLResponse:
 def _form(
     request: Request, grid: str, values: dict[str, str], errors: dict[str, str], status: int = 200
 ) -> HTMLResponse:
-    system = _system(request)
+    system = _sys(request)
     lang = _lang(request)
     return _page(
         request,
@@ -165,7 +162,7 @@ router = APIRouter()
 
 @router.get("/r/{grid}", response_class=HTMLResponse)
 def report_form(grid: str, request: Request) -> Response:
-    if grid not in _system(request).ref.grids:
+    if grid not in _sys(request).ref.grids:
         return _not_found(request, "qr_grid_not_found")
     return _form(
         request, grid, {"category": "", "description": "", "reporter": "", "phone": ""}, {}
@@ -174,7 +171,7 @@ def report_form(grid: str, request: Request) -> Response:
 
 @router.post("/r/{grid}", response_class=HTMLResponse)
 async def report_submit(grid: str, request: Request) -> Response:
-    system = _system(request)
+    system = _sys(request)
     if grid not in system.ref.grids:
         return _not_found(request, "qr_grid_not_found")
     lang = _lang(request)
@@ -227,7 +224,7 @@ async def report_submit(grid: str, request: Request) -> Response:
 
 @router.get("/t/{token}", response_class=HTMLResponse)
 def track(token: str, request: Request) -> Response:
-    system = _system(request)
+    system = _sys(request)
     lang = _lang(request)
     with system.db.connect() as conn:
         rpt = store.report_by_token(conn, token)
@@ -332,7 +329,7 @@ def _timeline(system: Any, events: list[Any], lang: str) -> list[tuple[str, str,
 
 @router.post("/t/{token}/rate", response_class=HTMLResponse)
 async def rate(token: str, request: Request) -> Response:
-    system = _system(request)
+    system = _sys(request)
     limit_public(request, "rate", client_ip(request))
     form = await read_form(request, 16 * 1024, max_files=0)
     with system.db.connect() as conn:
@@ -359,7 +356,7 @@ async def rate(token: str, request: Request) -> Response:
 @router.get("/t/{token}/photo/{photo_id}")
 def own_photo(token: str, photo_id: int, request: Request) -> Response:
     """The citizen sees the photos of their own report, nobody else's."""
-    with _system(request).db.connect() as conn:
+    with _sys(request).db.connect() as conn:
         rpt = store.report_by_token(conn, token)
         p = store.photo(conn, photo_id)
     if rpt is None or p is None or p["report_id"] != rpt["id"]:
@@ -370,7 +367,7 @@ def own_photo(token: str, photo_id: int, request: Request) -> Response:
 @router.get("/r/{grid}/qr.svg")
 def qr_svg(grid: str, request: Request) -> Response:
     """The code to print and post in the grid (一格一码): it opens this grid's form."""
-    if grid not in _system(request).ref.grids:
+    if grid not in _sys(request).ref.grids:
         raise HTTPException(404, f"no grid {grid!r}")
     import segno
 

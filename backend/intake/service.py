@@ -28,6 +28,10 @@ CASE, ATTACHED, TRIAGE, REJECTED = "case", "attached", "triage", "rejected"
 RECEIVING = "receiving"
 
 
+#: the case fields a report carries as its own attributes (beside channel, text, category)
+CASE_FIELDS_OF_REPORT = ("grid", "address", "lat", "lon", "reporter", "severity")
+
+
 @dataclass
 class Report:
     """One citizen's (or one system's) report, as a channel understood it."""
@@ -57,7 +61,7 @@ class Report:
             "description": self.text,
             "channel": self.channel,
         }
-        for name in ("grid", "address", "lat", "lon", "reporter", "severity"):
+        for name in CASE_FIELDS_OF_REPORT:
             value = getattr(self, name)
             if value is not None:
                 body[name] = value

@@ -109,7 +109,6 @@ class TextParser:
         grid_names: dict[str, str],
         parents: dict[str, str],
     ) -> None:
-        self.words = words
         # every word with the categories it points to, longest first
         index: dict[str, list[tuple[str, float]]] = {}
         for code, ws in words.items():
@@ -268,7 +267,9 @@ def _load_yaml(path: Path) -> Any:
         return yaml.safe_load(f) or {}
 
 
+#: the parsers of the last few reference indexes (a process has one; a test run, many)
 _PARSERS: dict[int, tuple[RefIndex, TextParser]] = {}
+_KEEP = 4
 
 
 def parser_for(system: Any) -> TextParser:
@@ -277,11 +278,9 @@ def parser_for(system: Any) -> TextParser:
     hit = _PARSERS.get(id(ref))
     if hit is None or hit[0] is not ref:
         hit = _PARSERS[id(ref)] = (ref, TextParser.from_ref(ref))
+        while len(_PARSERS) > _KEEP:
+            del _PARSERS[next(iter(_PARSERS))]
     return hit[1]
 
 
-def parse_message(parser: TextParser, text: str, group_grid: str | None = None) -> Parsed:
-    return parser.parse(text, group_grid)
-
-
-__all__ = ["MIN_SCORE", "Parsed", "TextParser", "parse_message", "parser_for"]
+__all__ = ["MIN_SCORE", "Parsed", "TextParser", "parser_for"]

@@ -51,6 +51,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 _checkpointers: dict[str, threading.Thread] = {}
 
 
+def sqlite_file(engine: Engine) -> str | None:
+    """The file of an SQLite database (None for PostgreSQL or an in-memory database)."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None
+    return str(engine.url.database)
+
+
 def start_wal_checkpointer(engine: Engine, every: float = 0.5) -> None:
     """Checkpoint SQLite's write-ahead log from a background thread, off the commit path.
 
@@ -60,9 +67,9 @@ def start_wal_checkpointer(engine: Engine, every: float = 0.5) -> None:
     does it instead (PASSIVE: it never blocks writers), and the engine's own auto-checkpoint
     is pushed far out as a safety net. For long-running processes; a no-op on PostgreSQL.
     """
-    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+    path = sqlite_file(engine)
+    if path is None:
         return
-    path = str(engine.url.database)
     if path in _checkpointers and _checkpointers[path].is_alive():
         return
     event.listen(engine, "connect", _far_autocheckpoint)

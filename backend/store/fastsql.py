@@ -301,6 +301,8 @@ class CaseSQL:
     ) -> list[CaseState]:
         """Cases with a milestone due at ``now`` (in ``counties``, if named): an index range
         scan on next_due_at."""
+        if counties is not None and not counties:
+            return []  # no county named: nothing of this engine's is due
         where = ""
         params: list[Any] = [self._dt(now)]
         if counties is not None:

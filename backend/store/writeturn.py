@@ -16,13 +16,15 @@ import threading
 
 from sqlalchemy import Engine
 
+from backend.store.db import sqlite_file
+
 
 class WriteTurn:
     """Held from a batch's first write until its commit or rollback."""
 
     def __init__(self, db: Engine) -> None:
-        path = db.url.database if db.dialect.name == "sqlite" else None
-        self._path = f"{path}.writer" if path and path != ":memory:" else None
+        path = sqlite_file(db)
+        self._path = f"{path}.writer" if path is not None else None
         self._fd: int | None = None
         self._thread_lock = threading.Lock()  # flock does not exclude threads of one process
         self._holder: int | None = None

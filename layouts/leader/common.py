@@ -197,12 +197,12 @@ def search_areas(ref: RefIndex, text: str, selected: str | None) -> list[dict[st
     """The upper levels, plus the areas whose name or code contains ``text``."""
     base = area_options(ref, selected)
     seen = {o["value"] for o in base}
-    hits = [
-        _area_option(ref, code)
-        for code, name in sorted(ref.area_names.items())
+    hits = sorted(
+        code
+        for code, name in ref.area_names.items()
         if code not in seen and (text in name or text in code)
-    ]
-    return base + hits[:MATCHES]
+    )
+    return base + [_area_option(ref, code) for code in hits[:MATCHES]]
 
 
 def _unit_option(ref: RefIndex, code: str, lang: str, with_tier: bool) -> dict[str, Any]:
@@ -230,12 +230,15 @@ def search_units(
 ) -> list[dict[str, Any]]:
     base = unit_options(ref, lang, selected, with_tier=with_tier)
     seen = {o["value"] for o in base}
-    hits = [
-        _unit_option(ref, u.code, lang, with_tier)
-        for u in sorted(ref.units.values(), key=lambda u: u.name)
-        if u.code not in seen and (text in u.name or text in u.code)
-    ]
-    return base + hits[:MATCHES]
+    hits = sorted(
+        (
+            u
+            for u in ref.units.values()
+            if u.code not in seen and (text in u.name or text in u.code)
+        ),
+        key=lambda u: u.name,
+    )
+    return base + [_unit_option(ref, u.code, lang, with_tier) for u in hits[:MATCHES]]
 
 
 def _area_parents(ref: RefIndex) -> dict[str, str | None]:
