@@ -15,9 +15,9 @@ from typing import Annotated
 import typer
 from sqlalchemy import func, select
 
-from backend.clock import ManualClock, ScaledClock, SystemClock
-from backend.config import Settings, load_settings
-from backend.errors import GridwatchError
+from backend.core.clock import ManualClock, ScaledClock, SystemClock
+from backend.core.config import Settings, load_settings
+from backend.core.errors import GridwatchError
 from backend.store.db import start_wal_checkpointer
 
 app = typer.Typer(
@@ -35,7 +35,7 @@ log = logging.getLogger("gridwatch")
 
 
 def _setup_logging(verbose: bool = False) -> None:
-    from backend.runtime import tune_gc
+    from backend.core.runtime import tune_gc
 
     tune_gc()
     logging.basicConfig(
@@ -66,7 +66,7 @@ def _system(settings: Settings | None = None, clock: object | None = None):  # t
 
 
 def _policy_or_fail(system) -> None:  # type: ignore[no-untyped-def]
-    from backend.errors import SourceError
+    from backend.core.errors import SourceError
 
     try:
         _ = system.policy
@@ -103,7 +103,7 @@ def engine(
     batch: Annotated[int, typer.Option(min=1, max=5000)] = 500,
 ) -> None:
     """Run one engine process: consume the command stream, tick the clock."""
-    from backend.worker import EngineWorker
+    from backend.engine.worker import EngineWorker
 
     _setup_logging()
     system = _system()
@@ -175,9 +175,9 @@ def simulate(
     rate: Annotated[float | None, typer.Option(help="cases per grid per day")] = None,
 ) -> None:
     """Run the simulated city."""
-    from backend.simrun import LiveSimulation, run_fast
-    from backend.simulator import CitySimulator, SimConfig
-    from backend.worker import EngineWorker
+    from backend.engine.worker import EngineWorker
+    from backend.sim.runner import LiveSimulation, run_fast
+    from backend.sim.simulator import CitySimulator, SimConfig
 
     _setup_logging()
     _check_city(city)
@@ -259,8 +259,8 @@ def report(
     """The periodic report's numbers (DESIGN.md, "Report definitions")."""
     from zoneinfo import ZoneInfo
 
-    from backend.policy import PolicyError, load_policy
-    from backend.reports import FIGURES, build_report
+    from backend.deadlines.policy import PolicyError, load_policy
+    from backend.queries.reports import FIGURES, build_report
     from backend.store.models import cases
 
     settings = load_settings()
@@ -314,7 +314,7 @@ def _day(text: str, tz) -> datetime:  # type: ignore[no-untyped-def]
 @apikey_app.command("create")
 def apikey_create(name: str) -> None:
     """Print a new API key for an integration (shown once)."""
-    from backend.apikeys import create_key
+    from backend.auth.apikeys import create_key
     from backend.store.migrate import upgrade
 
     system = _system()
@@ -376,7 +376,7 @@ def demo(
     rate: Annotated[float, typer.Option(help="cases per grid per day")] = 2.0,
 ) -> None:
     """Everything in one command: database, embedded Redis, engine, simulated city, dashboard."""
-    from backend.demo import run_demo
+    from backend.sim.demo import run_demo
 
     _setup_logging()
     _check_city(city)

@@ -12,23 +12,23 @@ from zoneinfo import ZoneInfo
 import redis
 from sqlalchemy import Engine
 
-from backend.bus import CommandStream, Keys, LivePublisher, connect
-from backend.clock import Clock, SystemClock
-from backend.config import Settings
-from backend.engine import CaseEngine
-from backend.policy import PolicyPack, policy_from_setting
+from backend.bus.connection import Keys, connect
+from backend.bus.live import LivePublisher
+from backend.bus.stream import CommandStream
+from backend.core.clock import Clock, SystemClock
+from backend.core.config import Settings
+from backend.deadlines.policy import PolicyPack, policy_from_setting
+from backend.deadlines.sla import DeadlineClock
+from backend.deadlines.workcalendar import BUILTIN_CALENDAR_FILE, WorkCalendar
+from backend.engine.case_engine import CaseEngine
 from backend.refdata.files import load_city
 from backend.refdata.generator import generate_city
-from backend.refindex import RefIndex
-from backend.sla import DeadlineClock
+from backend.refdata.index import RefIndex
 from backend.store.db import make_engine
 from backend.store.migrate import upgrade
 from backend.store.refload import city_loaded, load_city_into
-from backend.workcalendar import WorkCalendar
 
 log = logging.getLogger("gridwatch")
-
-BUNDLED_CALENDAR = Path(__file__).parent / "policies" / "calendar_2027.yaml"
 
 
 def init_database(
@@ -79,7 +79,7 @@ class System:
     @cached_property
     def calendar(self) -> WorkCalendar:
         override = self.settings.calendar_override or (
-            BUNDLED_CALENDAR if BUNDLED_CALENDAR.exists() else None
+            BUILTIN_CALENDAR_FILE if BUILTIN_CALENDAR_FILE.exists() else None
         )
         return WorkCalendar(tz=self.settings.tz, override_file=override)
 

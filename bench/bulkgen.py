@@ -32,12 +32,12 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from backend.casestate import CASE_FIELDS, EVENT_FIELDS
-from backend.config import Settings
-from backend.domain import TIER_ORDER
+from backend.core.config import Settings
+from backend.domain.case import CASE_FIELDS, EVENT_FIELDS
+from backend.domain.vocabulary import TIER_ORDER
 from backend.drill.projection import OVERLAP, STAGES, set_state
 from backend.drill.stages import bin_of
-from backend.simulator import CHANNELS, COMMON_CATEGORIES, HANDLING_HOURS, HOURLY, WEEKDAY
+from backend.sim.simulator import CHANNELS, COMMON_CATEGORIES, HANDLING_HOURS, HOURLY, WEEKDAY
 from backend.store.models import cases, drill_stages
 from bench.common import TZ, fresh_system, open_system
 

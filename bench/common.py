@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from backend.clock import ManualClock
-from backend.commands import create_command
-from backend.config import Settings
+from backend.core.clock import ManualClock
+from backend.core.config import Settings
+from backend.domain.commands import create_command
 from backend.store.db import make_engine, start_wal_checkpointer
 from backend.system import System
 

@@ -32,9 +32,9 @@ from typing import Any
 import httpx
 from sqlalchemy import delete, event, func, select, text
 
-from backend.clock import ManualClock
-from backend.commands import action_command, create_command
-from backend.config import Settings
+from backend.core.clock import ManualClock
+from backend.core.config import Settings
+from backend.domain.commands import action_command, create_command
 from backend.drill import snapshots
 from backend.drill.periods import period_of
 from backend.drill.projection import refresh_stages

@@ -27,11 +27,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from backend.commands import action_command
-from backend.config import Settings
-from backend.runtime import tune_gc
+from backend.core.config import Settings
+from backend.core.runtime import tune_gc
+from backend.domain.commands import action_command
+from backend.engine.worker import EngineWorker
 from backend.store.models import case_events, cases
-from backend.worker import EngineWorker
 from bench.common import fresh_system, machine, open_system
 from bench.engine_throughput import STEPS, report_commands, run_raw
 

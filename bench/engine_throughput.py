@@ -17,10 +17,10 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from backend.casestate import CASE_FIELDS, EVENT_FIELDS
-from backend.commands import Command, action_command, create_command, new_id
-from backend.engine import delta
-from backend.runtime import tune_gc
+from backend.core.runtime import tune_gc
+from backend.domain.case import CASE_FIELDS, EVENT_FIELDS
+from backend.domain.commands import Command, action_command, create_command, new_id
+from backend.engine.delta import delta
 from bench.common import fresh_system, machine, template_case
 
 STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -148,7 +148,7 @@ def run_raw(backend: str, n: int, batch: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    tune_gc()  # as the gridwatch processes run (backend/runtime.py)
+    tune_gc()  # as the gridwatch processes run (backend/core/runtime.py)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", type=int, default=20_000)
     ap.add_argument("--batch", type=int, default=1000)

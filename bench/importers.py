@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from backend.core.runtime import tune_gc
 from backend.importers import FORMATS
 from backend.importers.common import Mapping, run_import
-from backend.runtime import tune_gc
 from bench.common import fresh_system, machine
 
 NYC_TYPES = (

@@ -15,9 +15,9 @@ import uvicorn
 from dash import Dash, Input, Output, dcc, html
 from fastapi import FastAPI
 
-from backend.clock import SystemClock
-from backend.config import Settings
-from backend.reports import kpi
+from backend.core.clock import SystemClock
+from backend.core.config import Settings
+from backend.queries.reports import kpi
 from backend.store.refload import city_map
 from backend.system import System
 from layouts import ids

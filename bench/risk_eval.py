@@ -24,12 +24,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from backend.clock import ManualClock
-from backend.config import Settings
+from backend.core.clock import ManualClock
+from backend.core.config import Settings
 from backend.drill.projection import refresh_stages
 from backend.drill.riskeval import evaluate
-from backend.simrun import run_fast
-from backend.simulator import CitySimulator, SimConfig
+from backend.sim.runner import run_fast
+from backend.sim.simulator import CitySimulator, SimConfig
 from backend.store.models import case_events
 from backend.system import System
 from bench.common import TZ, machine

@@ -23,10 +23,10 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from backend.config import Settings
-from backend.runtime import tune_gc
-from backend.simrun import FastRunStats, run_fast
-from backend.simulator import CitySimulator, SimConfig
+from backend.core.config import Settings
+from backend.core.runtime import tune_gc
+from backend.sim.runner import FastRunStats, run_fast
+from backend.sim.simulator import CitySimulator, SimConfig
 from backend.system import System
 from bench.common import TZ, fresh_system, machine, open_system
 
@@ -138,7 +138,7 @@ def run_sharded(
 
 
 def main() -> None:
-    tune_gc()  # as the gridwatch processes run (backend/runtime.py)
+    tune_gc()  # as the gridwatch processes run (backend/core/runtime.py)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--days", type=float, default=365)
     ap.add_argument("--step-minutes", type=float, default=30)

@@ -26,7 +26,7 @@ import yaml
 
 from backend.intake.textparse import TextParser
 from backend.refdata import catalogue
-from backend.refindex import RefIndex
+from backend.refdata.index import RefIndex
 from bench.common import fresh_system, machine
 
 SAMPLE = Path(__file__).parent / "data" / "textparse_sample.yaml"

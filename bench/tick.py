@@ -18,8 +18,8 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from backend.casestate import CASE_FIELDS
-from backend.runtime import tune_gc
+from backend.core.runtime import tune_gc
+from backend.domain.case import CASE_FIELDS
 from bench.common import fresh_system, machine, template_case
 
 
@@ -112,7 +112,7 @@ def measure(backend: str, n_open: int, due: int, rounds: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    tune_gc()  # as the gridwatch processes run (backend/runtime.py)
+    tune_gc()  # as the gridwatch processes run (backend/core/runtime.py)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--open", type=int, default=1_000_000)
     ap.add_argument("--due", type=int, default=100)

@@ -34,8 +34,8 @@ from typing import Any
 
 import httpx
 
-from backend.commands import create_command
-from backend.reports import kpi
+from backend.domain.commands import create_command
+from backend.queries.reports import kpi
 from backend.system import System
 from bench.common import TZ, fresh_system, machine
 from bench.ws_screen import ProtocolScreens

@@ -15,14 +15,14 @@ from urllib.parse import parse_qs
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, ctx, html, no_update
 
-from backend.drill.filters import DrillFilter
+from backend.core.errors import CaseNotFound
+from backend.core.i18n import t
 from backend.drill.periods import KINDS, last_complete
-from backend.drill.timeline import load_timeline
-from backend.errors import CaseNotFound
+from backend.queries.filters import DrillFilter
+from backend.queries.timeline import load_timeline
 from backend.store.refload import city_loaded
 from backend.system import System
 from dashboard.drill_jobs import DrillJobs
-from dashboard.i18n import t
 from layouts import ids
 from layouts.leader import analysis, case, overview, periodic
 from layouts.leader.common import shell

@@ -10,8 +10,8 @@ from typing import Any
 from dash import Dash, Input, Output, State, ctx, html, no_update, set_props
 from dash.exceptions import WebsocketDisconnected
 
+from backend.core.i18n import t
 from backend.system import System
-from dashboard.i18n import t
 from dashboard.live_bridge import LiveBridge
 from layouts import ids
 

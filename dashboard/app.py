@@ -9,10 +9,10 @@ from dash import Dash
 from fastapi import FastAPI
 
 from backend.api.app import create_api
+from backend.core.i18n import t
 from backend.store.refload import city_map
 from backend.system import System
 from callbacks import wall as wall_callbacks
-from dashboard.i18n import t
 from dashboard.leader import register_leader
 from dashboard.live_bridge import LiveBridge
 from layouts.router import root

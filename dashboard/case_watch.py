@@ -1,7 +1,7 @@
 """Tells open case pages that their case changed: one Redis subscriber per web process, started
 by the first page that watches (a process that only shows the wall never subscribes).
 
-The engine publishes every change on pub/sub (``backend/bus.py``); a page that watches case
+The engine publishes every change on pub/sub (``backend/bus/live.py``); a page that watches case
 42 is woken whenever a delta for 42 arrives, and re-reads the case from SQL, the source of
 truth. When the subscription is lost or the sequence shows a gap, every page is woken, so
 nothing missed stays missed.
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import redis
 
-from backend.bus import parse_live_message
+from backend.bus.live import parse_live_message
 from backend.system import System
 
 log = logging.getLogger(__name__)

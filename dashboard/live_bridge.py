@@ -37,10 +37,11 @@ import orjson
 import redis
 from dash import Patch
 
-from backend.bus import parse_live_message
-from backend.scope import Scope
+from backend.bus.live import parse_live_message
+from backend.live.wall import WallModel
+from backend.queries.live import wall_snapshot
+from backend.queries.scope import Scope
 from backend.system import System
-from backend.wall import WallModel, wall_snapshot
 from layouts import ids
 from layouts.svg import CityMap, data_uri, map_svg
 from layouts.wall import (

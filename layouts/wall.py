@@ -13,8 +13,9 @@ from typing import Any, cast
 
 from dash import dcc, html
 
-from backend.wall import TIERS, TickerItem
-from dashboard.i18n import duration, t
+from backend.core.i18n import duration, t
+from backend.live.wall import TIERS
+from backend.queries.live import TickerItem
 from layouts import ids
 from layouts.svg import data_uri, intake_svg
 

@@ -18,9 +18,9 @@ import pytest
 import redis
 from sqlalchemy import Engine, text
 
-from backend.bus import connect
-from backend.clock import ManualClock
-from backend.config import Settings
+from backend.bus.connection import connect
+from backend.core.clock import ManualClock
+from backend.core.config import Settings
 from backend.refdata.generator import generate_city
 from backend.refdata.model import CityData
 from backend.store.db import make_engine

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from backend.clock import ManualClock
+from backend.core.clock import ManualClock
 from backend.drill.projection import refresh_stages
-from backend.simrun import run_fast
-from backend.simulator import CitySimulator, SimConfig
+from backend.sim.runner import run_fast
+from backend.sim.simulator import CitySimulator, SimConfig
 from backend.system import System
 from tests.conftest import local
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backend.commands import action_command, create_command
-from backend.engine import BatchResult
+from backend.domain.commands import action_command, create_command
+from backend.engine.case_engine import BatchResult
 from backend.store.models import case_events, cases
 from backend.system import System
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from backend.api.app import create_api
-from backend.apikeys import create_key
+from backend.auth.apikeys import create_key
 from backend.store.models import cases
 from tests.helpers import grid_category
 

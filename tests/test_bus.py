@@ -7,10 +7,11 @@ import time
 import orjson
 from sqlalchemy import func, select
 
-from backend.bus import CommandStream, parse_live_message
-from backend.commands import action_command, create_command
+from backend.bus.live import parse_live_message
+from backend.bus.stream import CommandStream
+from backend.domain.commands import action_command, create_command
+from backend.engine.worker import EngineWorker
 from backend.store.models import cases
-from backend.worker import EngineWorker
 from tests.helpers import case_row, grid_category
 
 
@@ -120,7 +121,7 @@ def test_every_applied_change_is_published_with_a_gapless_sequence(system, redis
 
 
 def test_a_second_stream_on_other_keys_is_isolated(system):
-    from backend.bus import Keys
+    from backend.bus.connection import Keys
 
     other = CommandStream(system.redis, Keys(system.keys.prefix + "-other"))
     other.ensure_group()

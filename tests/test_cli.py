@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from backend.apikeys import check_key
-from backend.bus import CommandStream, Keys, connect
+from backend.auth.apikeys import check_key
+from backend.bus.connection import Keys, connect
+from backend.bus.stream import CommandStream
 from backend.cli import app
 from backend.store.models import cases
 from tests.conftest import local

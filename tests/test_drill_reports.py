@@ -18,7 +18,7 @@ from sqlalchemy import select
 from backend.drill import export
 from backend.drill.assessment import MIN_CASES, WEIGHTS, assess, assess_with_change
 from backend.drill.periods import last_complete, period_of
-from backend.reports import FIGURES, GROUPS, build_report
+from backend.queries.reports import FIGURES, GROUPS, build_report
 from backend.store.models import cases, drill_stages
 from tests.drilldata import simulate
 from tests.test_cli import _json_out, cli  # noqa: F401  (the CLI fixture)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from backend.drill import snapshots
 from backend.drill.assessment import as_dict, assess_with_change
 from backend.drill.periods import period_of
-from backend.reports import build_report
+from backend.queries.reports import build_report
 from backend.store.models import report_snapshots
 from tests.drilldata import simulate
 from tests.helpers import report
@@ -86,7 +86,7 @@ def test_the_job_keeps_the_current_and_previous_periods(system, clock):
 
 
 def test_scope_keys():
-    from backend.scope import Scope
+    from backend.queries.scope import Scope
 
     assert snapshots.scope_key(None) == snapshots.scope_key(Scope.city()) == "city"
     assert snapshots.scope_key(Scope("361102", "township")) == "township:361102"

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import insert, select
 
-from backend.drill import bottlenecks as bn
+from backend.core.errors import CommandInvalid
 from backend.drill import stages as st
-from backend.drill.filters import DrillFilter
 from backend.drill.projection import OVERLAP, refresh_stages, state_of
-from backend.drill.timeline import load_timeline
-from backend.errors import CommandInvalid
+from backend.queries import bottlenecks as bn
+from backend.queries.filters import DrillFilter
+from backend.queries.timeline import load_timeline
 from backend.store.models import case_events, cases, drill_stages
 from tests.drilldata import simulate
 from tests.helpers import act, events_of, report

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text, update
 
-from backend.commands import action_command, create_command
-from backend.errors import CommandInvalid, TransitionRefused
+from backend.core.errors import CommandInvalid, TransitionRefused
+from backend.domain.commands import action_command, create_command
 from backend.store.models import case_events, cases
 from tests.conftest import local
 from tests.helpers import act, case_row, events_of, grid_category, report

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from backend.cli import app
-from backend.reports import build_report
+from backend.queries.reports import build_report
 from backend.store.models import case_events, cases
 
 LA_COLUMNS = [

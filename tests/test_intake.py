@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from backend.api.app import create_api
-from backend.apikeys import create_key
+from backend.auth.apikeys import create_key
 from backend.intake import store
 from backend.intake.service import Intake, Report
-from backend.reports import build_report
+from backend.queries.reports import build_report
 from backend.store.models import case_reports, cases
 from backend.system import System
 from tests.helpers import events_of

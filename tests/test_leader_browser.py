@@ -24,12 +24,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import func, select
 
-from backend.casestate import case_code
-from backend.domain import OPEN_STATUSES
+from backend.domain.case import case_code
+from backend.domain.vocabulary import OPEN_STATUSES
 from backend.drill.export import COLUMNS
 from backend.drill.periods import period_of
 from backend.drill.risk import refresh_risk
-from backend.reports import FIGURES, build_report
+from backend.queries.reports import FIGURES, build_report
 from backend.store.models import cases
 from dashboard.app import create_app
 from tests.browser import chromium, serving

@@ -9,8 +9,8 @@ from datetime import date
 import plotly.io as pio
 import pytest
 
-from backend.drill.filters import DrillFilter
-from backend.drill.timeline import load_timeline
+from backend.queries.filters import DrillFilter
+from backend.queries.timeline import load_timeline
 from layouts.leader import analysis, case, common, overview, periodic
 from tests.helpers import act, report
 
@@ -39,7 +39,7 @@ def test_every_leader_label_is_translated(system, clock, lang):
         periodic.reports_page("daily", date(2026, 11, 22), lang),
     ]
     text = "".join(_strings(p) for p in pages)
-    # an unknown key shows itself as "[key]" (dashboard/i18n.t)
+    # an unknown key shows itself as "[key]" (backend/core/i18n.t)
     missing = [
         part
         for part in text.split('"')
@@ -69,7 +69,7 @@ def test_a_large_citys_dropdowns_are_searched_not_sent_whole(system, monkeypatch
 
 
 def test_charts_are_plain_figures():
-    from backend.drill.bottlenecks import Distribution, Flows, Trend
+    from backend.queries.bottlenecks import Distribution, Flows, Trend
 
     d = Distribution("grid", 10, 5.0, {0.05: 1.0, 0.25: 2.0, 0.5: 4.0, 0.75: 8.0, 0.95: 16.0})
     for fig in (

@@ -9,11 +9,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from backend.api.app import create_api
-from backend.apikeys import create_key
-from backend.bus import parse_live_message
-from backend.domain import OPEN_STATUSES
-from backend.live import LiveView, take_snapshot
-from backend.scope import Scope
+from backend.auth.apikeys import create_key
+from backend.bus.live import parse_live_message
+from backend.domain.vocabulary import OPEN_STATUSES
+from backend.live.view import LiveView
+from backend.queries.live import take_snapshot
+from backend.queries.scope import Scope
 from backend.store.models import cases
 from tests.helpers import act, report
 

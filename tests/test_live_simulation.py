@@ -9,12 +9,12 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from backend.clock import ScaledClock
-from backend.simrun import LiveSimulation
-from backend.simulator import CitySimulator, SimConfig
+from backend.core.clock import ScaledClock
+from backend.engine.worker import EngineWorker
+from backend.sim.runner import LiveSimulation
+from backend.sim.simulator import CitySimulator, SimConfig
 from backend.store.models import case_events, cases
 from backend.system import System
-from backend.worker import EngineWorker
 from tests.conftest import local
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from backend.api.app import create_api
-from backend.apikeys import create_key
+from backend.auth.apikeys import create_key
 from tests.browser import serving
 
 GRID = "361102001001G02"

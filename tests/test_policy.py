@@ -1,4 +1,4 @@
-"""Tests for backend.policy: rule resolution, validation with exact positions, shipped packs."""
+"""backend.deadlines.policy: rule resolution, validation with exact positions, shipped packs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.policy import (
+from backend.deadlines.policy import (
     CHANNELS,
     COMPLEXITIES,
     MODES,
@@ -24,7 +24,7 @@ from backend.policy import (
     load_policy_text,
     policy_from_setting,
 )
-from backend.workcalendar import Allowance
+from backend.deadlines.workcalendar import Allowance
 
 
 def lines(*ls: str) -> str:
@@ -126,7 +126,7 @@ def test_resolve_is_cached_and_rejects_unknown_tier() -> None:
 
 
 def test_resolve_accepts_domain_enums() -> None:
-    from backend.domain import Channel, Severity, Tier
+    from backend.domain.vocabulary import Channel, Severity, Tier
 
     pack = builtin_policy("default")
     a = pack.resolve(
@@ -141,7 +141,7 @@ def test_resolve_accepts_domain_enums() -> None:
 
 
 def test_vocabulary_matches_domain() -> None:
-    from backend.domain import Channel, Severity, Tier
+    from backend.domain.vocabulary import Channel, Severity, Tier
 
     assert tuple(t.value for t in Tier) == TIERS
     assert set(CHANNELS) == {c.value for c in Channel}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.domain import TIER_ORDER, Tier
+from backend.domain.vocabulary import TIER_ORDER, Tier
 from backend.refdata import (
     CITY_KINDS,
     CityData,

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from backend.reports import build_report, kpi
-from backend.scope import Scope
+from backend.queries.reports import build_report, kpi
+from backend.queries.scope import Scope
 from backend.store.models import cases
 from tests.conftest import TZ, local
 from tests.helpers import act, grid_category, report

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from backend.simrun import run_fast
-from backend.simulator import CHANNELS, CitySimulator, SimConfig
+from backend.sim.runner import run_fast
+from backend.sim.simulator import CHANNELS, CitySimulator, SimConfig
 from backend.store.models import case_events, cases
 from tests.conftest import TZ, local
 
@@ -134,8 +134,8 @@ def test_the_same_seed_gives_the_same_arrivals(system):
 _DETERMINISM_SCRIPT = """
 import json, sys
 from datetime import timedelta
-from backend.refindex import RefIndex
-from backend.simulator import CitySimulator, SimConfig
+from backend.refdata.index import RefIndex
+from backend.sim.simulator import CitySimulator, SimConfig
 from backend.store.db import make_engine
 from tests.conftest import TZ, local
 

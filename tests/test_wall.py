@@ -8,15 +8,16 @@ from datetime import timedelta
 
 from sqlalchemy import and_, select
 
-from backend.bus import parse_live_message
-from backend.domain import OPEN_STATUSES, Status
-from backend.reports import kpi
-from backend.scope import Scope
-from backend.simrun import run_fast
-from backend.simulator import CitySimulator, SimConfig
+from backend.bus.live import parse_live_message
+from backend.domain.vocabulary import OPEN_STATUSES, Status
+from backend.live.wall import WallModel
+from backend.queries.live import wall_snapshot
+from backend.queries.reports import kpi
+from backend.queries.scope import Scope
+from backend.sim.runner import run_fast
+from backend.sim.simulator import CitySimulator, SimConfig
 from backend.store.models import cases
 from backend.system import System
-from backend.wall import WallModel, wall_snapshot
 from tests.conftest import local
 from tests.helpers import act, report
 

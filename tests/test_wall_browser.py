@@ -15,8 +15,8 @@ from selenium.common.exceptions import NoSuchElementException, StaleElementRefer
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from backend.apikeys import create_key
-from backend.reports import kpi
+from backend.auth.apikeys import create_key
+from backend.queries.reports import kpi
 from backend.system import System
 from dashboard.app import create_app
 from layouts.svg import svg_of

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from backend.core.i18n import TEXT, duration, t
 from backend.refdata.generator import generate_city
 from callbacks.wall import calendar_notice
-from dashboard.i18n import TEXT, duration, t
 from layouts import ids
 from layouts.svg import data_uri, map_svg, project_city, svg_of
 from layouts.wall import (

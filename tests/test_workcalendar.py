@@ -1,4 +1,4 @@
-"""Tests for backend.workcalendar: statutory calendar, the three meters, overrides, fallback."""
+"""backend.deadlines.workcalendar: statutory calendar, the three meters, overrides, fallback."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 
-from backend.workcalendar import (
+from backend.deadlines.workcalendar import (
     BUILTIN_CALENDAR_FILE,
     Allowance,
     CalendarFileError,

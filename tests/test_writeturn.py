@@ -10,12 +10,12 @@ from multiprocessing.synchronize import Event
 
 from sqlalchemy import func, select
 
-from backend.commands import create_command
+from backend.domain.commands import create_command
+from backend.engine.worker import EngineWorker
 from backend.store.db import make_engine
 from backend.store.models import case_events, cases
 from backend.store.writeturn import WriteTurn
 from backend.system import System
-from backend.worker import EngineWorker
 from tests.helpers import grid_category
 
 

@@ -15,17 +15,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import func, select
 
-from backend.api.serialize import case_json, event_json
-from backend.apikeys import check_key
-from backend.commands import action_command
-from backend.domain import OPEN_STATUSES, Status
-from backend.errors import CaseNotFound, CommandInvalid, TransitionRefused, VersionConflict
-from backend.intake.bodies import capped_body
-from backend.live import take_snapshot
-from backend.reports import kpi
-from backend.scope import Scope
+from backend.api.bodies import capped_body
+from backend.auth.apikeys import check_key
+from backend.core.errors import CaseNotFound, CommandInvalid, TransitionRefused, VersionConflict
+from backend.domain.commands import action_command
+from backend.domain.vocabulary import OPEN_STATUSES, Status
+from backend.queries.live import take_snapshot
+from backend.queries.reports import kpi
+from backend.queries.scope import Scope
+from backend.queries.serialize import case_json, event_json
+from backend.queries.stuck import StuckFilter, stuck_cases
 from backend.store.models import case_events, cases
-from backend.stuck import StuckFilter, stuck_cases
 from backend.system import System
 
 MAX_BODY = 64 * 1024
@@ -285,13 +285,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def create_api(system: System) -> FastAPI:
-    from backend.intake import register_intake
+    from backend.api.routes import intake, open311, qr
 
     app = FastAPI(title="gridwatch", version="0.1.0")
     app.state.system = system
     app.state.key_cache = {}
     install_error_handlers(app)
-    register_intake(app)  # REST, Open311, hotline/WeChat text, QR page (backend/intake)
+    app.include_router(intake.router)  # REST intake, hotline/WeChat text, triage, photos
+    open311.register(app)
+    qr.register(app)
     app.include_router(router)
     app.include_router(ops)
     return app

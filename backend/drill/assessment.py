@@ -24,8 +24,8 @@ from sqlalchemy import Connection, case, func, select
 
 from backend.drill import stages as st
 from backend.drill.periods import Period
-from backend.reports import build_report
-from backend.scope import Scope
+from backend.queries.reports import build_report
+from backend.queries.scope import Scope
 from backend.store.models import drill_stages
 
 WEIGHTS = {

@@ -14,7 +14,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from backend.reports import FIGURES, GROUPS
+from backend.queries.reports import FIGURES, GROUPS
 
 #: section, key, name, then the figures in the report's order
 COLUMNS = ("section", "key", "name", *FIGURES)

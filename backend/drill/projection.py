@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
-from backend.drill.deadline import policy_due_seconds
+from backend.deadlines.sla import DeadlineClock
+from backend.deadlines.stage_due import policy_due_seconds
 from backend.drill.stages import OPEN, bin_of, stages_from_events
-from backend.sla import DeadlineClock
 from backend.store.models import case_events, cases, drill_stages, drill_state
 
 log = logging.getLogger("gridwatch.drill")

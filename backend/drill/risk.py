@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine, Integer, case, cast, delete, func, insert, select
 
-from backend.domain import OPEN_STATUSES, Status
+from backend.domain.vocabulary import OPEN_STATUSES, Status
 from backend.drill import stages as st
 from backend.store.models import cases, drill_case_risk, drill_stages
 

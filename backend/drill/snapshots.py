@@ -29,8 +29,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.drill import assessment
 from backend.drill.periods import KINDS, Period, period_of
-from backend.reports import build_report
-from backend.scope import Scope
+from backend.queries.reports import build_report
+from backend.queries.scope import Scope
 from backend.store.models import cases, report_snapshots
 
 REPORT = "report"

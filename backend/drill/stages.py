@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from backend.domain import EventType
+from backend.domain.vocabulary import EventType
 
 #: Events that hand the case to a unit with a fresh allowance: a new stage begins.
 STAGE_STARTS = frozenset(

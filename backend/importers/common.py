@@ -31,8 +31,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from backend.commands import Command, action_command, create_command
-from backend.domain import Channel
+from backend.domain.commands import Command, action_command, create_command
+from backend.domain.vocabulary import Channel
 
 MAPPINGS = Path(__file__).parent / "mappings"
 _NS = uuid.UUID("5b1f1f0e-6a57-4d41-9d0c-8c4c0a6f3111")  # command ids are stable per record

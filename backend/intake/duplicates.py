@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 import redis
 from sqlalchemy import Connection, select
 
-from backend.bus import Keys
-from backend.domain import OPEN_STATUSES
+from backend.bus.connection import Keys
+from backend.domain.vocabulary import OPEN_STATUSES
 from backend.store.models import case_reports, cases
 
 log = logging.getLogger("gridwatch.intake")

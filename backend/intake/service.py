@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from backend.commands import action_command, create_command
-from backend.errors import CommandInvalid, TransitionRefused
+from backend.core.errors import CommandInvalid, TransitionRefused
+from backend.domain.commands import action_command, create_command
+from backend.domain.transitions import validate_new_case
 from backend.intake import store
 from backend.intake.duplicates import find_duplicate, matter_lock
 from backend.intake.photos import Photo
 from backend.system import System
-from backend.transitions import validate_new_case
 
 #: what a report became
 CASE, ATTACHED, TRIAGE, REJECTED = "case", "attached", "triage", "rejected"

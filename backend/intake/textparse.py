@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from backend.refindex import RefIndex
+from backend.refdata.index import RefIndex
 
 DATA = Path(__file__).parent / "data"
 #: a category needs at least this much evidence (one strong word, or two weak ones)

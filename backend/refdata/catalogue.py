@@ -6,7 +6,7 @@ the domain without reading any generation logic. Only constants here; nothing is
 
 from __future__ import annotations
 
-from backend.domain import Tier
+from backend.domain.vocabulary import Tier
 
 # --------------------------------------------------------------------------- departments
 # (code, name, name as a county-level unit or "" for the same, English). 职能部门. The first 30

@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from backend.domain import Tier
-from backend.errors import GridwatchError
+from backend.core.errors import GridwatchError
+from backend.domain.vocabulary import Tier
 from backend.refdata.model import (
     COMPLEXITIES,
     KIND_AREA_LEVELS,

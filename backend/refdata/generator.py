@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.domain import Tier
+from backend.domain.vocabulary import Tier
 from backend.refdata import catalogue, geometry
 from backend.refdata.geometry import Quad
 from backend.refdata.model import (

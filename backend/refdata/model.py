@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.domain import Tier
+from backend.domain.vocabulary import Tier
 
 #: Area levels, top down (city → county/district → township/street → community/village → grid).
 LEVELS: tuple[str, ...] = ("city", "county", "township", "community", "grid")

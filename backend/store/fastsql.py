@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from backend.casestate import CASE_FIELDS, EVENT_FIELDS, CaseState
-from backend.errors import VersionConflict
+from backend.core.errors import VersionConflict
+from backend.domain.case import CASE_FIELDS, EVENT_FIELDS, CaseState
 from backend.store.models import case_events, cases
 
 _DT_CASE = {c.name for c in cases.columns if c.type.__class__.__name__ == "UTCDateTime"}

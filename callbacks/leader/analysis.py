@@ -9,14 +9,14 @@ from typing import Any
 from dash import Dash, Input, Output, State
 from sqlalchemy import and_, case, func, select
 
-from backend.drill import bottlenecks as bn
-from backend.drill.filters import DrillFilter
-from backend.scope import Scope
+from backend.core.i18n import t
+from backend.queries import bottlenecks as bn
+from backend.queries.filters import DrillFilter
+from backend.queries.scope import Scope
+from backend.queries.stuck import where_clauses
 from backend.store.models import cases, drill_case_risk
-from backend.stuck import where_clauses
 from backend.system import System
 from dashboard.drill_jobs import DrillJobs
-from dashboard.i18n import t
 from layouts import ids
 from layouts.leader import analysis as view
 from layouts.leader.common import area_name, unit_name

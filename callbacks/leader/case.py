@@ -16,13 +16,13 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, ctx, html, no_update, set_props
 from dash.exceptions import WebsocketDisconnected
 
-from backend.commands import action_command
-from backend.drill.timeline import Timeline, load_timeline
-from backend.errors import CaseNotFound, CommandInvalid, GridwatchError, TransitionRefused
+from backend.core.errors import CaseNotFound, CommandInvalid, GridwatchError, TransitionRefused
+from backend.core.i18n import t
+from backend.domain.commands import action_command
+from backend.queries.timeline import Timeline, load_timeline
 from backend.system import System
 from callbacks.router import case_id_of
 from dashboard.case_watch import CaseWatcher
-from dashboard.i18n import t
 from layouts import ids
 from layouts.leader import case as case_layout
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
 
-from backend.drill.filters import DrillFilter
-from backend.errors import CommandInvalid
+from backend.core.errors import CommandInvalid
+from backend.core.i18n import t
+from backend.queries.filters import DrillFilter
 from backend.system import System
-from dashboard.i18n import t
 from layouts import ids
 
 WIDGETS = (

@@ -9,17 +9,17 @@ from typing import Any
 from dash import Dash, Input, Output, State, no_update
 from sqlalchemy import and_, case, func, select
 
-from backend.domain import Status
-from backend.drill.filters import DrillFilter
-from backend.drill.grid import grid_block
-from backend.refindex import RefIndex
-from backend.reports import build_report
-from backend.scope import Scope
+from backend.core.i18n import t
+from backend.domain.vocabulary import Status
+from backend.queries.filters import DrillFilter
+from backend.queries.grid import grid_block
+from backend.queries.reports import build_report
+from backend.queries.scope import Scope
+from backend.queries.stuck import area_clause, where_clauses
+from backend.refdata.index import RefIndex
 from backend.store.models import cases
-from backend.stuck import area_clause, where_clauses
 from backend.system import System
 from dashboard.drill_jobs import DrillJobs
-from dashboard.i18n import t
 from layouts import ids
 from layouts.leader.common import (
     area_name,
@@ -209,7 +209,7 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
 
 
 def case_id_from_code(code: Any) -> int | None:
-    """GW + report date + the zero-padded id (``backend.casestate.case_code``)."""
+    """GW + report date + the zero-padded id (``backend.domain.case.case_code``)."""
     if not isinstance(code, str) or len(code) < 18 or not code[-8:].isdigit():
         return None
     return int(code[-8:])

@@ -13,12 +13,12 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, no_update
 
+from backend.core.i18n import t
 from backend.drill import export, snapshots
 from backend.drill.periods import Period, period_of
-from backend.refindex import RefIndex
+from backend.refdata.index import RefIndex
 from backend.system import System
 from dashboard.drill_jobs import DrillJobs
-from dashboard.i18n import t
 from layouts import ids
 from layouts.leader import periodic as view
 from layouts.leader.common import area_name, category_name, local_time, tier_name, unit_name

@@ -10,8 +10,16 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from backend.drill.bottlenecks import INTAKE, OUTCOMES, REOPENED, TIERS, Distribution, Flows, Trend
-from dashboard.i18n import t
+from backend.core.i18n import t
+from backend.queries.bottlenecks import (
+    INTAKE,
+    OUTCOMES,
+    REOPENED,
+    TIERS,
+    Distribution,
+    Flows,
+    Trend,
+)
 from layouts import ids
 from layouts.leader.common import card, tier_name
 from layouts.leader.overview import stuck_grid

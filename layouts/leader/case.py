@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from backend.core.i18n import t
 from backend.drill.stages import Stage
-from backend.drill.timeline import Timeline
-from backend.refindex import RefIndex
-from dashboard.i18n import t
+from backend.queries.timeline import Timeline
+from backend.refdata.index import RefIndex
 from layouts import ids
 from layouts.leader.common import (
     card,

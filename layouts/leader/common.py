@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from backend.drill.filters import CHANNELS, COLOURS, OPEN_VALUES, TIERS, DrillFilter
-from backend.refindex import RefIndex
-from dashboard.i18n import t
+from backend.core.i18n import t
+from backend.queries.filters import CHANNELS, COLOURS, OPEN_VALUES, TIERS, DrillFilter
+from backend.refdata.index import RefIndex
 from layouts import ids
 
 #: (path, label key) of the leader's screens, in the navigation bar's order

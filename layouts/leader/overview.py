@@ -9,8 +9,8 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import html
 
-from backend.refindex import RefIndex
-from dashboard.i18n import t
+from backend.core.i18n import t
+from backend.refdata.index import RefIndex
 from layouts import ids
 from layouts.leader.common import card, pct
 

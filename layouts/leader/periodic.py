@@ -10,10 +10,10 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from backend.core.i18n import t
 from backend.drill.assessment import WEIGHTS, UnitScore
 from backend.drill.periods import KINDS, Period
-from backend.reports import FIGURES
-from dashboard.i18n import t
+from backend.queries.reports import FIGURES
 from layouts import ids
 from layouts.leader.analysis import FONT
 from layouts.leader.common import card, pct, tier_name

@@ -1,0 +1,380 @@
+"""码上办: the citizen's QR page and tracking page, server-rendered HTML for phones.
+
+- ``GET /r/<grid code>``: the form a QR code posted in the grid opens, with the grid filled in
+- ``POST /r/<grid code>``: a report (text, up to three photos) → the tracking page
+- ``GET /t/<token>``: status and timeline for the citizen (no staff internals); rating once
+  resolved (``POST /t/<token>/rate`` goes through the engine as ``rate``)
+- ``GET /r/<grid code>/qr.svg``: the QR code to print and post in the grid
+
+Every text is escaped by Jinja2's autoescape; no script runs on these pages.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from backend.api.app import _sys
+from backend.api.bodies import client_ip, field, files, read_form
+from backend.api.ratelimit import limit_public
+from backend.api.routes.intake import intake, photo_response
+from backend.core.errors import CommandInvalid
+from backend.core.i18n import t
+from backend.domain.case import case_code
+from backend.domain.commands import action_command
+from backend.intake import store
+from backend.intake.photos import MAX_PHOTO_BYTES, MAX_PHOTOS, check_photos
+from backend.intake.service import REJECTED, Report
+from backend.intake.textparse import parser_for
+from backend.refdata.model import WHISTLE_CLASSES
+from backend.store.models import case_events, cases
+
+TEMPLATES = Path(__file__).parent.parent / "templates"
+MAX_FORM = MAX_PHOTOS * MAX_PHOTO_BYTES + 64 * 1024
+_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,18}[0-9]$")
+#: citizen-facing events, and the units they name; the rest are the staff's own business
+_SHOWN = {
+    "reported": None,
+    "dispatched": "to_unit",
+    "accepted": "to_unit",
+    "started": None,
+    "paused": None,
+    "resumed": None,
+    "resolved": None,
+    "rated": None,
+    "revisited": None,
+    "reopened": None,
+    "closed": None,
+    "cancelled": None,
+    "escalated": "to_unit",
+    "consultation": None,
+    "reassigned": "to_unit",
+    "duplicate_attached": None,
+}
+_RUNNING = {"received", "dispatched", "accepted", "in_progress", "paused"}
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # the tracking link is the citizen's key
+    "Cache-Control": "no-store",
+}
+
+
+@cache
+def _env() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True)
+    )
+
+
+def _lang(request: Request) -> str:
+    return "en" if request.query_params.get("lang") == "en" else "zh"
+
+
+def _page(request: Request, template: str, http_status: int = 200, **ctx: Any) -> HTMLResponse:
+    lang = _lang(request)
+    other = "zh" if lang == "en" else "en"
+    html = (
+        _env()
+        .get_template(template)
+        .render(
+            lang=lang,
+            tr=lambda key, **kw: t(key, lang, **kw),
+            switch_url=f"{request.url.path}?lang={other}",
+            title=ctx.get("heading") or t("qr_title", lang),
+            **ctx,
+        )
+    )
+    return HTMLResponse(html, status_code=http_status, headers=_HEADERS)
+
+
+def _q(request: Request) -> str:
+    return "?lang=en" if _lang(request) == "en" else ""
+
+
+def _grid_path(system: Any, grid: str) -> str:
+    g = system.ref.grids[grid]
+    names = system.ref.area_names
+    community = names.get(g.community_code, "")
+    return f"{names.get(g.township_code, '')} {community} {g.name.removeprefix(community)}".strip()
+
+
+def _category_groups(system: Any, lang: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    groups: dict[str, list[tuple[str, str]]] = {}
+    with system.db.connect() as conn:
+        from backend.store.models import categories
+
+        for r in conn.execute(select(categories).order_by(categories.c.code)).mappings():
+            label = WHISTLE_CLASSES.get(r["whistle_class"], r["whistle_class"])
+            groups.setdefault(label, []).append(
+                (r["code"], r["name_en"] if lang == "en" else r["name"])
+            )
+    return list(groups.items())
+
+
+def _message(request: Request, status: int, title_key: str, key: str) -> HTMLResponse:
+    lang = _lang(request)
+    return _page(
+        request,
+        "message.html",
+        status,
+        heading=t("qr_title", lang),
+        subheading=None,
+        message_title=t(title_key, lang),
+        message=t(key, lang),
+    )
+
+
+def _not_found(request: Request, key: str) -> HTMLResponse:
+    return _message(request, 404, "qr_not_found_title", key)
+
+
+def _form(
+    request: Request, grid: str, values: dict[str, str], errors: dict[str, str], status: int = 200
+) -> HTMLResponse:
+    system = _sys(request)
+    lang = _lang(request)
+    return _page(
+        request,
+        "report.html",
+        status,
+        heading=t("qr_title", lang),
+        subheading=system.ref.area_names.get(system.ref.grids[grid].county_code, ""),
+        grid_path=_grid_path(system, grid),
+        categories=_category_groups(system, lang),
+        values=values,
+        errors=errors,
+        action=f"/r/{grid}{_q(request)}",
+    )
+
+
+router = APIRouter()
+
+
+@router.get("/r/{grid}", response_class=HTMLResponse)
+def report_form(grid: str, request: Request) -> Response:
+    if grid not in _sys(request).ref.grids:
+        return _not_found(request, "qr_grid_not_found")
+    return _form(
+        request, grid, {"category": "", "description": "", "reporter": "", "phone": ""}, {}
+    )
+
+
+@router.post("/r/{grid}", response_class=HTMLResponse)
+async def report_submit(grid: str, request: Request) -> Response:
+    system = _sys(request)
+    if grid not in system.ref.grids:
+        return _not_found(request, "qr_grid_not_found")
+    lang = _lang(request)
+    try:
+        limit_public(request, "qr", client_ip(request))
+    except HTTPException as exc:  # 429, the only thing the limiter raises
+        page = _message(request, exc.status_code, "qr_title", "qr_too_many")
+        page.headers.update(exc.headers or {})
+        return page
+    form = await read_form(request, MAX_FORM, max_files=MAX_PHOTOS + 1)
+    values = {k: field(form, k) or "" for k in ("category", "description", "reporter", "phone")}
+    errors: dict[str, str] = {}
+    if not values["description"] or len(values["description"]) > 1000:
+        errors["description"] = t("qr_error_description", lang)
+    if values["phone"] and not _PHONE.match(values["phone"]):
+        errors["phone"] = t("qr_error_phone", lang)
+    category = values["category"] or None
+    if category is not None and category not in system.ref.categories:
+        errors["category"] = t("qr_error_category", lang)
+    try:
+        photos = check_photos(await files(form, "photo"))
+    except CommandInvalid:
+        photos = []
+        errors["photo"] = t("qr_error_photo", lang)
+    if errors:
+        return _form(request, grid, values, errors, 422)
+    parse = None
+    triage = None
+    if category is None:  # the citizen was not sure: the parser may tell, else a person
+        parsed = parser_for(system).parse(values["description"], grid)
+        parse = parsed.as_json()
+        triage = parsed.triage_reason(system.settings.text_confidence)
+        category = parsed.category if triage is None else None
+    reporter = " ".join(x for x in (values["reporter"], values["phone"]) if x) or None
+    report = Report(
+        channel="qr",
+        text=values["description"],
+        category=category,
+        grid=grid,
+        reporter=reporter,
+        photos=photos,
+        parse=parse,
+        triage=triage,
+        tracking=True,
+    )
+    out = await run_in_threadpool(intake(request).submit, report, "citizen:qr")
+    sep = "&" if _q(request) else "?"
+    return RedirectResponse(f"/t/{out.token}{_q(request)}{sep}sent=1", status_code=303)
+
+
+@router.get("/t/{token}", response_class=HTMLResponse)
+def track(token: str, request: Request) -> Response:
+    system = _sys(request)
+    lang = _lang(request)
+    with system.db.connect() as conn:
+        rpt = store.report_by_token(conn, token)
+        if rpt is None:
+            return _not_found(request, "qr_track_not_found")
+        photo_list = store.photo_ids(conn, [rpt["id"]])[rpt["id"]]
+        case = None
+        events: list[Any] = []
+        if rpt["case_id"] is not None:
+            case = (
+                conn.execute(select(cases).where(cases.c.id == rpt["case_id"])).mappings().first()
+            )
+            events = list(
+                conn.execute(
+                    select(case_events)
+                    .where(case_events.c.case_id == rpt["case_id"])
+                    .order_by(case_events.c.seq)
+                ).mappings()
+            )
+    ref = system.ref
+    ctx: dict[str, Any] = {
+        "heading": t("qr_title", lang),
+        "subheading": t("qr_progress", lang),
+        "just_sent": request.query_params.get("sent") == "1",
+        "here": str(request.url.replace(query="")),
+        "text": rpt["text"],
+        "photos": [f"/t/{token}/photo/{pid}" for pid in photo_list],
+        "code": None,
+        "category": None,
+        "place": _grid_path(system, rpt["grid_code"]) if rpt["grid_code"] in ref.grids else None,
+        "unit": None,
+        "deadline": None,
+        "reports": 1,
+        "rating": None,
+        "can_rate": False,
+        "rate_action": f"/t/{token}/rate{_q(request)}",
+        "timeline": [],
+        "note": None,
+        "badge": "wait",
+    }
+    if case is None:
+        state = rpt["state"]
+        ctx["status_text"] = t(f"qs_{state}", lang)
+        if state == REJECTED:
+            ctx["note"] = t("qr_rejected_note", lang, reason=rpt["reason"] or "")
+            ctx["badge"] = "no"
+        else:
+            ctx["note"] = t("qr_triage_note", lang)
+        return _page(request, "track.html", **ctx)
+    status = case["status"]
+    cat = ref.categories.get(case["category"])
+    unit = ref.units.get(case["unit_code"] or "")
+    ctx.update(
+        code=case_code(case["id"], case["reported_at"], system.tz),
+        status_text=t(f"qs_{status}", lang),
+        category=(cat.name_en if lang == "en" else cat.name) if cat else case["category"],
+        unit=unit.name if unit else None,
+        deadline=_local(case["due_at"], system.tz) if status in _RUNNING else None,
+        reports=case["duplicate_count"],
+        rating=t(f"rating_{case['rating']}", lang) if case["rating"] else None,
+        can_rate=status == "resolved",
+        badge="done"
+        if status in ("resolved", "rated", "closed")
+        else (
+            "no" if status == "cancelled" else ("wait" if status in ("received", "paused") else "")
+        ),
+        timeline=_timeline(system, events, lang),
+    )
+    if case["grid_code"] in ref.grids:
+        ctx["place"] = _grid_path(system, case["grid_code"])
+    if status == "received":
+        ctx["note"] = t("qr_awaiting_note", lang)
+    return _page(request, "track.html", **ctx)
+
+
+def _local(dt: Any, tz: Any) -> str | None:
+    return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else None
+
+
+def _timeline(system: Any, events: list[Any], lang: str) -> list[tuple[str, str, str | None]]:
+    out = []
+    for e in events:
+        kind = e["type"]
+        if kind not in _SHOWN:
+            continue
+        unit_key = _SHOWN[kind]
+        code = e[unit_key] if unit_key else None
+        u = system.ref.units.get(code) if code else None
+        unit_name = u.name if u else (code or "")
+        data = e["data"] or {}
+        rating = data.get("rating") or data.get("result")
+        text = t(
+            f"track_ev_{kind}",
+            lang,
+            unit=unit_name,
+            rating=t(f"rating_{rating}", lang) if rating else "",
+        )
+        detail = e["reason"] if kind == "resolved" else None  # what was done, for the citizen
+        out.append((_local(e["at"], system.tz) or "", text, detail))
+    return list(reversed(out))  # newest first
+
+
+@router.post("/t/{token}/rate", response_class=HTMLResponse)
+async def rate(token: str, request: Request) -> Response:
+    system = _sys(request)
+    limit_public(request, "rate", client_ip(request))
+    form = await read_form(request, 16 * 1024, max_files=0)
+    with system.db.connect() as conn:
+        rpt = store.report_by_token(conn, token)
+    if rpt is None:
+        return _not_found(request, "qr_track_not_found")
+    rating = field(form, "rating")
+    comment = (field(form, "comment") or "")[:500] or None
+    refused = rpt["case_id"] is None or rating not in ("satisfied", "basic", "unsatisfied")
+    if not refused:
+        cmd = action_command(
+            "rate",
+            {"rating": rating, "comment": comment},
+            case_id=rpt["case_id"],
+            actor="citizen:qr",
+        )
+        result = await run_in_threadpool(system.engine.apply, [cmd])
+        refused = not result.results[0].ok
+    if refused:
+        return _message(request, 409, "qr_rate_title", "qr_rate_refused")
+    return RedirectResponse(f"/t/{token}{_q(request)}", status_code=303)
+
+
+@router.get("/t/{token}/photo/{photo_id}")
+def own_photo(token: str, photo_id: int, request: Request) -> Response:
+    """The citizen sees the photos of their own report, nobody else's."""
+    with _sys(request).db.connect() as conn:
+        rpt = store.report_by_token(conn, token)
+        p = store.photo(conn, photo_id)
+    if rpt is None or p is None or p["report_id"] != rpt["id"]:
+        raise HTTPException(404, "no such photo")
+    return photo_response(p)
+
+
+@router.get("/r/{grid}/qr.svg")
+def qr_svg(grid: str, request: Request) -> Response:
+    """The code to print and post in the grid (一格一码): it opens this grid's form."""
+    if grid not in _sys(request).ref.grids:
+        raise HTTPException(404, f"no grid {grid!r}")
+    import segno
+
+    url = str(request.base_url).rstrip("/") + f"/r/{grid}"
+    svg = segno.make(url, error="m").svg_inline(scale=8, border=2)
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(router)

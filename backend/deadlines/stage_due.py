@@ -1,0 +1,51 @@
+"""The deadline a stage was working to, in seconds from its start.
+
+Where the stage went overdue the event log says when; otherwise the SLA policy is asked what
+allowance that tier, channel, category and severity get from the stage's start (the same
+``DeadlineClock`` the engine uses). A pause during the stage moved its real deadline on; the
+policy's figure ignores that, which matters only for the few stages that waited for a citizen.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from backend.deadlines.sla import DeadlineClock
+from backend.domain.case import CaseState
+
+
+def policy_due_seconds(
+    clock: DeadlineClock, case: Any, tier: str, unit: str, start: datetime, consultation: bool
+) -> float | None:
+    """Seconds from ``start`` to the deadline the policy gives a stage of ``case`` at ``tier``."""
+    probe = CaseState(
+        id=None,
+        ref="",
+        reported_at=start,
+        channel=case.channel,
+        category=case.category,
+        severity=case.severity,
+        complexity=case.complexity,
+        mode="consultation" if consultation else "normal",
+        grid_code=None,
+        township_code=None,
+        county_code=None,
+        address=None,
+        lat=None,
+        lon=None,
+        description="",
+        reporter=None,
+        status="dispatched",
+        prev_status=None,
+        tier=tier,
+        unit_code=unit,
+        holder=None,
+        stage_started_at=start,
+        status_changed_at=start,
+    )
+    try:
+        clock.start(probe, start)
+    except (LookupError, ValueError):  # a tier or category the policy does not know
+        return None
+    return (probe.due_at - start).total_seconds() if probe.due_at is not None else None

@@ -1,0 +1,278 @@
+"""The periodic report and the KPI tiles, with the definitions of DESIGN.md "Report definitions".
+
+One function computes every figure from SQL aggregates, so the screen, the export and
+``gridwatch report --json`` always give the same number for the same question.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, and_, case, func, literal_column, select, text
+
+from backend.domain.vocabulary import (
+    COMPLETED_STATUSES,
+    OPEN_STATUSES,
+    TIER_ORDER,
+    Rating,
+    Status,
+)
+from backend.queries.scope import Scope
+from backend.store.models import cases
+
+_COMPLETED = tuple(s.value for s in COMPLETED_STATUSES)
+_OPEN_RUNNING = tuple(s.value for s in OPEN_STATUSES if s is not Status.PAUSED)
+#: The figures of a report (and of each group in it), in the order people read them.
+FIGURES = (
+    "cases_total",
+    "cancelled",
+    "closed",
+    "close_rate",
+    "on_time_rate",
+    "overdue_open",
+    "median_hours_to_close",
+    "satisfaction_rate",
+)
+GROUPS = {
+    "by_unit": cases.c.unit_code,
+    "by_channel": cases.c.channel,
+    "by_category": cases.c.category,
+    "by_tier": cases.c.tier,
+}
+
+
+def _figures(rows: list[dict[str, Any]], durations: list[float]) -> dict[str, Any]:
+    total = sum(r["total"] for r in rows)
+    cancelled = sum(r["cancelled"] for r in rows)
+    closed = sum(r["closed"] for r in rows)
+    on_time = sum(r["on_time"] for r in rows)
+    rated = sum(r["rated"] for r in rows)
+    satisfied = sum(r["satisfied"] for r in rows)
+    handled = total - cancelled
+    return {
+        "cases_total": total,
+        "cancelled": cancelled,
+        "closed": closed,
+        "close_rate": round(closed / handled, 6) if handled else None,
+        "on_time_rate": round(on_time / closed, 6) if closed else None,
+        "overdue_open": sum(r["overdue_open"] for r in rows),
+        "median_hours_to_close": round(statistics.median(durations), 4) if durations else None,
+        "satisfaction_rate": round(satisfied / rated, 6) if rated else None,
+    }
+
+
+def build_report(
+    conn: Connection,
+    frm: datetime,
+    to: datetime,
+    now: datetime,
+    scope: Scope | None = None,
+    where: Sequence[Any] = (),
+    groups: Sequence[str] = tuple(GROUPS),
+    medians: bool = True,
+) -> dict[str, Any]:
+    """Cases reported in ``[frm, to)``, as they stand at ``now``; ``where`` narrows the cases
+    further (the leader's filters: tier, unit, category, channel), with the same definitions.
+    ``groups`` names the breakdowns wanted (a screen that shows only the totals asks for none:
+    the totals are the same sums either way). ``medians=False`` leaves the times to close out
+    (``None``): the assessment scores rates only, and the median is the costly figure."""
+    scope = scope or Scope.city()
+    window = and_(
+        cases.c.reported_at >= frm,
+        cases.c.reported_at < to,
+        cases.c.duplicate_of.is_(None),
+        scope.clause(cases),
+        *where,
+    )
+    completed = cases.c.status.in_(_COMPLETED)
+    measures = [
+        func.count().label("total"),
+        func.sum(case((cases.c.status == Status.CANCELLED.value, 1), else_=0)).label("cancelled"),
+        func.sum(case((completed, 1), else_=0)).label("closed"),
+        # on time: completed by the deadline it was working to, and never overdue at a tier
+        # before (an auto-escalated case got a fresh allowance, not a clean record)
+        func.sum(
+            case(
+                (
+                    and_(
+                        completed,
+                        cases.c.completed_at <= cases.c.due_at,
+                        cases.c.overdue_tiers == "",
+                    ),
+                    1,
+                ),
+                else_=0,
+            )
+        ).label("on_time"),
+        func.sum(
+            case((and_(cases.c.status.in_(_OPEN_RUNNING), cases.c.due_at <= now), 1), else_=0)
+        ).label("overdue_open"),
+        func.sum(case((cases.c.rating.is_not(None), 1), else_=0)).label("rated"),
+        func.sum(case((cases.c.rating == Rating.SATISFIED.value, 1), else_=0)).label("satisfied"),
+    ]
+    wanted = {g: GROUPS[g] for g in groups}
+    keys = list(wanted.values())
+    # the times to close whose median is each group's: on PostgreSQL the two middle ones,
+    # from the same scan as the sums; elsewhere every one, read in a second query
+    in_sql = medians and conn.dialect.name == "postgresql"
+    if in_sql:
+        measures += _sql_middles(completed)
+    totals, per_group = _aggregate(conn, window, measures, wanted)
+    all_durations: list[float] = _middles(totals) if in_sql else []
+    durations: dict[str, dict[Any, list[float]]] = {g: defaultdict(list) for g in wanted}
+    if medians and not in_sql:
+        for *group_keys, hours in _durations(conn, keys, and_(window, completed)):
+            all_durations.append(hours)
+            for g, key in zip(wanted, group_keys, strict=True):
+                durations[g][key].append(hours)
+    report: dict[str, Any] = {
+        "from": frm.isoformat(),
+        "to": to.isoformat(),
+        "as_of": now.isoformat(),
+        **_figures(totals, all_durations),
+    }
+    for g in wanted:
+        parts = per_group[g]
+        out = {}
+        for key in sorted(parts, key=lambda k: (k is None, str(k))):
+            hours = _middles(parts[key]) if in_sql else durations[g][key]
+            out[key if key is not None else "unassigned"] = _figures(parts[key], hours)
+        if g == "by_tier":
+            out = {t.value: out[t.value] for t in TIER_ORDER if t.value in out} | {
+                k: v for k, v in out.items() if k not in {t.value for t in TIER_ORDER}
+            }
+        report[g] = out
+    return report
+
+
+def _aggregate(
+    conn: Connection, window: Any, measures: list[Any], wanted: dict[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, dict[Any, list[dict[str, Any]]]]]:
+    """The sums for the whole window and for each key of each breakdown.
+
+    On PostgreSQL one scan with GROUPING SETS; elsewhere one query per breakdown. Either way
+    a breakdown has a row per key (12,000 grid units in Shangrao), not a row per combination
+    of unit, channel, category and tier."""
+    per_group: dict[str, dict[Any, list[dict[str, Any]]]] = {g: {} for g in wanted}
+    cols = list(wanted.values())
+    if conn.dialect.name == "postgresql" and cols:
+        sets = ", ".join(f"({c.name})" for c in cols) + ", ()"
+        flag = func.grouping(*cols).label("_set")
+        q = select(flag, *cols, *measures).where(window).group_by(text(f"GROUPING SETS ({sets})"))
+        totals: list[dict[str, Any]] = []
+        n = len(cols)
+        for r in conn.execute(q).mappings():
+            row = _ints(r)
+            if not row["total"]:
+                continue
+            if row["_set"] == (1 << n) - 1:
+                totals = [row]
+                continue
+            for i, (g, col) in enumerate(wanted.items()):
+                if row["_set"] == ((1 << n) - 1) ^ (1 << (n - 1 - i)):
+                    per_group[g][row[col.name]] = [row]
+        return totals, per_group
+    totals = [_ints(r) for r in conn.execute(select(*measures).where(window)).mappings()]
+    totals = [r for r in totals if r["total"]]  # an empty window: one row of NULLs
+    for g, col in wanted.items():
+        for r in conn.execute(select(col, *measures).where(window).group_by(col)).mappings():
+            row = _ints(r)
+            per_group[g][row[col.name]] = [row]
+    return totals, per_group
+
+
+def _durations(conn: Connection, keys: list[Any], where: Any) -> list[tuple[Any, ...]]:
+    """(breakdown keys…, hours from report to completion) of the completed cases, where the
+    median is taken in Python (not PostgreSQL: ``_sql_middles``). SQLite's date arithmetic is
+    not exact, so the instants are read and subtracted here. An imported record closed at an
+    unknown time (no completed_at) counts as closed but has no duration."""
+    where = and_(where, cases.c.completed_at.is_not(None))
+    return [
+        (*r[:-2], (r[-1] - r[-2]).total_seconds() / 3600)
+        for r in conn.execute(select(*keys, cases.c.reported_at, cases.c.completed_at).where(where))
+    ]
+
+
+def _sql_middles(completed: Any) -> list[Any]:
+    """The two middle times to close of each group, computed by PostgreSQL in the same scan
+    as the sums (ordered-set aggregates work with GROUPING SETS): the lower middle, and the
+    lower middle of the times negated, which is the upper one. ``statistics.median`` averages
+    the same two values (the one value twice when the count is odd), so the median is the
+    same float as the one Python computes from every time, without sending a time per case."""
+    hours: Any = literal_column(
+        "(EXTRACT(EPOCH FROM (cases.completed_at - cases.reported_at))::float8 / 3600)"
+    )
+    timed = and_(completed, cases.c.completed_at.is_not(None))
+    lo = func.percentile_disc(0.5).within_group(hours).filter(timed).label("_mid_lo")
+    hi = func.percentile_disc(0.5).within_group(-hours).filter(timed).label("_mid_hi")
+    return [lo, hi]
+
+
+def _middles(rows: list[dict[str, Any]]) -> list[float]:
+    """The values whose median is the group's (``[]`` when nothing closed with a time)."""
+    if not rows or rows[0].get("_mid_lo") is None:
+        return []
+    return [float(rows[0]["_mid_lo"]), -float(rows[0]["_mid_hi"])]
+
+
+def _ints(r: Any) -> dict[str, Any]:
+    return {k: (int(v) if k in _MEASURES and v is not None else v) for k, v in dict(r).items()}
+
+
+_MEASURES = {"total", "cancelled", "closed", "on_time", "overdue_open", "rated", "satisfied"}
+
+
+def local_midnight(now: datetime, tz: ZoneInfo) -> datetime:
+    local = now.astimezone(tz)
+    return datetime.combine(local.date(), time(0), tz)
+
+
+def kpi(
+    conn: Connection, now: datetime, tz: ZoneInfo, scope: Scope | None = None
+) -> dict[str, Any]:
+    """The big screen's tiles: today so far, plus what is open and overdue now."""
+    scope = scope or Scope.city()
+    midnight = local_midnight(now, tz)
+    today = build_report(conn, midnight, midnight + timedelta(days=1), now, scope)
+    # merged duplicates count once, as in the report
+    sc = and_(scope.clause(cases), cases.c.duplicate_of.is_(None))
+    open_rows = conn.execute(
+        select(
+            cases.c.tier,
+            func.count().label("open"),
+            func.sum(
+                case((and_(cases.c.status.in_(_OPEN_RUNNING), cases.c.due_at <= now), 1), else_=0)
+            ).label("overdue"),
+        )
+        .where(cases.c.status.in_([s.value for s in OPEN_STATUSES]), sc)
+        .group_by(cases.c.tier)
+    ).all()
+    closed_today = conn.execute(
+        select(func.count())
+        .select_from(cases)
+        .where(cases.c.completed_at >= midnight, cases.c.status.in_(_COMPLETED), sc)
+    ).scalar_one()
+    by_tier = {t.value: {"open": 0, "overdue": 0} for t in TIER_ORDER}
+    untriaged = 0
+    for tier, n_open, n_over in open_rows:
+        if tier is None:
+            untriaged += int(n_open)
+        else:
+            by_tier[tier] = {"open": int(n_open), "overdue": int(n_over or 0)}
+    return {
+        "as_of": now.isoformat(),
+        "received_today": today["cases_total"],
+        "closed_today": int(closed_today),
+        "open": sum(v["open"] for v in by_tier.values()) + untriaged,
+        "awaiting_triage": untriaged,
+        "overdue": sum(v["overdue"] for v in by_tier.values()),
+        "close_rate_today": today["close_rate"],
+        "on_time_rate_today": today["on_time_rate"],
+        "satisfaction_rate_today": today["satisfaction_rate"],
+        "by_tier": by_tier,
+    }

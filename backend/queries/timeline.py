@@ -1,0 +1,82 @@
+"""One case's whole history for the case page: its events, the stages they make, how long it
+dwelt at each tier and with each unit, the reminders and warnings it got, revisits and ratings.
+
+Read by primary key and by the event log's ``(case_id, seq)`` index: the same cost with a
+hundred cases or millions.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from backend.core.errors import CaseNotFound
+from backend.domain.vocabulary import TIER_ORDER, EventType
+from backend.drill.stages import Stage, stages_from_events
+from backend.queries.serialize import case_json, event_json
+from backend.store.models import case_events, cases
+
+
+@dataclass(slots=True)
+class Timeline:
+    case: dict[str, Any]
+    events: list[dict[str, Any]]
+    stages: list[Stage]
+    now: datetime
+    #: tier → seconds the case spent there, over all its stages at that tier
+    tier_dwell: dict[str, float] = field(default_factory=dict)
+    #: unit → seconds, in the order the units first held it
+    unit_dwell: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def reminders(self) -> int:
+        return sum(1 for e in self.events if e["type"] == EventType.REMINDED.value)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for e in self.events if e["type"] == EventType.WARNED.value)
+
+    @property
+    def revisits(self) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["type"] == EventType.REVISITED.value]
+
+    @property
+    def ratings(self) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["type"] == EventType.RATED.value]
+
+    @property
+    def instructions(self) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["type"] == EventType.INSTRUCTED.value]
+
+    @property
+    def last_seq(self) -> int:
+        return self.events[-1]["seq"] if self.events else 0
+
+
+def load_timeline(conn: Connection, case_id: int, now: datetime) -> Timeline:
+    row = conn.execute(select(cases).where(cases.c.id == case_id)).mappings().first()
+    if row is None:
+        raise CaseNotFound(case_id)
+    raw = (
+        conn.execute(
+            select(case_events).where(case_events.c.case_id == case_id).order_by(case_events.c.seq)
+        )
+        .mappings()
+        .all()
+    )
+    events = [event_json(e) | {"at_dt": e["at"]} for e in raw]
+    stages = stages_from_events(raw)
+    tl = Timeline(case_json(row), events, stages, now)
+    tiers: dict[str, float] = {t.value: 0.0 for t in TIER_ORDER}
+    units: OrderedDict[str, float] = OrderedDict()
+    for s in stages:
+        d = s.dwell(now)
+        tiers[s.tier] = tiers.get(s.tier, 0.0) + d
+        units[s.unit] = units.get(s.unit, 0.0) + d
+    tl.tier_dwell = {k: v for k, v in tiers.items() if v or any(s.tier == k for s in stages)}
+    tl.unit_dwell = dict(units)
+    return tl
