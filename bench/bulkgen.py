@@ -33,11 +33,12 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from backend.core.config import Settings
-from backend.domain.case import CASE_FIELDS, EVENT_FIELDS
+from backend.domain.case import CASE_FIELDS
 from backend.domain.vocabulary import TIER_ORDER
 from backend.drill.projection import OVERLAP, STAGES, set_state
 from backend.drill.stages import bin_of
 from backend.sim.simulator import CHANNELS, COMMON_CATEGORIES, HANDLING_HOURS, HOURLY, WEEKDAY
+from backend.store.fastsql import EVENT_FIELDS
 from backend.store.models import cases, drill_stages
 from bench.common import TZ, fresh_system, open_system
 
@@ -342,7 +343,6 @@ class Generator:
             "closed_at": closed_at,
             "rating": rating if status in ("rated", "closed") else None,
             "duplicate_count": 1,
-            "duplicate_of": None,
             "source": None,
             "source_channel": None,
             "source_type": None,

@@ -18,9 +18,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backend.core.runtime import tune_gc
-from backend.domain.case import CASE_FIELDS, EVENT_FIELDS
+from backend.domain.case import CASE_FIELDS
 from backend.domain.commands import Command, action_command, create_command, new_id
 from backend.engine.delta import delta
+from backend.store.fastsql import EVENT_FIELDS
 from bench.common import fresh_system, machine, template_case
 
 STEPS: tuple[tuple[str, dict[str, Any]], ...] = (

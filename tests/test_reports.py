@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from backend.queries.reports import build_report, kpi
 from backend.queries.scope import Scope
@@ -127,8 +127,8 @@ def _scenario(system, clock) -> dict[str, int]:
     do("escalated", "escalate", reason="需乡镇统筹协调")
     new("overdue_dispatched", channel="hotline", grid=ga)  # due Wed 23:59:59, never signed for
 
-    at(2026, 11, 24, 10, 30)
-    new("duplicate", channel="hotline", grid=ga)
+    at(2026, 11, 24, 10, 30)  # the same matter reported again: merged into its case
+    do("overdue_dispatched", "attach", channel="hotline", reason="同一事项再次来电")
 
     at(2026, 11, 24, 11, 0)
     new("resolved_only", channel="open311", grid=gb, category=gcat2)
@@ -162,17 +162,6 @@ def _scenario(system, clock) -> dict[str, int]:
 
     at(2026, 11, 26, 12, 0)
     return ids
-
-
-def _merge_duplicate(system, dup: int, original: int) -> None:
-    """Mark a case as a merged duplicate (no engine action merges yet; the schema does)."""
-    with system.db.begin() as conn:
-        conn.execute(update(cases).where(cases.c.id == dup).values(duplicate_of=original))
-        conn.execute(
-            update(cases)
-            .where(cases.c.id == original)
-            .values(duplicate_count=cases.c.duplicate_count + 1)
-        )
 
 
 def _rows(system) -> list[dict[str, Any]]:
@@ -225,7 +214,7 @@ def _figures(rows: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
 def _expected(
     rows: list[dict[str, Any]], frm: datetime, to: datetime, now: datetime
 ) -> dict[str, Any]:
-    window = [r for r in rows if frm <= r["reported_at"] < to and r["duplicate_of"] is None]
+    window = [r for r in rows if frm <= r["reported_at"] < to]
     out = _figures(window, now)
     for g, col in GROUP_COLUMNS.items():
         parts: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -295,7 +284,6 @@ def test_the_scenario_covers_every_definition(system, clock):
 
 def test_build_report_follows_the_definitions(system, clock):
     ids = _scenario(system, clock)
-    _merge_duplicate(system, ids["duplicate"], ids["overdue_dispatched"])
     rows = _rows(system)
     with system.db.connect() as conn:
         got = build_report(conn, FROM, TO, NOW)
@@ -307,7 +295,9 @@ def test_build_report_follows_the_definitions(system, clock):
     _assert_report_matches(got_later, _expected(rows, FROM, TO, later))
 
     # the same numbers, worked out by hand from the scenario
-    assert got["cases_total"] == 14  # 15 reported in the window, one merged duplicate
+    # 15 reports in the window, one of them merged into the case it repeats
+    assert got["cases_total"] == 14
+    assert next(r for r in rows if r["id"] == ids["overdue_dispatched"])["duplicate_count"] == 2
     assert got["cancelled"] == 1
     assert got["closed"] == 7
     assert got["close_rate"] == pytest.approx(7 / 13, abs=1e-6)
@@ -410,12 +400,11 @@ def test_kpi_tiles(system, clock):
     _assert_kpi(got, _expected_kpi(rows, NOW))
     assert got["received_today"] == 1 and got["closed_today"] == 1
     assert got["awaiting_triage"] == 1
-    # overdue_open, overdue_dispatched and the hotline case reported again at 10:30 (in the
-    # report test it is merged as a duplicate; here it is a case like any other)
-    assert got["overdue"] == 3 and got["by_tier"]["grid"]["overdue"] == 3
+    # overdue_open and overdue_dispatched (reported again at 10:30: still one case)
+    assert got["overdue"] == 2 and got["by_tier"]["grid"]["overdue"] == 2
     # open: overdue_open, paused, unsatisfied and before (both reopened), nowhere, escalated,
-    # overdue_dispatched, duplicate
-    assert got["open"] == 8
+    # overdue_dispatched
+    assert got["open"] == 7
     assert got["satisfaction_rate_today"] == 1.0
 
     # later that day: a new case, one more completion; the tiles follow
@@ -431,7 +420,7 @@ def test_kpi_tiles(system, clock):
         scoped = kpi(conn, later, TZ, Scope(area=town, level="township"))
     _assert_kpi(got, _expected_kpi(rows, later))
     assert got["received_today"] == 2 and got["close_rate_today"] == 1.0
-    assert got["closed_today"] == 2 and got["overdue"] == 2
+    assert got["closed_today"] == 2 and got["overdue"] == 1  # overdue_dispatched
     _assert_kpi(scoped, _expected_kpi([r for r in rows if r["township_code"] == town], later))
     assert scoped["open"] < got["open"]
 

@@ -50,7 +50,7 @@ def _sql_area_load(system, column) -> dict[str, tuple[int, int]]:
     with system.db.connect() as conn:
         rows = conn.execute(
             select(column, cases.c.status, cases.c.colour).where(
-                cases.c.status.in_(OPEN), cases.c.duplicate_of.is_(None), column.is_not(None)
+                cases.c.status.in_(OPEN), column.is_not(None)
             )
         ).all()
     open_, over = Counter[str](), Counter[str]()
@@ -133,7 +133,6 @@ def test_the_wall_follows_a_simulated_city_and_equals_sql(settings, clock, tmp_p
             select(cases.c.unit_code, cases.c.stage_started_at).where(
                 and_(
                     cases.c.status.in_([s for s in OPEN if s != Status.PAUSED.value]),
-                    cases.c.duplicate_of.is_(None),
                     cases.c.unit_code.is_not(None),
                 )
             )

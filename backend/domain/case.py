@@ -8,12 +8,10 @@ from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from backend.store.models import case_events
-
 
 @dataclass(slots=True)
 class CaseState:
-    """Mirrors the ``cases`` table column for column (see store/models.py)."""
+    """Mirrors the ``cases`` table column for column (store/models.py; a test pins the two)."""
 
     id: int | None
     ref: str
@@ -56,7 +54,6 @@ class CaseState:
     closed_at: datetime | None = None
     rating: str | None = None
     duplicate_count: int = 1
-    duplicate_of: int | None = None
     source: str | None = None
     source_channel: str | None = None
     source_type: str | None = None
@@ -95,7 +92,6 @@ class CaseState:
 
 CASE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CaseState))
 _ALL_FIELDS = attrgetter(*CASE_FIELDS)
-EVENT_FIELDS: tuple[str, ...] = tuple(c.name for c in case_events.columns if c.name != "id")
 
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")

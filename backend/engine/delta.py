@@ -24,7 +24,6 @@ DELTA_FIELDS = (
     "escalations",
     "mode",
     "rating",
-    "duplicate_of",
 )
 
 #: (key in the delta, field of the case) for everything a delta carries

@@ -76,7 +76,6 @@ def find_duplicate(
             cases.c.grid_code == grid,
             cases.c.category == category,
             cases.c.status.in_(_OPEN),
-            cases.c.duplicate_of.is_(None),
             cases.c.reported_at >= at - window,
             cases.c.reported_at <= at + timedelta(minutes=5),
         )

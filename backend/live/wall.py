@@ -56,7 +56,6 @@ class Entry:
     colour: str
     escalations: int
     overdue_tiers: str
-    duplicate: bool
     rating: str | None
     reported_at: datetime
     completed_at: datetime | None
@@ -92,7 +91,6 @@ def entry_from_delta(d: dict[str, Any]) -> Entry:
         colour=d["colour"],
         escalations=int(d.get("escalations") or 0),
         overdue_tiers=d.get("overdue_tiers") or "",
-        duplicate=d.get("duplicate_of") is not None,
         rating=d.get("rating"),
         reported_at=reported,
         completed_at=_dt(d.get("completed_at")),
@@ -342,8 +340,6 @@ class WallModel:
 
     def _contribution(self, e: Entry) -> Iterator[tuple[tuple[Any, ...], int]]:
         """What one case adds to the sums; the exact mirror of the SQL in ``reports.kpi``."""
-        if e.duplicate:
-            return
         midnight = self.midnight
         assert midnight is not None
         completed = e.status in COMPLETED

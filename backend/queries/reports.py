@@ -85,7 +85,6 @@ def build_report(
     window = and_(
         cases.c.reported_at >= frm,
         cases.c.reported_at < to,
-        cases.c.duplicate_of.is_(None),
         scope.clause(cases),
         *where,
     )
@@ -239,8 +238,7 @@ def kpi(
     scope = scope or Scope.city()
     midnight = local_midnight(now, tz)
     today = build_report(conn, midnight, midnight + timedelta(days=1), now, scope)
-    # merged duplicates count once, as in the report
-    sc = and_(scope.clause(cases), cases.c.duplicate_of.is_(None))
+    sc = scope.clause(cases)
     open_rows = conn.execute(
         select(
             cases.c.tier,

@@ -21,9 +21,11 @@ import orjson
 from sqlalchemy import Connection
 
 from backend.core.errors import VersionConflict
-from backend.domain.case import CASE_FIELDS, EVENT_FIELDS, CaseState
+from backend.domain.case import CASE_FIELDS, CaseState
 from backend.store.models import case_events, cases
 
+#: the event log's columns the engine writes (its id comes from the database)
+EVENT_FIELDS: tuple[str, ...] = tuple(c.name for c in case_events.columns if c.name != "id")
 _DT_CASE = {c.name for c in cases.columns if c.type.__class__.__name__ == "UTCDateTime"}
 _JSON_CASE = {c.name for c in cases.columns if c.type.__class__.__name__ == "JSON"}
 _DT_EVENT = {c.name for c in case_events.columns if c.type.__class__.__name__ == "UTCDateTime"}

@@ -165,7 +165,6 @@ cases = Table(
     Column("closed_at", UTCDateTime, nullable=True),
     Column("rating", String(16), nullable=True),
     Column("duplicate_count", Integer, nullable=False, default=1),
-    Column("duplicate_of", BigInteger, nullable=True),
     # what an imported record said, kept beside the mapped values
     Column("source", String(16), nullable=True),
     Column("source_channel", String(64), nullable=True),

@@ -284,7 +284,7 @@ def _media_urls(conn: Any, case_ids: list[int]) -> dict[int, str]:
 
 def _requests_query(system: Any, params: dict[str, str | None]) -> list[dict[str, Any]]:
     ids_text = params.get("service_request_id")
-    q = select(cases).where(cases.c.duplicate_of.is_(None))
+    q = select(cases)
     if ids_text:
         try:
             ids = [int(x) for x in ids_text.split(",") if x.strip()]
