@@ -15,10 +15,13 @@ from backend.drill import stages as st
 from backend.drill.projection import OVERLAP, refresh_stages, state_of
 from backend.queries import bottlenecks as bn
 from backend.queries.filters import DrillFilter
+from backend.queries.scope import Scope
 from backend.queries.timeline import load_timeline
 from backend.store.models import case_events, cases, drill_stages
 from tests.drilldata import simulate
 from tests.helpers import act, events_of, report
+
+CITY = Scope.city()
 
 
 def test_stages_of_a_case_that_went_overdue_climbed_and_was_reopened(system, clock):
@@ -168,10 +171,10 @@ def test_dwell_flows_and_trends_against_an_independent_computation(system, clock
     ind = _independent_stages(system)
     f = DrillFilter()
     with system.db.connect() as conn:
-        tiers = {d.key: d for d in bn.dwell_by_tier(conn, f, system.ref)}
-        units = bn.dwell_by_unit(conn, f, system.ref, top=5)
-        flows = bn.tier_flows(conn, f, system.ref)
-        trend = bn.overdue_trend(conn, f, system.ref, top=50)
+        tiers = {d.key: d for d in bn.dwell_by_tier(conn, f, system.ref, scope=CITY)}
+        units = bn.dwell_by_unit(conn, f, system.ref, top=5, scope=CITY)
+        flows = bn.tier_flows(conn, f, system.ref, scope=CITY)
+        trend = bn.overdue_trend(conn, f, system.ref, top=50, scope=CITY)
     done = ind[ind["hours"].notna()]
     for tier, g in done.groupby("tier"):
         d = tiers[tier]
@@ -205,7 +208,7 @@ def test_filters_narrow_the_analyses(system, clock):
     ind = _independent_stages(system)
     f = DrillFilter(area=town, tier="grid")
     with system.db.connect() as conn:
-        tiers = bn.dwell_by_tier(conn, f, system.ref)
+        tiers = bn.dwell_by_tier(conn, f, system.ref, scope=CITY)
     expect = ind[(ind["township_code"] == town) & (ind["tier"] == "grid") & ind["hours"].notna()]
     assert [d.key for d in tiers] == ["grid"]
     assert tiers[0].n == len(expect)

@@ -13,14 +13,14 @@ import orjson
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from backend.api.bodies import capped_body
 from backend.auth.apikeys import check_key
 from backend.core.errors import CaseNotFound, CommandInvalid, TransitionRefused, VersionConflict
 from backend.domain.commands import action_command
-from backend.domain.vocabulary import OPEN_STATUSES, Status
 from backend.queries.live import take_snapshot
+from backend.queries.metrics import case_gauges
 from backend.queries.reports import kpi
 from backend.queries.scope import Scope
 from backend.queries.serialize import case_json, event_json
@@ -214,29 +214,16 @@ def metrics(request: Request) -> Any:
         "# TYPE gridwatch_cases_open gauge",
     ]
     with system.db.connect() as conn:
-        rows = conn.execute(
-            select(cases.c.tier, func.count())
-            .where(cases.c.status.in_([s.value for s in OPEN_STATUSES]))
-            .group_by(cases.c.tier)
-        ).all()
-        overdue = conn.execute(
-            select(func.count())
-            .select_from(cases)
-            .where(
-                cases.c.status.in_([s.value for s in OPEN_STATUSES if s is not Status.PAUSED]),
-                cases.c.due_at <= now,
-            )
-        ).scalar_one()
-        total = conn.execute(select(func.count()).select_from(cases)).scalar_one()
-    for tier, n in rows:
+        gauges = case_gauges(conn, now, scope=Scope.city())
+    for tier, n in gauges.open_by_tier.items():
         lines.append(f'gridwatch_cases_open{{tier="{tier or "untriaged"}"}} {n}')
     lines += [
         "# HELP gridwatch_cases_overdue Open cases past their current deadline.",
         "# TYPE gridwatch_cases_overdue gauge",
-        f"gridwatch_cases_overdue {overdue}",
+        f"gridwatch_cases_overdue {gauges.overdue}",
         "# HELP gridwatch_cases_total Cases ever reported.",
         "# TYPE gridwatch_cases_total counter",
-        f"gridwatch_cases_total {total}",
+        f"gridwatch_cases_total {gauges.total}",
     ]
     try:
         lines += [

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, case, func, select
 from backend.domain.vocabulary import TIER_ORDER
 from backend.drill import stages as st
 from backend.queries.filters import DrillFilter
+from backend.queries.scope import Scope
 from backend.refdata.index import RefIndex
 from backend.store.models import drill_stages
 
@@ -79,11 +80,18 @@ def _distributions(rows: Any) -> dict[str, Distribution]:
     return out
 
 
-def _finished(f: DrillFilter, ref: RefIndex) -> list[Any]:
-    return [drill_stages.c.bin.is_not(None), *f.history_clauses(drill_stages, ref)]
+def _history(f: DrillFilter, ref: RefIndex, scope: Scope) -> list[Any]:
+    """The stages the filters and the viewer's scope admit."""
+    return [scope.clause(drill_stages), *f.history_clauses(drill_stages, ref)]
 
 
-def dwell_by_tier(conn: Connection, f: DrillFilter, ref: RefIndex) -> list[Distribution]:
+def _finished(f: DrillFilter, ref: RefIndex, scope: Scope) -> list[Any]:
+    return [drill_stages.c.bin.is_not(None), *_history(f, ref, scope)]
+
+
+def dwell_by_tier(
+    conn: Connection, f: DrillFilter, ref: RefIndex, *, scope: Scope
+) -> list[Distribution]:
     """How long finished stages lasted at each tier (the tiers in order)."""
     rows = conn.execute(
         select(
@@ -92,7 +100,7 @@ def dwell_by_tier(conn: Connection, f: DrillFilter, ref: RefIndex) -> list[Distr
             func.count(),
             func.sum(drill_stages.c.dwell_seconds),
         )
-        .where(*_finished(f, ref))
+        .where(*_finished(f, ref, scope))
         .group_by(drill_stages.c.tier, drill_stages.c.bin)
     ).all()
     found = _distributions(rows)
@@ -100,7 +108,7 @@ def dwell_by_tier(conn: Connection, f: DrillFilter, ref: RefIndex) -> list[Distr
 
 
 def dwell_by_unit(
-    conn: Connection, f: DrillFilter, ref: RefIndex, top: int = 15
+    conn: Connection, f: DrillFilter, ref: RefIndex, top: int = 15, *, scope: Scope
 ) -> list[Distribution]:
     """The units where finished stages lasted longest (by median), with their distributions.
 
@@ -108,7 +116,7 @@ def dwell_by_unit(
     bottleneck. Candidates are picked by mean in SQL first, so the histogram query returns
     rows for a few dozen units, not for every grid of a large city.
     """
-    conds = _finished(f, ref)
+    conds = _finished(f, ref, scope)
     unit = drill_stages.c.unit_code
     candidates = [
         r[0]
@@ -146,12 +154,12 @@ REOPENED = "reopened"
 OUTCOMES = {st.COMPLETED: "completed", st.CANCELLED: "cancelled", st.OPEN: "open"}
 
 
-def tier_flows(conn: Connection, f: DrillFilter, ref: RefIndex) -> Flows:
+def tier_flows(conn: Connection, f: DrillFilter, ref: RefIndex, *, scope: Scope) -> Flows:
     c = drill_stages.c
     first = case((c.stage_no == 1, 1), else_=0)
     rows = conn.execute(
         select(c.tier, c.next_tier, c.end_kind, c.start_event, first, func.count())
-        .where(*f.history_clauses(drill_stages, ref))
+        .where(*_history(f, ref, scope))
         .group_by(c.tier, c.next_tier, c.end_kind, c.start_event, first)
     ).all()
     rank = {t: i for i, t in enumerate(TIERS)}
@@ -186,7 +194,9 @@ def _week(d: date) -> date:
     return d - timedelta(days=d.weekday())
 
 
-def overdue_trend(conn: Connection, f: DrillFilter, ref: RefIndex, top: int = 8) -> Trend:
+def overdue_trend(
+    conn: Connection, f: DrillFilter, ref: RefIndex, top: int = 8, *, scope: Scope
+) -> Trend:
     """Overdue occurrences by area and report week. The city and its counties are broken down
     by township, a township by grid (the ``top`` areas with most overdue)."""
     c = drill_stages.c
@@ -199,7 +209,7 @@ def overdue_trend(conn: Connection, f: DrillFilter, ref: RefIndex, top: int = 8)
             func.sum(case((c.stage_no == 1, 1), else_=0)),
             func.sum(case((c.overdue_at.is_not(None), 1), else_=0)),
         )
-        .where(*f.history_clauses(drill_stages, ref), key.is_not(None))
+        .where(*_history(f, ref, scope), key.is_not(None))
         .group_by(key, c.day)
     ).all()
     per_area: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))

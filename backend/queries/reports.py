@@ -13,20 +13,13 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, case, func, literal_column, select, text
+from sqlalchemy import Connection, and_, func, literal_column, select, text
 
-from backend.domain.vocabulary import (
-    COMPLETED_STATUSES,
-    OPEN_STATUSES,
-    TIER_ORDER,
-    Rating,
-    Status,
-)
+from backend.domain.vocabulary import TIER_ORDER
+from backend.queries import rules
 from backend.queries.scope import Scope
 from backend.store.models import cases
 
-_COMPLETED = tuple(s.value for s in COMPLETED_STATUSES)
-_OPEN_RUNNING = tuple(s.value for s in OPEN_STATUSES if s is not Status.PAUSED)
 #: The figures of a report (and of each group in it), in the order people read them.
 FIGURES = (
     "cases_total",
@@ -88,31 +81,15 @@ def build_report(
         scope.clause(cases),
         *where,
     )
-    completed = cases.c.status.in_(_COMPLETED)
+    completed = rules.is_completed()
     measures = [
         func.count().label("total"),
-        func.sum(case((cases.c.status == Status.CANCELLED.value, 1), else_=0)).label("cancelled"),
-        func.sum(case((completed, 1), else_=0)).label("closed"),
-        # on time: completed by the deadline it was working to, and never overdue at a tier
-        # before (an auto-escalated case got a fresh allowance, not a clean record)
-        func.sum(
-            case(
-                (
-                    and_(
-                        completed,
-                        cases.c.completed_at <= cases.c.due_at,
-                        cases.c.overdue_tiers == "",
-                    ),
-                    1,
-                ),
-                else_=0,
-            )
-        ).label("on_time"),
-        func.sum(
-            case((and_(cases.c.status.in_(_OPEN_RUNNING), cases.c.due_at <= now), 1), else_=0)
-        ).label("overdue_open"),
-        func.sum(case((cases.c.rating.is_not(None), 1), else_=0)).label("rated"),
-        func.sum(case((cases.c.rating == Rating.SATISFIED.value, 1), else_=0)).label("satisfied"),
+        rules.count_where(rules.is_cancelled()).label("cancelled"),
+        rules.count_where(completed).label("closed"),
+        rules.count_where(rules.on_time()).label("on_time"),
+        rules.count_where(rules.overdue_now(now)).label("overdue_open"),
+        rules.count_where(rules.is_rated()).label("rated"),
+        rules.count_where(rules.is_satisfied()).label("satisfied"),
     ]
     wanted = {g: GROUPS[g] for g in groups}
     keys = list(wanted.values())
@@ -243,17 +220,15 @@ def kpi(
         select(
             cases.c.tier,
             func.count().label("open"),
-            func.sum(
-                case((and_(cases.c.status.in_(_OPEN_RUNNING), cases.c.due_at <= now), 1), else_=0)
-            ).label("overdue"),
+            rules.count_where(rules.overdue_now(now)).label("overdue"),
         )
-        .where(cases.c.status.in_([s.value for s in OPEN_STATUSES]), sc)
+        .where(rules.is_open(), sc)
         .group_by(cases.c.tier)
     ).all()
     closed_today = conn.execute(
         select(func.count())
         .select_from(cases)
-        .where(cases.c.completed_at >= midnight, cases.c.status.in_(_COMPLETED), sc)
+        .where(cases.c.completed_at >= midnight, rules.is_completed(), sc)
     ).scalar_one()
     by_tier = {t.value: {"open": 0, "overdue": 0} for t in TIER_ORDER}
     untriaged = 0

@@ -9,15 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, or_, select
+from sqlalchemy import Connection, Select, func, or_, select
 
 from backend.core.errors import CommandInvalid
 from backend.domain.case import case_code
-from backend.domain.vocabulary import OPEN_STATUSES, TIER_ORDER, Channel, Colour, Status
+from backend.domain.vocabulary import OPEN_VALUES, TIER_ORDER, Channel, Colour, Status
+from backend.queries import rules
 from backend.queries.scope import Scope
 from backend.store.models import cases
-
-OPEN_VALUES = tuple(sorted(s.value for s in OPEN_STATUSES))
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +74,7 @@ def area_clause(table: Any, area: str, level: str) -> Any:
 
 
 def where_clauses(f: StuckFilter, scope: Scope, now: datetime) -> list[Any]:
-    conds: list[Any] = [cases.c.status.in_(OPEN_VALUES), scope.clause(cases)]
+    conds: list[Any] = [rules.is_open(), scope.clause(cases)]
     if f.area and f.area_level in AREA_COLUMNS:
         conds.append(area_clause(cases, f.area, f.area_level))
     elif f.area:
@@ -103,15 +102,9 @@ def where_clauses(f: StuckFilter, scope: Scope, now: datetime) -> list[Any]:
     if f.reported_to is not None:
         conds.append(cases.c.reported_at < f.reported_to)
     if f.overdue is True:
-        conds.append(and_(cases.c.due_at <= now, cases.c.status != Status.PAUSED.value))
+        conds.append(rules.overdue_now(now))
     elif f.overdue is False:
-        conds.append(
-            or_(
-                cases.c.due_at >= now,
-                cases.c.due_at.is_(None),
-                cases.c.status == Status.PAUSED.value,
-            )
-        )
+        conds.append(rules.not_overdue_now(now))
     return conds
 
 
@@ -120,7 +113,7 @@ def stuck_query(f: StuckFilter, scope: Scope, now: datetime) -> Select[Any]:
     if f.order == "due":
         q = q.order_by(cases.c.due_at.asc(), cases.c.id)
     else:
-        q = q.order_by(cases.c.stage_started_at.asc(), cases.c.id)
+        q = q.order_by(*rules.stuck_order())
     return q.limit(f.limit).offset(f.offset)
 
 
@@ -158,8 +151,7 @@ def stuck_row(r: Any, now: datetime) -> dict[str, Any]:
         "seconds_total": max(0.0, (now - r["reported_at"]).total_seconds()),
         "due_at": r["due_at"].isoformat() if r["due_at"] else None,
         "seconds_left": left,
-        # as in the report: a case waiting for the citizen is not counted as overdue
-        "overdue": r["status"] != Status.PAUSED.value and left is not None and left < 0,
+        "overdue": rules.overdue_now_row(r["status"], r["due_at"], now),
         "colour": r["colour"],
         "overdue_tiers": [t for t in (r["overdue_tiers"] or "").split(",") if t],
         "escalations": r["escalations"],

@@ -7,18 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 from dash import Dash, Input, Output, State, no_update
-from sqlalchemy import and_, case, func, select
 
 from backend.core.i18n import t
-from backend.domain.vocabulary import Status
 from backend.queries.filters import DrillFilter
 from backend.queries.grid import grid_block
-from backend.queries.reports import build_report
-from backend.queries.scope import Scope
-from backend.queries.stuck import area_clause, where_clauses
+from backend.queries.overview import overview
 from backend.refdata.index import RefIndex
-from backend.store.models import cases
 from backend.system import System
+from callbacks.viewer import viewer_scope
 from dashboard.drill_jobs import DrillJobs
 from layouts import ids
 from layouts.leader.common import (
@@ -33,10 +29,6 @@ from layouts.leader.common import (
 )
 from layouts.leader.overview import KPI_KEYS, breakdown_table
 
-#: the report window of the figures when the filters give no dates
-DEFAULT_DAYS = 30
-UNITS_SHOWN = 30
-
 PURGE_JS = """
 function (query) {
     try {
@@ -46,34 +38,6 @@ function (query) {
     return window.dash_clientside.no_update;
 }
 """
-
-
-def report_conditions(f: DrillFilter, ref: RefIndex) -> list[Any]:
-    """The filters that apply to reported cases (status and colour describe open ones); a
-    community or grid is a condition here, a county or township is the report's scope."""
-    out = []
-    level = ref.area_levels.get(f.area or "")
-    if f.area and level in ("community", "grid"):
-        out.append(area_clause(cases, f.area, level))
-    for name, col in (
-        ("tier", cases.c.tier),
-        ("unit", cases.c.unit_code),
-        ("category", cases.c.category),
-        ("channel", cases.c.channel),
-    ):
-        v = getattr(f, name)
-        if v:
-            out.append(col == v)
-    return out
-
-
-def _overdue_now(now: Any) -> Any:
-    return case((and_(cases.c.due_at <= now, cases.c.status != Status.PAUSED.value), 1), else_=0)
-
-
-def _child_column(f: DrillFilter, ref: RefIndex) -> Any:
-    level = ref.area_levels.get(f.area or "", "city")
-    return cases.c.township_code if level in ("city", "county") else cases.c.grid_code
 
 
 def grid_row(item: dict[str, Any], ref: RefIndex, lang: str, tz: Any) -> dict[str, Any]:
@@ -116,37 +80,12 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
         lang = lang or "zh"
         ref, tz, now = system.ref, system.tz, system.clock.now()
         f = DrillFilter.lenient(query, ref)
-        sf = f.stuck(ref, tz)
-        conds = and_(*where_clauses(sf, Scope.city(), now))
-        frm, to = f.window(tz)
-        if frm is None:
-            frm = (to or now) - timedelta(days=DEFAULT_DAYS)
-        if to is None:
-            to = now
         with system.db.connect() as conn:
-            n_open, n_over = conn.execute(
-                select(func.count(), func.sum(_overdue_now(now))).where(conds)
-            ).one()
-            report = build_report(
-                conn, frm, to, now, area_scope(f, ref), report_conditions(f, ref), groups=()
-            )
-            child = _child_column(f, ref)
-            areas = conn.execute(
-                select(child, func.count(), func.sum(_overdue_now(now)))
-                .where(conds, child.is_not(None))
-                .group_by(child)
-                .order_by(func.count().desc())
-            ).all()
-            units = conn.execute(
-                select(cases.c.unit_code, func.count(), func.sum(_overdue_now(now)))
-                .where(conds, cases.c.unit_code.is_not(None))
-                .group_by(cases.c.unit_code)
-                .order_by(func.count().desc(), cases.c.unit_code)
-                .limit(UNITS_SHOWN)
-            ).all()
+            ov = overview(conn, f, ref, tz, now, scope=viewer_scope())
+        report = ov.report
         values = {
-            "open": str(n_open),
-            "overdue": str(int(n_over or 0)),
+            "open": str(ov.open),
+            "overdue": str(ov.overdue),
             "cases_total": str(report["cases_total"]),
             "close_rate": pct(report["close_rate"]),
             "on_time_rate": pct(report["on_time_rate"]),
@@ -158,11 +97,11 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
         window = t(
             "kpi_window",
             lang,
-            frm=local_time(frm, tz, "%Y-%m-%d"),
-            to=local_time(to - timedelta(seconds=1), tz, "%Y-%m-%d"),
+            frm=local_time(ov.frm, tz, "%Y-%m-%d"),
+            to=local_time(ov.to - timedelta(seconds=1), tz, "%Y-%m-%d"),
         )
-        area_rows = [(a, area_name(ref, a), int(n), int(o or 0)) for a, n, o in areas]
-        unit_rows = [(u, unit_name(ref, u), int(n), int(o or 0)) for u, n, o in units]
+        area_rows = [(a, area_name(ref, a), n, o) for a, n, o in ov.by_area]
+        unit_rows = [(u, unit_name(ref, u), n, o) for u, n, o in ov.by_unit]
         return (
             *[values[k] for k, _ in KPI_KEYS],
             window,
@@ -186,7 +125,7 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
         ref, tz, now = system.ref, system.tz, system.clock.now()
         f = DrillFilter.lenient(query, ref)
         with system.db.connect() as conn:
-            block = grid_block(conn, f.stuck(ref, tz), request, ref, Scope.city(), now)
+            block = grid_block(conn, f.stuck(ref, tz), request, ref, viewer_scope(), now)
         data = [grid_row(r, ref, lang, tz) for r in block["rows"]]
         total = block["total"]
         return {"rowData": data, "rowCount": total}, t("n_cases", lang, n=total)
@@ -213,12 +152,3 @@ def case_id_from_code(code: Any) -> int | None:
     if not isinstance(code, str) or len(code) < 18 or not code[-8:].isdigit():
         return None
     return int(code[-8:])
-
-
-def area_scope(f: DrillFilter, ref: RefIndex) -> Scope:
-    """The report's scope for an area filter: a county or township scope; finer areas (a
-    community, a grid) are narrowed by the filters' own conditions."""
-    level = ref.area_levels.get(f.area or "")
-    if level in ("county", "township"):
-        return Scope(f.area, level)
-    return Scope.city()

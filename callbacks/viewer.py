@@ -1,0 +1,13 @@
+"""Who is looking: the scope every screen's queries are asked with.
+
+The whole city until people log in (the accounts issue); then the signed-in user's area. The
+screens never filter by themselves: they pass this scope to the query layer.
+"""
+
+from __future__ import annotations
+
+from backend.queries.scope import Scope
+
+
+def viewer_scope() -> Scope:
+    return Scope.city()
