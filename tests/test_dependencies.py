@@ -30,6 +30,7 @@ DISTRIBUTION = {
 NOT_IMPORTED = {
     "hiredis": "redis-py's C reply parser, used when installed",
     "psycopg": "SQLAlchemy's PostgreSQL driver, named by DATABASE_URL",
+    "openpyxl": "pandas' XLSX engine (the report's export names it, the tests read with it)",
     "tzdata": "the IANA time zones for zoneinfo where the system has none",
     "python-multipart": "FastAPI's form parsing (the QR page's form and photo)",
     "django-bootstrap-static": "Bootstrap's CSS as package data, served locally",
