@@ -2,12 +2,6 @@
 
 LANG = "lang-store"
 LANG_TOGGLE = "lang-toggle"
-TITLE = "page-title"
-KPI_ROW = "kpi-row"
-STUCK_TABLE = "stuck-table"
-STUCK_TITLE = "stuck-title"
-REFRESH = "refresh-button"
-AS_OF = "as-of"
 NOTICE = "calendar-notice"
 
 # the live wall (值班大屏)
