@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from backend.core.errors import CommandInvalid
+from backend.domain.events import STAGE_START_TYPES, StageEnd
 from backend.drill import stages as st
 from backend.drill.projection import OVERLAP, refresh_stages, state_of
 from backend.queries import bottlenecks as bn
@@ -38,9 +39,9 @@ def test_stages_of_a_case_that_went_overdue_climbed_and_was_reopened(system, clo
     evs = events_of(system, case_id)
     stages = st.stages_from_events(evs)
     assert [(s.tier, s.end_kind, s.start_event) for s in stages] == [
-        ("grid", st.OVERDUE, "dispatched"),
-        ("township", st.COMPLETED, "escalated"),
-        ("township", st.COMPLETED, "reopened"),
+        ("grid", StageEnd.OVERDUE, "dispatched"),
+        ("township", StageEnd.COMPLETED, "escalated"),
+        ("township", StageEnd.COMPLETED, "reopened"),
     ]
     at = {e["type"]: e["at"] for e in evs}
     first = stages[0]
@@ -137,7 +138,7 @@ def _independent_stages(system) -> pd.DataFrame:
             columns=["case_id", "reported_at", "township_code"],
         )
     ev = ev.sort_values(["case_id", "seq"])
-    ev["start"] = ev["type"].isin(sorted(st.STAGE_STARTS))
+    ev["start"] = ev["type"].isin(sorted(STAGE_START_TYPES))
     ev["stage"] = ev.groupby("case_id")["start"].cumsum()
     ev = ev[ev["stage"] > 0]
     out = []
@@ -254,4 +255,4 @@ def test_stage_rows_name_the_deadline_they_worked_to(system, clock):
     kinds = defaultdict(int)
     for r in rows:
         kinds[r["end_kind"]] += 1
-    assert kinds[st.COMPLETED] and kinds[st.OPEN]
+    assert kinds[StageEnd.COMPLETED] and kinds[StageEnd.OPEN]

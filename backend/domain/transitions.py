@@ -10,17 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from backend.core.errors import CommandInvalid, TransitionRefused
 from backend.deadlines.sla import DeadlineClock
+from backend.domain import events as ev
 from backend.domain.case import CaseState
+from backend.domain.events import EscalatedData, EventSpec
 from backend.domain.vocabulary import (
     COMPLETED_STATUSES,
     OPEN_STATUSES,
-    Action,
     Channel,
-    EventType,
     Milestone,
     Rating,
     Severity,
@@ -30,6 +31,7 @@ from backend.domain.vocabulary import (
 from backend.refdata.index import RefIndex
 
 Event = dict[str, Any]
+P = TypeVar("P")
 
 
 @dataclass(slots=True)
@@ -45,15 +47,16 @@ class Ctx:
     def emit(
         self,
         case: CaseState,
-        type_: EventType,
+        spec: EventSpec[P],
         *,
         from_status: str | None = None,
         from_unit: str | None = None,
         from_tier: str | None = None,
         reason: str | None = None,
-        data: dict[str, Any] | None = None,
+        data: P | None = None,
         actor: str | None = None,
     ) -> None:
+        """Append one event of ``spec``'s type, with the payload its spec types."""
         case.event_count += 1
         self.events.append(
             {
@@ -61,7 +64,7 @@ class Ctx:
                 "case_id": case.id,
                 "seq": case.event_count,
                 "at": self.now,
-                "type": type_,
+                "type": spec.type,
                 "actor": actor or self.actor,
                 "from_status": from_status,
                 "to_status": case.status,
@@ -221,7 +224,7 @@ def new_case(fields_in: dict[str, Any], ctx: Ctx, case_ref: str) -> CaseState:
         source_type=fields_in.get("source_type"),
         updated_at=now,
     )
-    ctx.emit(case, EventType.REPORTED, data={"channel": case.channel})
+    ctx.emit(case, ev.REPORTED, data=ev.ReportedData(channel=case.channel))
     source_unit = fields_in.get("unit")
     if source_unit:
         # an imported record keeps the department the source system gave it (DESIGN.md,
@@ -232,7 +235,7 @@ def new_case(fields_in: dict[str, Any], ctx: Ctx, case_ref: str) -> CaseState:
             ctx,
             info.tier if info else Tier.DEPARTMENT,
             source_unit,
-            EventType.DISPATCHED,
+            ev.DISPATCHED,
             reason="imported: handled by the unit the source system named",
         )
     elif g is not None:
@@ -242,7 +245,7 @@ def new_case(fields_in: dict[str, Any], ctx: Ctx, case_ref: str) -> CaseState:
             ctx,
             tier,
             ref.unit_for(g.code, tier, cat.code),
-            EventType.DISPATCHED,
+            ev.DISPATCHED,
             reason="triage: "
             + (
                 "major matter, straight up"
@@ -258,10 +261,11 @@ def _dispatch(
     ctx: Ctx,
     tier: Tier,
     unit: str,
-    type_: EventType,
+    spec: EventSpec[P],
     *,
     reason: str | None = None,
-    data: dict[str, Any] | None = None,
+    data: P | None = None,
+    actor: str | None = None,
 ) -> None:
     """Hand the case to ``unit`` at ``tier`` with a fresh allowance."""
     from_status, from_unit, from_tier = case.status, case.unit_code, case.tier
@@ -275,12 +279,13 @@ def _dispatch(
     ctx.clock.start(case, ctx.now)
     ctx.emit(
         case,
-        type_,
+        spec,
         from_status=from_status,
         from_unit=from_unit,
         from_tier=from_tier,
         reason=reason,
         data=data,
+        actor=actor,
     )
 
 
@@ -319,7 +324,7 @@ def act_dispatch(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
         ctx,
         tier,
         ctx.ref.unit_for(g.code, tier, case.category),
-        EventType.DISPATCHED,
+        ev.DISPATCHED,
         reason=_text(p, "reason") or "manual triage",
     )
 
@@ -330,20 +335,18 @@ def act_accept(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     case.holder = _text(p, "holder", 32) or ctx.actor[:32]
     ctx.emit(
         case,
-        EventType.ACCEPTED,
+        ev.ACCEPTED,
         from_status=old,
         from_unit=case.unit_code,
         from_tier=case.tier,
-        data={"holder": case.holder},
+        data=ev.AcceptedData(holder=case.holder),
     )
 
 
 def act_start(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     _require(case, "start", {Status.ACCEPTED}, "accept the case before starting work")
     old = _set_status(case, ctx, Status.IN_PROGRESS)
-    ctx.emit(
-        case, EventType.STARTED, from_status=old, from_unit=case.unit_code, from_tier=case.tier
-    )
+    ctx.emit(case, ev.STARTED, from_status=old, from_unit=case.unit_code, from_tier=case.tier)
 
 
 def act_pause(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
@@ -354,7 +357,7 @@ def act_pause(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     ctx.clock.pause(case, ctx.now)
     ctx.emit(
         case,
-        EventType.PAUSED,
+        ev.PAUSED,
         from_status=old,
         from_unit=case.unit_code,
         from_tier=case.tier,
@@ -369,7 +372,7 @@ def act_resume(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     ctx.clock.resume(case, ctx.now)
     ctx.emit(
         case,
-        EventType.RESUMED,
+        ev.RESUMED,
         from_status=old,
         from_unit=case.unit_code,
         from_tier=case.tier,
@@ -384,14 +387,14 @@ def act_resolve(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     ctx.clock.stop(case)
     ctx.emit(
         case,
-        EventType.RESOLVED,
+        ev.RESOLVED,
         from_status=old,
         from_unit=case.unit_code,
         from_tier=case.tier,
         reason=_text(p, "reason"),
-        data={
-            "on_time": case.due_at is not None and ctx.now <= case.due_at and not case.overdue_tiers
-        },
+        data=ev.ResolvedData(
+            on_time=case.due_at is not None and ctx.now <= case.due_at and not case.overdue_tiers
+        ),
     )
 
 
@@ -413,9 +416,9 @@ def _reopen(case: CaseState, ctx: Ctx, why: str) -> None:
         ctx,
         tier,
         case.unit_code or "",
-        EventType.REOPENED,
+        ev.REOPENED,
         reason=why,
-        data={"reopen_count": case.reopen_count},
+        data=ev.ReopenedData(reopen_count=case.reopen_count),
     )
 
 
@@ -426,12 +429,12 @@ def act_rate(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     old = _set_status(case, ctx, Status.RATED)
     ctx.emit(
         case,
-        EventType.RATED,
+        ev.RATED,
         from_status=old,
         from_unit=case.unit_code,
         from_tier=case.tier,
         reason=_text(p, "comment"),
-        data={"rating": rating.value},
+        data=ev.RatedData(rating=rating.value),
     )
     if rating is Rating.UNSATISFIED:
         _reopen(case, ctx, "citizen unsatisfied")
@@ -446,12 +449,12 @@ def act_revisit(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
         _set_status(case, ctx, Status.RATED)
     ctx.emit(
         case,
-        EventType.REVISITED,
+        ev.REVISITED,
         from_status=old,
         from_unit=case.unit_code,
         from_tier=case.tier,
         reason=_text(p, "comment"),
-        data={"result": rating.value},
+        data=ev.RevisitedData(result=rating.value),
     )
     if rating is Rating.UNSATISFIED:
         case.rating = rating.value
@@ -464,7 +467,7 @@ def act_close(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     case.closed_at = ctx.now
     ctx.emit(
         case,
-        EventType.CLOSED,
+        ev.CLOSED,
         from_status=old,
         from_unit=case.unit_code,
         from_tier=case.tier,
@@ -479,7 +482,7 @@ def act_cancel(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     ctx.clock.stop(case)
     ctx.emit(
         case,
-        EventType.CANCELLED,
+        ev.CANCELLED,
         from_status=old,
         from_unit=case.unit_code,
         from_tier=case.tier,
@@ -497,12 +500,12 @@ def act_attach(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     case.duplicate_count += 1
     ctx.emit(
         case,
-        EventType.DUPLICATE_ATTACHED,
+        ev.DUPLICATE_ATTACHED,
         from_status=case.status,
         from_unit=case.unit_code,
         from_tier=case.tier,
         reason=_text(p, "reason", 300),
-        data={"channel": channel, "reports": case.duplicate_count},
+        data=ev.DuplicateData(channel=channel, reports=case.duplicate_count),
     )
 
 
@@ -523,16 +526,18 @@ def act_close_imported(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     ctx.clock.stop(case)
     ctx.emit(
         case,
-        EventType.CLOSED,
+        ev.CLOSED,
         from_status=old,
         from_unit=case.unit_code,
         from_tier=case.tier,
         reason=_text(p, "reason") or "closed in the source system",
-        data={"time_known": known},
+        data=ev.ClosedImportData(time_known=known),
     )
 
 
-def escalate(case: CaseState, ctx: Ctx, reason: str, data: dict[str, Any] | None = None) -> None:
+def escalate(
+    case: CaseState, ctx: Ctx, reason: str, data: EscalatedData, actor: str | None = None
+) -> None:
     """Move the case up one tier with that tier's allowance (by hand or by the clock)."""
     tier = _TIERS[case.tier or Tier.GRID]
     up = tier.next_up()
@@ -542,17 +547,17 @@ def escalate(case: CaseState, ctx: Ctx, reason: str, data: dict[str, Any] | None
         raise TransitionRefused("escalate", case.status, "the case has no grid yet: dispatch it")
     unit = ctx.ref.unit_for(case.grid_code, up, case.category)
     case.escalations += 1
-    _dispatch(case, ctx, up, unit, EventType.ESCALATED, reason=reason, data=data)
+    _dispatch(case, ctx, up, unit, ev.ESCALATED, reason=reason, data=data, actor=actor)
 
 
 def act_escalate(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     _require(case, "escalate", _ACTIVE, "only a case being handled is escalated")
-    escalate(case, ctx, _reason(p, "escalate"), {"by": "hand"})
+    escalate(case, ctx, _reason(p, "escalate"), EscalatedData(by="hand"))
 
 
 def act_request_escalation(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     _require(case, "request_escalation", _ACTIVE, "only a case being handled is escalated")
-    escalate(case, ctx, _reason(p, "request_escalation"), {"by": "handler request"})
+    escalate(case, ctx, _reason(p, "request_escalation"), EscalatedData(by="handler request"))
 
 
 def act_consult(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
@@ -575,15 +580,16 @@ def act_consult(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
         raise CommandInvalid(errors)
     assert isinstance(lead, str)
     case.mode = "consultation"
-    case.consultation = {"lead": lead, "co_units": list(co)}
+    consultation = ev.ConsultationData(lead=lead, co_units=list(co))
+    case.consultation = dict(consultation)
     _dispatch(
         case,
         ctx,
         ctx.ref.units[lead].tier,
         lead,
-        EventType.CONSULTATION,
+        ev.CONSULTATION,
         reason=_reason(p, "consult"),
-        data=case.consultation,
+        data=consultation,
     )
 
 
@@ -599,7 +605,7 @@ def act_reassign(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
         ctx,
         ctx.ref.units[unit].tier,
         unit,
-        EventType.REASSIGNED,
+        ev.REASSIGNED,
         reason=_reason(p, "reassign"),
     )
 
@@ -613,7 +619,7 @@ def act_instruct(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
         raise CommandInvalid({"text": "required, the instruction's text"})
     ctx.emit(
         case,
-        EventType.INSTRUCTED,
+        ev.INSTRUCTED,
         from_status=case.status,
         from_unit=case.unit_code,
         from_tier=case.tier,
@@ -636,6 +642,25 @@ def _text(p: dict[str, Any], key: str, limit: int = 2000) -> str | None:
     if not isinstance(value, str) or len(value) > limit or "\x00" in value:
         raise CommandInvalid({key: f"a text of at most {limit} characters"})
     return value.strip() or None
+
+
+class Action(StrEnum):
+    """Actions a person or integration may ask for through ``POST /cases/{id}/actions``."""
+
+    ACCEPT = "accept"
+    START = "start"
+    PAUSE = "pause"
+    RESUME = "resume"
+    RESOLVE = "resolve"
+    RATE = "rate"
+    REVISIT = "revisit"
+    CLOSE = "close"
+    CANCEL = "cancel"
+    ESCALATE = "escalate"
+    REQUEST_ESCALATION = "request_escalation"
+    CONSULT = "consult"
+    REASSIGN = "reassign"
+    INSTRUCT = "instruct"
 
 
 ACTIONS: dict[str, Callable[[CaseState, Ctx, dict[str, Any]], None]] = {
@@ -676,22 +701,22 @@ def apply_clock(case: CaseState, ctx: Ctx) -> None:
         if m is Milestone.REMINDER:
             ctx.emit(
                 case,
-                EventType.REMINDED,
+                ev.REMINDED,
                 from_status=case.status,
                 from_unit=case.unit_code,
                 from_tier=case.tier,
                 actor="clock",
-                data={"due_at": _iso(case.due_at)},
+                data=ev.DeadlineData(due_at=_iso(case.due_at)),
             )
         elif m is Milestone.WARNING:
             ctx.emit(
                 case,
-                EventType.WARNED,
+                ev.WARNED,
                 from_status=case.status,
                 from_unit=case.unit_code,
                 from_tier=case.tier,
                 actor="clock",
-                data={"due_at": _iso(case.due_at)},
+                data=ev.DeadlineData(due_at=_iso(case.due_at)),
             )
         else:
             _overdue(case, ctx)
@@ -704,22 +729,23 @@ def _overdue(case: CaseState, ctx: Ctx) -> None:
     case.add_overdue_tier(tier)
     ctx.emit(
         case,
-        EventType.OVERDUE,
+        ev.OVERDUE,
         from_status=case.status,
         from_unit=case.unit_code,
         from_tier=tier,
         actor="clock",
-        data={"due_at": _iso(case.due_at)},
+        data=ev.DeadlineData(due_at=_iso(case.due_at)),
     )
     up = _TIERS[tier].next_up()
     rule = ctx.clock.rule_for(case)
     if up is not None and rule.auto_escalate and case.grid_code is not None:
-        escalate(case, ctx, f"auto-escalation: overdue at {tier}", {"by": "clock"})
-        ctx.events[-1]["actor"] = "clock"
+        escalate(
+            case, ctx, f"auto-escalation: overdue at {tier}", EscalatedData(by="clock"), "clock"
+        )
     elif up is None:
         ctx.emit(
             case,
-            EventType.LEADER_NOTIFIED,
+            ev.LEADER_NOTIFIED,
             from_status=case.status,
             from_unit=case.unit_code,
             from_tier=tier,

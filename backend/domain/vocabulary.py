@@ -1,4 +1,6 @@
-"""Domain vocabulary shared by every layer: tiers, statuses, channels, colours, event types.
+"""Domain vocabulary shared by every layer: tiers, statuses, channels, severities, colours.
+
+Event types and what each means are in ``events``; actions in ``transitions``.
 
 Plain ``StrEnum`` values so they serialise to the same strings in SQL, JSON and Redis.
 """
@@ -94,49 +96,3 @@ class Milestone(StrEnum):
     REMINDER = "reminder"
     WARNING = "warning"
     DUE = "due"
-
-
-class EventType(StrEnum):
-    """Every row of the append-only case event log has one of these."""
-
-    REPORTED = "reported"
-    DISPATCHED = "dispatched"
-    ACCEPTED = "accepted"
-    STARTED = "started"
-    PAUSED = "paused"
-    RESUMED = "resumed"
-    RESOLVED = "resolved"
-    RATED = "rated"
-    REVISITED = "revisited"
-    REOPENED = "reopened"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-    ESCALATED = "escalated"
-    ESCALATION_REQUESTED = "escalation_requested"
-    CONSULTATION = "consultation"
-    REASSIGNED = "reassigned"
-    INSTRUCTED = "instructed"
-    REMINDED = "reminded"
-    WARNED = "warned"
-    OVERDUE = "overdue"
-    LEADER_NOTIFIED = "leader_notified"
-    DUPLICATE_ATTACHED = "duplicate_attached"
-
-
-class Action(StrEnum):
-    """Actions a person or integration may ask for through ``POST /cases/{id}/actions``."""
-
-    ACCEPT = "accept"
-    START = "start"
-    PAUSE = "pause"
-    RESUME = "resume"
-    RESOLVE = "resolve"
-    RATE = "rate"
-    REVISIT = "revisit"
-    CLOSE = "close"
-    CANCEL = "cancel"
-    ESCALATE = "escalate"
-    REQUEST_ESCALATION = "request_escalation"
-    CONSULT = "consult"
-    REASSIGN = "reassign"
-    INSTRUCT = "instruct"

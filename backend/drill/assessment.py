@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, case, func, select
 
-from backend.drill import stages as st
+from backend.domain.events import StageEnd
 from backend.drill.periods import Period
 from backend.queries.reports import build_report
 from backend.queries.scope import Scope
@@ -35,7 +35,7 @@ WEIGHTS = {
     "no_escalation": 0.20,
 }
 MIN_CASES = 3
-_MOVED_UP = (st.OVERDUE, st.ESCALATED)
+_MOVED_UP = (StageEnd.OVERDUE.value, StageEnd.ESCALATED.value)
 
 
 @dataclass(slots=True)

@@ -17,7 +17,6 @@ from backend.queries.reports import FIGURES, GROUPS
 
 #: section, key, name, then the figures in the report's order
 COLUMNS = ("section", "key", "name", *FIGURES)
-SECTIONS = ("total", *GROUPS)
 #: what the files say of the report above the table, in this order
 META = ("title", "from", "to", "as_of")
 SHEET = "report"

@@ -23,7 +23,8 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from backend.deadlines.sla import DeadlineClock
 from backend.deadlines.stage_due import policy_due_seconds
-from backend.drill.stages import OPEN, bin_of, stages_from_events
+from backend.domain.events import StageEnd
+from backend.drill.stages import bin_of, stages_from_events
 from backend.store.models import case_events, cases, drill_stages, drill_state
 
 log = logging.getLogger("gridwatch.drill")
@@ -89,7 +90,7 @@ def stage_rows(
     day: date = case.reported_at.astimezone(tz).date()
     out = []
     for s in stages_from_events(events):
-        ended = s.end_kind != OPEN
+        ended = s.end_kind != StageEnd.OPEN
         dwell = s.dwell(s.ended_at or s.started_at)
         if s.overdue_at is not None:
             due: float | None = (s.overdue_at - s.started_at).total_seconds()

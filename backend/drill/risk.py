@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine, Integer, case, cast, delete, func, insert, select
 
+from backend.domain.events import StageEnd
 from backend.domain.vocabulary import OPEN_STATUSES, Status
-from backend.drill import stages as st
 from backend.store.models import cases, drill_case_risk, drill_stages
 
 MIN_AT_RISK = 20
@@ -183,7 +183,7 @@ def train(
     known deadline: finished ones binned in SQL, open ones censored at the share of their
     allowance used by now."""
     c = drill_stages.c
-    completed = c.end_kind == st.COMPLETED
+    completed = c.end_kind == StageEnd.COMPLETED.value
     fb = _share_bin(conn)
     recent = c.day >= (now - timedelta(days=history_days)).date()
     tables: dict[Key, LifeTable] = defaultdict(LifeTable)
@@ -196,7 +196,7 @@ def train(
         (t.events if done else t.censored)[int(b)] += int(n)
     for unit, tier, cat, started, due in conn.execute(
         select(c.unit_code, c.tier, c.category, c.started_at, c.due_seconds).where(
-            c.end_kind == st.OPEN, c.due_seconds > 0, recent
+            c.end_kind == StageEnd.OPEN.value, c.due_seconds > 0, recent
         )
     ):
         share = (now - started).total_seconds() / due

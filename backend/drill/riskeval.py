@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from backend.drill import stages as st
+from backend.domain.events import StageEnd
 from backend.drill.risk import Duration, RiskModel, TestStage, score, tables_from_durations
 from backend.store.models import drill_stages
 
@@ -46,7 +46,7 @@ def split(
         due = float(r.due_seconds)
         if r.started_at < cutoff:
             end = r.ended_at if r.ended_at is not None and r.ended_at <= cutoff else None
-            done = end is not None and r.end_kind == st.COMPLETED
+            done = end is not None and r.end_kind == StageEnd.COMPLETED
             seconds = ((end or cutoff) - r.started_at).total_seconds()
             train.append((r.unit_code, r.tier, r.category, max(0.0, seconds) / due, done))
             continue
@@ -54,7 +54,7 @@ def split(
             continue  # its deadline is still to come: no outcome yet
         if r.overdue_at is not None:
             tests.append(TestStage(r.unit_code, r.tier, r.category, due, due, True))
-        elif r.end_kind == st.COMPLETED and r.ended_at is not None:
+        elif r.end_kind == StageEnd.COMPLETED and r.ended_at is not None:
             took = (r.ended_at - r.started_at).total_seconds()
             # completed and never overdue: in time (a pause may have moved the deadline on)
             tests.append(TestStage(r.unit_code, r.tier, r.category, max(due, took), took, False))

@@ -11,33 +11,12 @@ so one function decides what a stage is.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from backend.domain.vocabulary import EventType
-
-#: Events that hand the case to a unit with a fresh allowance: a new stage begins.
-STAGE_STARTS = frozenset(
-    {
-        EventType.DISPATCHED.value,
-        EventType.ESCALATED.value,
-        EventType.REASSIGNED.value,
-        EventType.CONSULTATION.value,
-        EventType.REOPENED.value,
-    }
-)
-
-# How a stage ended.
-COMPLETED = "completed"  # resolved at this unit (办结)
-OVERDUE = "overdue"  # the deadline passed and the clock moved it up (自动跳级)
-ESCALATED = "escalated"  # moved up by hand or at the handler's request
-REASSIGNED = "reassigned"
-CONSULTATION = "consultation"
-CANCELLED = "cancelled"
-OPEN = "open"  # still with the unit
-END_KINDS = (COMPLETED, OVERDUE, ESCALATED, REASSIGNED, CONSULTATION, CANCELLED, OPEN)
+from backend.domain.events import StageEffect, StageEnd, spec_of
 
 #: Dwell-time bins: [0, 15 min), then geometric steps of 25% up to about 78 days, then the rest.
 #: Shared by the histograms on screen and the risk model's survival tables.
@@ -67,7 +46,7 @@ class Stage:
     unit: str
     started_at: datetime
     ended_at: datetime | None = None
-    end_kind: str = OPEN
+    end_kind: str = StageEnd.OPEN
     next_tier: str | None = None
     overdue_at: datetime | None = None
     reminders: int = 0
@@ -86,29 +65,19 @@ def _end(stage: Stage, at: datetime, kind: str) -> None:
     stage.end_kind = kind
 
 
-def _kind_for_handover(stage: Stage, event: Mapping[str, Any]) -> str:
-    etype = event["type"]
-    if etype == EventType.ESCALATED.value:
-        data = event.get("data") or {}
-        by_clock = event.get("actor") == "clock" or data.get("by") == "clock"
-        return OVERDUE if by_clock else ESCALATED
-    if etype == EventType.REASSIGNED.value:
-        return REASSIGNED
-    if etype == EventType.CONSULTATION.value:
-        return CONSULTATION
-    return REASSIGNED  # a repeated dispatch: the case went elsewhere
-
-
 def stages_from_events(events: Iterable[Any]) -> list[Stage]:
-    """The stages of one case from its events, in ``seq`` order."""
+    """The stages of one case from its events, in ``seq`` order. What each event does to a
+    stage is its spec's ``stage`` effect; an event type without a spec is an error."""
     stages: list[Stage] = []
     current: Stage | None = None
     for e in events:
-        etype = e["type"]
+        spec = spec_of(e["type"])
+        effect = spec.stage
         at = e["at"]
-        if etype in STAGE_STARTS:
+        if effect is StageEffect.START:
             if current is not None and current.ended_at is None:
-                _end(current, at, _kind_for_handover(current, e))
+                assert spec.ends_open_stage is not None
+                _end(current, at, spec.ends_open_stage(e))
             if current is not None:
                 current.next_tier = e["to_tier"]
             current = Stage(
@@ -116,22 +85,22 @@ def stages_from_events(events: Iterable[Any]) -> list[Stage]:
                 tier=e["to_tier"] or "",
                 unit=e["to_unit"] or "",
                 started_at=at,
-                start_event=etype,
+                start_event=e["type"],
                 reason=e.get("reason"),
             )
             stages.append(current)
             continue
         if current is None or current.ended_at is not None:
             continue
-        if etype == EventType.RESOLVED.value:
-            _end(current, at, COMPLETED)
-        elif etype == EventType.CANCELLED.value:
-            _end(current, at, CANCELLED)
-        elif etype == EventType.OVERDUE.value:
+        if effect is StageEffect.COMPLETE:
+            _end(current, at, StageEnd.COMPLETED)
+        elif effect is StageEffect.CANCEL:
+            _end(current, at, StageEnd.CANCELLED)
+        elif effect is StageEffect.OVERDUE:
             if current.overdue_at is None:
                 current.overdue_at = at
-        elif etype == EventType.REMINDED.value:
+        elif effect is StageEffect.REMIND:
             current.reminders += 1
-        elif etype == EventType.WARNED.value:
+        elif effect is StageEffect.WARN:
             current.warnings += 1
     return stages

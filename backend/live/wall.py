@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.domain.case import case_code
+from backend.domain.events import Ticker
 from backend.domain.vocabulary import (
     COMPLETED_STATUSES,
     OPEN_STATUSES,
@@ -312,10 +313,10 @@ class WallModel:
             for kind in _happenings(old, new, fresh):
                 # an overdue line names the tier where the deadline passed, not the one the
                 # case was escalated to by it
-                where = new.overdue_tiers.split(",")[-1] if kind == "overdue" else ""
+                where = new.overdue_tiers.split(",")[-1] if kind is Ticker.OVERDUE else ""
                 self._announce(kind, new, where or new.tier)
 
-    def _announce(self, kind: str, e: Entry, tier: str | None) -> None:
+    def _announce(self, kind: Ticker, e: Entry, tier: str | None) -> None:
         item = TickerItem(
             seq=0,
             kind=kind,
@@ -386,25 +387,27 @@ class WallModel:
 
 def _told_key(item: TickerItem) -> tuple[Any, ...]:
     # a case is new once; it can go overdue, escalate or close again, at another tier
-    return (item.case_id, item.kind) if item.kind == "new" else (item.case_id, item.kind, item.tier)
+    if item.kind is Ticker.NEW:
+        return (item.case_id, item.kind)
+    return (item.case_id, item.kind, item.tier)
 
 
-def _happenings(old: Entry | None, new: Entry, fresh: bool) -> list[str]:
+def _happenings(old: Entry | None, new: Entry, fresh: bool) -> list[Ticker]:
     """What the duty officer is told about a change: new, escalated, overdue, closed.
 
     A case the wall has not seen but that was reported inside its 24-hour window is new: the
     snapshot holds every case reported in that window.
     """
     if old is None:
-        return ["new"] if fresh else []
+        return [Ticker.NEW] if fresh else []
     out = []
     # an overdue tier is recorded even when auto-escalation gives the case a fresh (green) start
     if len(new.overdue_tiers) > len(old.overdue_tiers) or (
         new.colour == _RED and old.colour != _RED
     ):
-        out.append("overdue")
+        out.append(Ticker.OVERDUE)
     if new.escalations > old.escalations:
-        out.append("escalated")
+        out.append(Ticker.ESCALATED)
     if new.status in COMPLETED and old.status not in COMPLETED:
-        out.append("closed")
+        out.append(Ticker.CLOSED)
     return out

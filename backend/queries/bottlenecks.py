@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
+from backend.domain.events import StageEnd
 from backend.domain.vocabulary import TIER_ORDER
 from backend.drill import stages as st
 from backend.queries.filters import DrillFilter
@@ -151,7 +152,11 @@ class Flows:
 
 INTAKE = "intake"
 REOPENED = "reopened"
-OUTCOMES = {st.COMPLETED: "completed", st.CANCELLED: "cancelled", st.OPEN: "open"}
+OUTCOMES = {
+    StageEnd.COMPLETED.value: "completed",
+    StageEnd.CANCELLED.value: "cancelled",
+    StageEnd.OPEN.value: "open",
+}
 
 
 def tier_flows(conn: Connection, f: DrillFilter, ref: RefIndex, *, scope: Scope) -> Flows:

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, or_, select
 
 from backend.domain.case import CaseState, case_code
-from backend.domain.vocabulary import OPEN_STATUSES, EventType
+from backend.domain.events import TICKER_TYPES, EventType, Ticker
+from backend.domain.vocabulary import OPEN_STATUSES
 from backend.engine.delta import delta
 from backend.queries.reports import local_midnight
 from backend.queries.scope import Scope
@@ -46,7 +47,7 @@ class TickerItem:
     """One line of the live ticker: something just happened to a case."""
 
     seq: int
-    kind: str  # new | escalated | overdue | closed
+    kind: Ticker
     at: datetime
     case_id: int
     code: str
@@ -62,15 +63,6 @@ class WallSnapshot:
     deltas: list[dict[str, Any]]
     #: the latest happenings from the event log, newest first, for a wall that starts empty
     recent: list[TickerItem] = field(default_factory=list)
-
-
-#: Event-log types the ticker tells, and the word it uses.
-TICKER_EVENTS = {
-    EventType.REPORTED.value: "new",
-    EventType.ESCALATED.value: "escalated",
-    EventType.OVERDUE.value: "overdue",
-    EventType.RESOLVED.value: "closed",
-}
 
 
 def wall_snapshot(
@@ -115,7 +107,7 @@ def recent(conn: Connection, scope: Scope, tz: ZoneInfo) -> list[TickerItem]:
             cases.c.tier,
         )
         .join(cases, cases.c.id == case_events.c.case_id)
-        .where(case_events.c.type.in_(list(TICKER_EVENTS)), scope.clause(cases))
+        .where(case_events.c.type.in_(sorted(TICKER_TYPES)), scope.clause(cases))
         .order_by(case_events.c.id.desc())
         .limit(TICKER_LENGTH * 5)
     ).all()
@@ -124,15 +116,14 @@ def recent(conn: Connection, scope: Scope, tz: ZoneInfo) -> list[TickerItem]:
     return [
         TickerItem(
             seq=0,
-            kind=TICKER_EVENTS[r.type],
+            kind=TICKER_TYPES[r.type],
             at=r.at,
             case_id=r.case_id,
             code=case_code(r.case_id, r.reported_at, tz),
             category=r.category,
             unit=r.to_unit or r.unit_code,
-            tier=(r.from_tier if r.type == EventType.OVERDUE.value else None)
-            or r.to_tier
-            or r.tier,
+            # an overdue line names the tier where the deadline passed
+            tier=(r.from_tier if r.type == EventType.OVERDUE else None) or r.to_tier or r.tier,
         )
         for r in rows
     ]

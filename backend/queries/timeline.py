@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from backend.core.errors import CaseNotFound
-from backend.domain.vocabulary import TIER_ORDER, EventType
+from backend.domain.events import EventType
+from backend.domain.vocabulary import TIER_ORDER
 from backend.drill.stages import Stage, stages_from_events
 from backend.queries.serialize import case_json, event_json
 from backend.store.models import case_events, cases

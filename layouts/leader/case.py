@@ -14,6 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from backend.core.i18n import t
+from backend.domain.events import consultation_of, rating_of, spec_of
 from backend.drill.stages import Stage
 from backend.queries.timeline import Timeline
 from backend.refdata.index import RefIndex
@@ -29,26 +30,6 @@ from layouts.leader.common import (
     unit_name,
     unit_options,
 )
-
-#: event types a leader reads first, and the Bootstrap colour of their marker
-EVENT_TONE = {
-    "reported": "primary",
-    "dispatched": "primary",
-    "escalated": "warning",
-    "overdue": "danger",
-    "leader_notified": "danger",
-    "warned": "orange",
-    "reminded": "warning",
-    "resolved": "success",
-    "closed": "success",
-    "rated": "info",
-    "revisited": "info",
-    "reopened": "danger",
-    "instructed": "dark",
-    "consultation": "secondary",
-    "reassigned": "secondary",
-    "cancelled": "secondary",
-}
 
 
 def header(tl: Timeline, ref: RefIndex, lang: str, tz: ZoneInfo, back: str) -> html.Div:
@@ -103,29 +84,29 @@ def _event_line(e: dict[str, Any], ref: RefIndex, lang: str, tz: ZoneInfo) -> ht
         moves.append(f"{unit_name(ref, e['from_unit'])} → {unit_name(ref, e['to_unit'])}")
     if e["from_tier"] != e["to_tier"] and e["to_tier"] and e["from_tier"]:
         moves.append(f"{tier_name(e['from_tier'], lang)} → {tier_name(e['to_tier'], lang)}")
-    data = e.get("data") or {}
+    spec = spec_of(e["type"])
     extra = []
-    if "rating" in data:
-        extra.append(t(f"rating_{data['rating']}", lang))
-    if "result" in data:
-        extra.append(t(f"rating_{data['result']}", lang))
-    if e["type"] == "consultation" and data:
+    rating = rating_of(e)
+    if rating:
+        extra.append(t(f"rating_{rating}", lang))
+    consultation = consultation_of(e)
+    if consultation is not None:
         extra.append(
             t("consult_lead", lang)
             + ": "
-            + unit_name(ref, data.get("lead"))
+            + unit_name(ref, consultation["lead"])
             + "；"
             + t("consult_co", lang)
             + ": "
-            + "、".join(unit_name(ref, u) for u in data.get("co_units") or [])
+            + "、".join(unit_name(ref, u) for u in consultation["co_units"])
         )
     return html.Li(
         [
-            html.Span(className=f"gw-dot-ev bg-{EVENT_TONE.get(e['type'], 'secondary')}"),
+            html.Span(className=f"gw-dot-ev bg-{spec.tone.value}"),
             html.Div(
                 [
                     html.Span(local_time(e["at"], tz, "%m-%d %H:%M"), className="gw-ev-time"),
-                    html.Span(t(f"ev_{e['type']}", lang), className="gw-ev-type"),
+                    html.Span(t(spec.label_key, lang), className="gw-ev-type"),
                     html.Span(e["actor"], className="gw-ev-actor"),
                 ],
                 className="gw-ev-head",
