@@ -403,8 +403,6 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
 }
 
-LANGS = ("zh", "en")
-
 
 def t(key: str, lang: str = "zh", **kw: object) -> str:
     """Look up ``key`` in ``lang`` (zh default); unknown keys show themselves, visibly."""

@@ -368,7 +368,6 @@ class WorkCalendar:
         override_file: Path | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
-        self.tz_name = tz
         self._tz = ZoneInfo(tz)
         windows = tuple((ws, we) for ws, we in windows)
         prev_end: time | None = None

@@ -64,7 +64,6 @@ class CommandResult:
 class BatchResult:
     results: list[CommandResult] = field(default_factory=list)
     events: int = 0
-    cases_changed: int = 0
     seq: int | None = None
     cases: list[CaseState] = field(default_factory=list)
 

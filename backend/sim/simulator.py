@@ -141,7 +141,6 @@ class _Planned:
 class SimStats:
     created: int = 0
     actions: int = 0
-    reacted: int = 0
 
 
 class CitySimulator:
@@ -270,7 +269,6 @@ class CitySimulator:
             if case_id is None:
                 continue
             when = _parse_time(get("updated_at") or get("stage_started_at") or get("reported_at"))
-            self.stats.reacted += 1
             if status in ("closed", "cancelled"):
                 self._state.pop(case_id, None)
                 continue
@@ -421,10 +419,6 @@ class CitySimulator:
                 )
             )
         return out
-
-    @property
-    def planned(self) -> int:
-        return len(self._plan)
 
 
 def _parse_time(v: Any) -> datetime:

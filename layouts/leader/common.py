@@ -7,7 +7,7 @@ plain strings, which Dash renders as escaped text.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -371,7 +371,3 @@ def card(title: str, body: Any, *, className: str = "", right: Any = None) -> db
         [dbc.CardHeader(header, className="gw-card-h"), dbc.CardBody(body)],
         className=f"gw-card {className}".strip(),
     )
-
-
-def day_text(d: date | None) -> str:
-    return d.isoformat() if d else ""
