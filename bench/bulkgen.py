@@ -26,6 +26,7 @@ import sys
 import time
 from bisect import bisect_right
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 from typing import Any
@@ -33,10 +34,12 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from backend.core.config import Settings
+from backend.deadlines.sla import DeadlineClock
 from backend.domain.case import CASE_FIELDS
 from backend.domain.vocabulary import TIER_ORDER
 from backend.drill.projection import OVERLAP, STAGES, set_state
 from backend.drill.stages import bin_of
+from backend.refdata.index import RefIndex
 from backend.sim.simulator import CHANNELS, COMMON_CATEGORIES, HANDLING_HOURS, HOURLY, WEEKDAY
 from backend.store.fastsql import EVENT_FIELDS
 from backend.store.models import cases, drill_stages
@@ -82,19 +85,80 @@ class WorkingDays:
         return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=TZ)
 
 
+@dataclass(slots=True)
+class Stage:
+    """A hand-over: one unit at one tier with a fresh allowance, until handling is completed,
+    the deadline moves the case up, or the end of the data."""
+
+    tier: str
+    unit: str
+    start: datetime
+    start_event: str  # the event that began it: dispatched or escalated
+    deadline: datetime
+    due_seconds: float  # from the start to the deadline
+    end: datetime | None = None
+    end_kind: str = "open"
+    overdue_at: datetime | None = None
+    reminders: int = 0
+    warnings: int = 0
+
+
+@dataclass(slots=True)
+class BulkCase:
+    """One generated case as the engine would hold it at the generator's end: where it stands,
+    its event log (plain values, in order) and its stages."""
+
+    id: int
+    reported_at: datetime
+    grid: str
+    category: str
+    channel: str
+    severity: str
+    tier: str  # where triage sends it; then the tier it is at
+    status: str = "received"
+    holder: str | None = None
+    colour: str = "green"
+    escalations: int = 0
+    completed_at: datetime | None = None
+    closed_at: datetime | None = None
+    rating: str | None = None
+    overdue_tiers: list[str] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    stages: list[Stage] = field(default_factory=list)
+
+    @property
+    def stage(self) -> Stage:
+        return self.stages[-1]
+
+    @property
+    def unit(self) -> str:
+        return self.stages[-1].unit
+
+
 class Generator:
+    """Cases of a city, one at a time, in memory: ``arrivals`` gives the report instants,
+    ``case`` one case's whole path, ``row``/``pg_rows`` the rows to write. Reads nothing from
+    the database (the reference data and the deadline clock are given)."""
+
     def __init__(
-        self, system: Any, n: int, end: datetime, seed: int, start: datetime | None = None
+        self,
+        ref: RefIndex,
+        deadlines: DeadlineClock,
+        n: int,
+        end: datetime,
+        seed: int,
+        start: datetime | None = None,
     ) -> None:
-        self.ref = system.ref
+        self.ref = ref
+        self.deadlines = deadlines
         self.rng = random.Random(seed)
         self.end = end
         self.start = start or end - timedelta(days=max(1, math.ceil(n / PER_DAY)))
         self.days: float = max(1e-3, (end - self.start).total_seconds() / 86400)
         self.n = n
-        self.wd = WorkingDays(system.calendar, self.start.date(), end.date())
-        self.grids = sorted(self.ref.grids)
-        cats = sorted(c for c, info in self.ref.categories.items())
+        self.wd = WorkingDays(deadlines.calendar, self.start.date(), end.date())
+        self.grids = sorted(ref.grids)
+        cats = sorted(c for c, info in ref.categories.items())
         self.cats = cats
         self.cat_w = list(accumulate(COMMON_CATEGORIES.get(c, 1.0) for c in cats))
         self.channels = [c for c, _ in CHANNELS]
@@ -133,263 +197,287 @@ class Generator:
             self.speed[unit] = s
         return s
 
-    # ------------------------------------------------------------------ one case
+    # ------------------------------------------------------------------ one case's path
 
-    def case(self, cid: int, at: datetime) -> tuple[list[Any], list[list[Any]], list[list[Any]]]:
+    def case(self, cid: int, at: datetime) -> BulkCase:
+        """One case from its report to where it stands at the end: handed to a unit, worked,
+        reminded and warned, overdue and moved up a tier by the clock, until completed."""
+        c = self._report(cid, at)
+        start_event, t = "dispatched", at
+        while self._hand_over(c, t, start_event):
+            done_at = self._work(c)
+            self._remind_and_warn(c, done_at)
+            if done_at > c.stage.deadline:
+                if not self._go_overdue(c):
+                    break
+                if c.tier != "county":
+                    start_event, t = "escalated", self._escalate(c)
+                    continue
+                self._notify_leader(c)
+            self._complete(c, done_at)
+            break
+        return c
+
+    def _report(self, cid: int, at: datetime) -> BulkCase:
+        """Where, what and through which channel; triage picks the first tier."""
         rng = self.rng
-        ref = self.ref
         grid = self.grids[int(rng.random() * len(self.grids))]
-        g = ref.grids[grid]
         cat = self.cats[bisect_right(self.cat_w, rng.random() * self.cat_w[-1])]
-        info = ref.categories[cat]
+        info = self.ref.categories[cat]
         channel = self.channels[bisect_right(self.chan_w, rng.random() * self.chan_w[-1])]
         severity = "major" if rng.random() < 0.03 else "general"
         tier = "department" if (info.major or severity != "general") else info.default_tier.value
-        now = self.end
-        events: list[dict[str, Any]] = []
-        stages: list[dict[str, Any]] = []
-        overdue_tiers: list[str] = []
+        c = BulkCase(cid, at, grid, cat, channel, severity, tier)
+        self._event(c, "reported", at, "intake", to_status="received", data={"channel": channel})
+        return c
 
-        def ev(type_: str, t: datetime, actor: str, **kw: Any) -> bool:
-            if t > now:
-                return False
-            events.append({"type": type_, "at": t, "actor": actor, **kw})
-            return True
+    def _event(self, c: BulkCase, type_: str, t: datetime, actor: str, **kw: Any) -> bool:
+        """Log an event, unless it would happen after the end (then it has not happened)."""
+        if t > self.end:
+            return False
+        c.events.append({"type": type_, "at": t, "actor": actor, **kw})
+        return True
 
-        def here(type_: str, when: datetime, actor: str, frm: str, to: str, **kw: Any) -> bool:
-            """An event at the unit and tier the case is at now."""
-            where = {"from_unit": unit, "to_unit": unit, "from_tier": tier, "to_tier": tier}
-            return ev(type_, when, actor, from_status=frm, to_status=to, **where, **kw)
+    def _event_here(
+        self, c: BulkCase, type_: str, t: datetime, actor: str, frm: str, to: str, **kw: Any
+    ) -> bool:
+        """An event at the unit and tier the case is at now."""
+        unit, tier = c.unit, c.tier
+        where = {"from_unit": unit, "to_unit": unit, "from_tier": tier, "to_tier": tier}
+        return self._event(c, type_, t, actor, from_status=frm, to_status=to, **where, **kw)
 
-        ev("reported", at, "intake", to_status="received", data={"channel": channel})
-        t = at
-        start_type = "dispatched"
-        status, holder, completed, rating, closed_at = "dispatched", None, None, None, None
-        unit = ref.unit_for(grid, TIER_ORDER[TIERS.index(tier)], cat)
-        stage_due = at
-        colour = "green"
-        escalations = 0
-        while True:
-            unit = ref.unit_for(grid, TIER_ORDER[TIERS.index(tier)], cat)
-            due = self.wd.deadline(t, ALLOWANCE_WD[tier])
-            stage_due = due
-            span = (due - t).total_seconds()
-            prev = events[-1]
-            if not ev(
-                start_type,
-                t,
-                "clock" if start_type == "escalated" else "triage",
-                from_status=prev.get("to_status"),
-                to_status="dispatched",
-                from_unit=prev.get("to_unit"),
-                to_unit=unit,
-                from_tier=prev.get("to_tier"),
-                to_tier=tier,
-                data={"by": "clock"} if start_type == "escalated" else None,
+    def _hand_over(self, c: BulkCase, t: datetime, start_event: str) -> bool:
+        """Hand the case to its tier's unit with a fresh allowance (triage's dispatch, or the
+        clock's escalation); False if that is after the end."""
+        unit = self.ref.unit_for(c.grid, TIER_ORDER[TIERS.index(c.tier)], c.category)
+        due = self.wd.deadline(t, ALLOWANCE_WD[c.tier])
+        prev = c.events[-1]
+        by_clock = start_event == "escalated"
+        if not self._event(
+            c,
+            start_event,
+            t,
+            "clock" if by_clock else "triage",
+            from_status=prev.get("to_status"),
+            to_status="dispatched",
+            from_unit=prev.get("to_unit"),
+            to_unit=unit,
+            from_tier=prev.get("to_tier"),
+            to_tier=c.tier,
+            data={"by": "clock"} if by_clock else None,
+        ):
+            return False
+        c.stages.append(Stage(c.tier, unit, t, start_event, due, (due - t).total_seconds()))
+        c.status, c.colour = "dispatched", "green"
+        return True
+
+    def _work(self, c: BulkCase) -> datetime:
+        """The unit signs for the case and works on it for a time of its own speed; returns
+        when it would be done."""
+        s = c.stage
+        rng = self.rng
+        took = (
+            3600 * HANDLING_HOURS[s.tier] * self.unit_speed(s.unit) * math.exp(rng.gauss(0, 0.75))
+        )
+        accept = s.start + timedelta(seconds=min(took * 0.1, 4 * 3600))
+        if self._event_here(c, "accepted", accept, f"unit:{s.unit}"[:64], "dispatched", "accepted"):
+            c.status, c.holder = "accepted", f"H{rng.randint(1000, 9999)}"
+        return s.start + timedelta(seconds=took)
+
+    def _remind_and_warn(self, c: BulkCase, done_at: datetime) -> None:
+        """The clock's reminder at half the allowance and warning at 80%, if before done."""
+        s = c.stage
+        for frac, kind in ((0.5, "reminded"), (0.8, "warned")):
+            m = s.start + timedelta(seconds=s.due_seconds * frac)
+            if m < done_at and self._event_here(
+                c, kind, m, "clock", c.status, c.status, data={"due_at": s.deadline.isoformat()}
             ):
-                break
-            stage = {
-                "tier": tier,
-                "unit": unit,
-                "start": t,
-                "start_event": start_type,
-                "end": None,
-                "kind": "open",
-                "overdue_at": None,
-                "rem": 0,
-                "warn": 0,
-                "due": span,
-            }
-            stages.append(stage)
-            status, colour = "dispatched", "green"
-            took = (
-                3600 * HANDLING_HOURS[tier] * self.unit_speed(unit) * math.exp(rng.gauss(0, 0.75))
-            )
-            accept = t + timedelta(seconds=min(took * 0.1, 4 * 3600))
-            if here(
-                "accepted",
-                accept,
-                f"unit:{unit}"[:64],
-                "dispatched",
-                "accepted",
+                if kind == "reminded":
+                    s.reminders += 1
+                    c.colour = "yellow"
+                else:
+                    s.warnings += 1
+                    c.colour = "orange"
+
+    def _go_overdue(self, c: BulkCase) -> bool:
+        """The deadline passes: the tier is recorded as overdue; False if after the end."""
+        s = c.stage
+        if not self._event_here(
+            c,
+            "overdue",
+            s.deadline,
+            "clock",
+            c.status,
+            c.status,
+            data={"due_at": s.deadline.isoformat()},
+        ):
+            return False
+        s.overdue_at = s.deadline
+        c.colour = "red"
+        if c.tier not in c.overdue_tiers:
+            c.overdue_tiers.append(c.tier)
+        return True
+
+    def _escalate(self, c: BulkCase) -> datetime:
+        """自动跳级: the stage ends at its deadline and the case moves up a tier then."""
+        s = c.stage
+        s.end, s.end_kind = s.deadline, "overdue"
+        c.tier = TIERS[TIERS.index(c.tier) + 1]
+        c.escalations += 1
+        return s.deadline
+
+    def _notify_leader(self, c: BulkCase) -> None:
+        """Overdue at the top tier: the case stays, flagged, and the leader is told."""
+        self._event_here(
+            c,
+            "leader_notified",
+            c.stage.deadline,
+            "clock",
+            c.status,
+            c.status,
+            reason="overdue at the top tier",
+        )
+
+    def _complete(self, c: BulkCase, done_at: datetime) -> None:
+        """Resolved by the unit; mostly rated by the citizen; closed a few days later."""
+        s = c.stage
+        rng = self.rng
+        if not self._event_here(
+            c, "resolved", done_at, f"unit:{s.unit}"[:64], c.status, "resolved"
+        ):
+            return
+        c.status, c.completed_at = "resolved", done_at
+        s.end, s.end_kind = done_at, "completed"
+        if rng.random() < 0.85:
+            r = rng.random()
+            rating = "satisfied" if r < 0.9 else ("basic" if r < 0.96 else "unsatisfied")
+            rated_at = done_at + timedelta(hours=rng.uniform(1, 30))
+            if self._event_here(
+                c, "rated", rated_at, "citizen", "resolved", "rated", data={"rating": rating}
             ):
-                status, holder = "accepted", f"H{rng.randint(1000, 9999)}"
-            done_at = t + timedelta(seconds=took)
-            for frac, kind in ((0.5, "reminded"), (0.8, "warned")):
-                m = t + timedelta(seconds=span * frac)
-                if m < done_at and here(
-                    kind,
-                    m,
-                    "clock",
-                    status,
-                    status,
-                    data={"due_at": due.isoformat()},
-                ):
-                    stage["rem" if kind == "reminded" else "warn"] += 1
-                    colour = "yellow" if kind == "reminded" else "orange"
-            if done_at > due:
-                if not here(
-                    "overdue",
-                    due,
-                    "clock",
-                    status,
-                    status,
-                    data={"due_at": due.isoformat()},
-                ):
-                    break
-                stage["overdue_at"] = due
-                colour = "red"
-                if tier not in overdue_tiers:
-                    overdue_tiers.append(tier)
-                if tier != "county":
-                    stage["end"], stage["kind"] = due, "overdue"
-                    tier = TIERS[TIERS.index(tier) + 1]
-                    start_type = "escalated"
-                    escalations += 1
-                    t = due
-                    continue
-                here(
-                    "leader_notified",
-                    due,
-                    "clock",
-                    status,
-                    status,
-                    reason="overdue at the top tier",
-                )
-            if here(
-                "resolved",
-                done_at,
-                f"unit:{unit}"[:64],
-                status,
-                "resolved",
-            ):
-                status, completed = "resolved", done_at
-                stage["end"], stage["kind"] = done_at, "completed"
-                if rng.random() < 0.85:
-                    r = rng.random()
-                    rating = "satisfied" if r < 0.9 else ("basic" if r < 0.96 else "unsatisfied")
-                    if here(
-                        "rated",
-                        done_at + timedelta(hours=rng.uniform(1, 30)),
-                        "citizen",
-                        "resolved",
-                        "rated",
-                        data={"rating": rating},
-                    ):
-                        status = "rated"
-                    else:
-                        rating = None
-                close = done_at + timedelta(hours=rng.uniform(30, 80))
-                if here(
-                    "closed",
-                    close,
-                    "system",
-                    status,
-                    "closed",
-                ):
-                    status, closed_at = "closed", close
-            break
-        last = events[-1]["at"]
-        open_ = status in ("dispatched", "accepted")
+                c.status, c.rating = "rated", rating
+        close = done_at + timedelta(hours=rng.uniform(30, 80))
+        if self._event_here(c, "closed", close, "system", c.status, "closed"):
+            c.status, c.closed_at = "closed", close
+
+    # ------------------------------------------------------------------ rows
+
+    def row(self, c: BulkCase) -> dict[str, Any]:
+        """The ``cases`` row of the case as it stands at the end."""
+        ref = self.ref
+        g = ref.grids[c.grid]
+        info = ref.categories[c.category]
+        open_ = c.status in ("dispatched", "accepted")
+        st = c.stages[-1] if c.stages else None
         nxt: datetime | None = None
         milestone: str | None = None
-        if open_ and stages:
-            s = stages[-1]
+        if open_ and st:
             for frac, mark in ((0.5, "reminder"), (0.8, "warning"), (1.0, "due")):
-                tm = s["start"] + timedelta(seconds=s["due"] * frac)
-                if tm > now:
+                tm = st.start + timedelta(seconds=st.due_seconds * frac)
+                if tm > self.end:
                     nxt, milestone = tm, mark
                     break
-        st = stages[-1] if stages else None
-        row = {
-            "id": cid,
-            "ref": f"bulk-{cid}",
-            "reported_at": at,
-            "channel": channel,
-            "category": cat,
-            "severity": severity,
+        last = c.events[-1]["at"]
+        return {
+            "id": c.id,
+            "ref": f"bulk-{c.id}",
+            "reported_at": c.reported_at,
+            "channel": c.channel,
+            "category": c.category,
+            "severity": c.severity,
             "complexity": info.complexity,
             "mode": "normal",
-            "grid_code": grid,
+            "grid_code": c.grid,
             "township_code": g.township_code,
             "county_code": g.county_code,
             "address": None,
             "lat": None,
             "lon": None,
-            "description": f"{ref.area_names[grid]}{info.name}：群众反映情况，请尽快处理。",
+            "description": f"{ref.area_names[c.grid]}{info.name}：群众反映情况，请尽快处理。",
             "reporter": None,
-            "status": status,
+            "status": c.status,
             "prev_status": None,
-            "tier": st["tier"] if st else None,
-            "unit_code": st["unit"] if st else None,
-            "holder": holder,
-            "stage_started_at": st["start"] if st else None,
+            "tier": st.tier if st else None,
+            "unit_code": st.unit if st else None,
+            "holder": c.holder,
+            "stage_started_at": st.start if st else None,
             "status_changed_at": last,
-            "allowance": f"{ALLOWANCE_WD[st['tier']]} wd" if st else None,
-            "budget_seconds": float(ALLOWANCE_WD[st["tier"]] * 86400) if st else None,
+            "allowance": f"{ALLOWANCE_WD[st.tier]} wd" if st else None,
+            "budget_seconds": float(ALLOWANCE_WD[st.tier] * 86400) if st else None,
             "used_seconds": 0.0,
-            "segment_started_at": st["start"] if st and open_ else None,
-            "reminder_at": st["start"] + timedelta(seconds=st["due"] * 0.5) if st else None,
-            "warning_at": st["start"] + timedelta(seconds=st["due"] * 0.8) if st else None,
-            "due_at": stage_due if st else None,
+            "segment_started_at": st.start if st and open_ else None,
+            "reminder_at": st.start + timedelta(seconds=st.due_seconds * 0.5) if st else None,
+            "warning_at": st.start + timedelta(seconds=st.due_seconds * 0.8) if st else None,
+            "due_at": st.deadline if st else None,
             "next_due_at": nxt,
             "next_milestone": milestone,
-            "colour": colour,
-            "overdue_tiers": ",".join(overdue_tiers),
-            "escalations": escalations,
+            "colour": c.colour,
+            "overdue_tiers": ",".join(c.overdue_tiers),
+            "escalations": c.escalations,
             "reopen_count": 0,
             "consultation": None,
-            "completed_at": completed,
-            "closed_at": closed_at,
-            "rating": rating if status in ("rated", "closed") else None,
+            "completed_at": c.completed_at,
+            "closed_at": c.closed_at,
+            "rating": c.rating if c.status in ("rated", "closed") else None,
             "duplicate_count": 1,
             "source": None,
             "source_channel": None,
             "source_type": None,
-            "event_count": len(events),
-            "version": len(events),
+            "event_count": len(c.events),
+            "version": len(c.events),
             "updated_at": last,
         }
+
+    def event_rows(self, c: BulkCase) -> list[dict[str, Any]]:
+        """The ``case_events`` rows of the case (without their ids)."""
+        return [
+            {f: e.get(f) for f in EVENT_FIELDS} | {"case_id": c.id, "seq": seq}
+            for seq, e in enumerate(c.events, 1)
+        ]
+
+    def stage_rows(self, c: BulkCase) -> list[dict[str, Any]]:
+        """The ``drill_stages`` rows of the case, as the projection would derive them."""
+        g = self.ref.grids[c.grid]
+        day = c.reported_at.astimezone(TZ).date()
+        out = []
+        for no, s in enumerate(c.stages, 1):
+            dwell = (s.end - s.start).total_seconds() if s.end is not None else None
+            out.append(
+                {
+                    "case_id": c.id,
+                    "stage_no": no,
+                    "day": day,
+                    "grid_code": c.grid,
+                    "township_code": g.township_code,
+                    "county_code": g.county_code,
+                    "category": c.category,
+                    "channel": c.channel,
+                    "tier": s.tier,
+                    "unit_code": s.unit,
+                    "start_event": s.start_event,
+                    "started_at": s.start,
+                    "ended_at": s.end,
+                    "end_kind": s.end_kind,
+                    "dwell_seconds": dwell,
+                    "bin": bin_of(dwell) if dwell is not None else None,
+                    "due_seconds": s.due_seconds,
+                    "next_tier": c.stages[no].tier if no < len(c.stages) else None,
+                    "overdue_at": s.overdue_at,
+                    "reminders": s.reminders,
+                    "warnings": s.warnings,
+                }
+            )
+        return out
+
+    def pg_rows(self, c: BulkCase) -> tuple[list[Any], list[list[Any]], list[list[Any]]]:
+        """The case's rows for COPY: naive UTC times, JSON as text, the events' ids given."""
+        row = self.row(c)
         case_row = [_pg(row[f]) for f in CASE_FIELDS]
         ev_rows = []
-        for seq, e in enumerate(events, 1):
-            ev_rows.append(
-                [
-                    self.next_event_id if f == "id" else _event_value(f, e, cid, seq)
-                    for f in ("id", *EVENT_FIELDS)
-                ]
-            )
+        for e in self.event_rows(c):
+            ev_rows.append([self.next_event_id, *(_pg_event(f, e[f]) for f in EVENT_FIELDS)])
             self.next_event_id += 1
-        day = at.astimezone(TZ).date()
-        stage_rows = []
-        for no, s in enumerate(stages, 1):
-            ended = s["end"] is not None
-            dwell = (s["end"] - s["start"]).total_seconds() if ended else None
-            stage_rows.append(
-                [
-                    cid,
-                    no,
-                    day,
-                    grid,
-                    g.township_code,
-                    g.county_code,
-                    cat,
-                    channel,
-                    s["tier"],
-                    s["unit"],
-                    s["start_event"],
-                    _pg(s["start"]),
-                    _pg(s["end"]),
-                    s["kind"],
-                    dwell,
-                    bin_of(dwell) if dwell is not None else None,
-                    s["due"],
-                    stages[no]["tier"] if no < len(stages) else None,
-                    _pg(s["overdue_at"]),
-                    s["rem"],
-                    s["warn"],
-                ]
-            )
+        stage_rows = [[_pg(r[f]) for f in STAGE_ORDER] for r in self.stage_rows(c)]
         return case_row, ev_rows, stage_rows
 
 
@@ -399,16 +487,10 @@ def _pg(v: Any) -> Any:
     return v
 
 
-def _event_value(f: str, e: dict[str, Any], cid: int, seq: int) -> Any:
-    if f == "case_id":
-        return cid
-    if f == "seq":
-        return seq
-    if f == "at":
-        return _pg(e["at"])
+def _pg_event(f: str, v: Any) -> Any:
     if f == "data":
-        return json.dumps(e["data"], ensure_ascii=False) if e.get("data") is not None else None
-    return e.get(f)
+        return json.dumps(v, ensure_ascii=False) if v is not None else None
+    return _pg(v)
 
 
 STAGE_ORDER = [
@@ -458,7 +540,7 @@ def load(
                 select(func.max(cases.c.reported_at)).where(cases.c.ref.like("bulk-%"))
             ).scalar()
         n = int((end - start).total_seconds() / 86400 * PER_DAY)
-    gen = Generator(system, n, end, seed, start)
+    gen = Generator(system.ref, system.deadlines, n, end, seed, start)
     if top_up:
         gen.next_event_id = last_ev + 1
     t0 = time.perf_counter()
@@ -477,7 +559,7 @@ def load(
         crow, erows, srows = [], [], []
         for at in arrivals:
             cid += 1
-            c, e, s = gen.case(cid, at)
+            c, e, s = gen.pg_rows(gen.case(cid, at))
             crow.append(c)
             erows += e
             srows += s
