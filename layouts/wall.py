@@ -8,6 +8,8 @@ plain strings, which Dash renders as text, escaped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -19,15 +21,32 @@ from backend.queries.live import TickerItem
 from layouts import ids
 from layouts.svg import data_uri, intake_svg
 
-#: The tiles across the top, in reading order.
-KPI_KEYS = (
-    "received_today",
-    "open",
-    "closed_today",
-    "close_rate",
-    "on_time_rate",
-    "satisfaction_rate",
+
+def pct(v: float | None) -> str:
+    return "—" if v is None else f"{v * 100:.1f}%"
+
+
+@dataclass(frozen=True, slots=True)
+class Tile:
+    """One tile across the top: its key (its id, and its label's translation key), the figure
+    of the wall model's ``kpi()`` it shows, and how that figure is written."""
+
+    key: str
+    figure: str
+    show: Callable[[Any], str] = str
+
+
+#: The tiles across the top, in reading order (a new tile: a row here, its label in the
+#: translation table, and its figure in ``WallModel.kpi`` if it is a new one).
+TILES = (
+    Tile("received_today", "received_today"),
+    Tile("open", "open"),
+    Tile("closed_today", "closed_today"),
+    Tile("close_rate", "close_rate_today", pct),
+    Tile("on_time_rate", "on_time_rate_today", pct),
+    Tile("satisfaction_rate", "satisfaction_rate_today", pct),
 )
+KPI_KEYS = tuple(tile.key for tile in TILES)
 #: Map fill by load: no open cases, then rising open load, then overdue.
 MAP_EMPTY = "#17233b"
 MAP_OPEN = ("#1d4a73", "#2a6fa8", "#3a93d6", "#5cb6ff")
@@ -244,20 +263,9 @@ def _channel_legend() -> html.Div:
 # --------------------------------------------------------------------------- live pieces
 
 
-def pct(v: float | None) -> str:
-    return "—" if v is None else f"{v * 100:.1f}%"
-
-
 def kpi_values(k: dict[str, Any]) -> dict[str, str]:
     """Tile id → the text it shows."""
-    out = {
-        ids.kpi_value("received_today"): str(k["received_today"]),
-        ids.kpi_value("open"): str(k["open"]),
-        ids.kpi_value("closed_today"): str(k["closed_today"]),
-        ids.kpi_value("close_rate"): pct(k["close_rate_today"]),
-        ids.kpi_value("on_time_rate"): pct(k["on_time_rate_today"]),
-        ids.kpi_value("satisfaction_rate"): pct(k["satisfaction_rate_today"]),
-    }
+    out = {ids.kpi_value(tile.key): tile.show(k[tile.figure]) for tile in TILES}
     for tier, v in k["by_tier"].items():
         out[ids.kpi_value(f"overdue_{tier}")] = str(v["overdue"])
     return out
