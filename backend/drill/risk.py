@@ -33,7 +33,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, Integer, case, cast, delete, func, insert, select
 
 from backend.domain.events import StageEnd
-from backend.domain.vocabulary import OPEN_STATUSES, Status
+from backend.domain.vocabulary import OPEN_VALUES, Status
 from backend.store.models import cases, drill_case_risk, drill_stages
 
 MIN_AT_RISK = 20
@@ -43,7 +43,6 @@ HISTORY_DAYS = 120
 BASES = ("unit+category", "tier+category", "unit", "tier", "city")
 STEP = 0.05  # bin width, as a share of the allowance
 NB = 41  # bins 0 … 39 cover [0, 2); bin 40 is two allowances and more
-_OPEN = tuple(s.value for s in OPEN_STATUSES)
 
 Key = tuple[str, str, str]  # unit, tier, category
 
@@ -233,7 +232,7 @@ def predict_open(conn: Connection, model: RiskModel, now: datetime) -> list[dict
             cases.c.due_at,
             cases.c.budget_seconds,
             cases.c.used_seconds,
-        ).where(cases.c.status.in_(_OPEN), cases.c.unit_code.is_not(None))
+        ).where(cases.c.status.in_(OPEN_VALUES), cases.c.unit_code.is_not(None))
     ):
         if r.stage_started_at is None:
             continue

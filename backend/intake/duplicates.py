@@ -20,13 +20,12 @@ import redis
 from sqlalchemy import Connection, select
 
 from backend.bus.connection import Keys
-from backend.domain.vocabulary import OPEN_STATUSES
+from backend.domain.vocabulary import OPEN_VALUES
 from backend.store.models import case_reports, cases
 
 log = logging.getLogger("gridwatch.intake")
 
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
-_OPEN = tuple(s.value for s in OPEN_STATUSES)
 #: at most this many recent open cases of one grid and category are compared
 CANDIDATES = 50
 
@@ -75,7 +74,7 @@ def find_duplicate(
         .where(
             cases.c.grid_code == grid,
             cases.c.category == category,
-            cases.c.status.in_(_OPEN),
+            cases.c.status.in_(OPEN_VALUES),
             cases.c.reported_at >= at - window,
             cases.c.reported_at <= at + timedelta(minutes=5),
         )

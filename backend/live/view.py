@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.queries.live import OPEN, Snapshot
+from backend.domain.vocabulary import OPEN_VALUES
+from backend.queries.live import Snapshot
 from backend.queries.scope import Scope
 
 
@@ -44,7 +45,7 @@ class LiveView:
             if d["v"] <= self.versions.get(cid, 0):
                 continue
             self.versions[cid] = d["v"]
-            if d["status"] in OPEN:
+            if d["status"] in OPEN_VALUES:
                 self.open_cases[cid] = d
             else:
                 self.open_cases.pop(cid, None)

@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 from backend.domain.case import case_code
 from backend.domain.events import Ticker
 from backend.domain.vocabulary import (
-    COMPLETED_STATUSES,
-    OPEN_STATUSES,
+    COMPLETED_VALUES,
+    OPEN_VALUES,
+    RUNNING_VALUES,
     TIER_ORDER,
     Colour,
     Rating,
@@ -33,9 +34,9 @@ from backend.queries.live import INTAKE_HOURS, TICKER_LENGTH, TickerItem, WallSn
 from backend.queries.reports import local_midnight
 from backend.queries.scope import Scope
 
-OPEN = frozenset(s.value for s in OPEN_STATUSES)
-RUNNING = OPEN - {Status.PAUSED.value}
-COMPLETED = frozenset(s.value for s in COMPLETED_STATUSES)
+OPEN = frozenset(OPEN_VALUES)
+RUNNING = frozenset(RUNNING_VALUES)
+COMPLETED = frozenset(COMPLETED_VALUES)
 TIERS = tuple(t.value for t in TIER_ORDER)
 _RED = Colour.RED.value
 _SATISFIED = Rating.SATISFIED.value

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 from backend.core.errors import CommandInvalid
-from backend.domain.vocabulary import OPEN_STATUSES, TIER_ORDER, Channel, Colour
+from backend.domain.vocabulary import OPEN_VALUES, TIER_ORDER, Channel, Colour
 from backend.queries.stuck import AREA_COLUMNS, StuckFilter, area_clause
 from backend.refdata.index import RefIndex
 
@@ -22,7 +22,6 @@ from backend.refdata.index import RefIndex
 _PARAM = {"date_from": "from", "date_to": "to"}
 _FIELD = {v: k for k, v in _PARAM.items()}
 TIERS = tuple(t.value for t in TIER_ORDER)
-OPEN_VALUES = tuple(sorted(s.value for s in OPEN_STATUSES))
 COLOURS = tuple(c.value for c in Colour)
 CHANNELS = tuple(c.value for c in Channel)
 

@@ -18,13 +18,12 @@ from sqlalchemy import Connection, or_, select
 
 from backend.domain.case import CaseState, case_code
 from backend.domain.events import TICKER_TYPES, EventType, Ticker
-from backend.domain.vocabulary import OPEN_STATUSES
 from backend.engine.delta import delta
+from backend.queries import rules
 from backend.queries.reports import local_midnight
 from backend.queries.scope import Scope
 from backend.store.models import case_events, cases
 
-OPEN = frozenset(s.value for s in OPEN_STATUSES)
 INTAKE_HOURS = 24
 TICKER_LENGTH = 30
 
@@ -38,7 +37,7 @@ class Snapshot:
 def take_snapshot(conn: Connection, last_seq: Callable[[], int], scope: Scope) -> Snapshot:
     """The open cases in ``scope`` as deltas, with the sequence number they are current to."""
     seq = last_seq()  # first: see the module docstring
-    rows = conn.execute(select(cases).where(cases.c.status.in_(OPEN), scope.clause(cases))).all()
+    rows = conn.execute(select(cases).where(rules.is_open(), scope.clause(cases))).all()
     return Snapshot(seq, [delta(CaseState.from_row(r)) for r in rows])
 
 
@@ -78,7 +77,7 @@ def wall_snapshot(
     rows = conn.execute(
         select(cases).where(
             or_(
-                cases.c.status.in_(OPEN),
+                rules.is_open(),
                 cases.c.reported_at >= since,
                 cases.c.completed_at >= local_midnight(now, tz),
             ),

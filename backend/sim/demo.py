@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from backend.core.clock import ManualClock, ScaledClock, SystemClock
 from backend.core.config import load_settings
 from backend.domain.case import CaseState
-from backend.domain.vocabulary import OPEN_STATUSES
+from backend.domain.vocabulary import OPEN_VALUES
 from backend.engine.worker import EngineWorker
 from backend.sim.runner import LiveSimulation, run_fast
 from backend.sim.simulator import CitySimulator, SimConfig
@@ -63,9 +63,7 @@ def run_demo(
     system = System(settings, scaled)
     sim = CitySimulator(system.ref, system.tz, cfg)
     with system.db.connect() as conn:
-        open_rows = conn.execute(
-            select(cases).where(cases.c.status.in_([s.value for s in OPEN_STATUSES]))
-        ).all()
+        open_rows = conn.execute(select(cases).where(cases.c.status.in_(OPEN_VALUES))).all()
     sim.observe(CaseState.from_row(r) for r in open_rows)  # pick up where the last run stopped
     worker = EngineWorker(system.engine, system.stream, consumer="demo-engine")
     threading.Thread(target=worker.run, name="engine", daemon=True).start()
