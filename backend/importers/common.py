@@ -33,6 +33,7 @@ import yaml
 
 from backend.domain.commands import Command, action_command, create_command
 from backend.domain.vocabulary import Channel
+from backend.system import System
 
 MAPPINGS = Path(__file__).parent / "mappings"
 _NS = uuid.UUID("5b1f1f0e-6a57-4d41-9d0c-8c4c0a6f3111")  # command ids are stable per record
@@ -370,7 +371,7 @@ class Importer:
 
 
 def run_import(
-    system: Any,
+    system: System,
     importer: Importer,
     mapping: Mapping,
     *,

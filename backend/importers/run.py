@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.console import Console
@@ -13,13 +12,14 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from backend.importers import FORMATS
 from backend.importers.common import ImportFatal, Mapping, run_import
+from backend.system import System
 
 #: exit codes: every row imported · some rows skipped (listed) · nothing could be imported
 OK, SOME_SKIPPED, FATAL = 0, 3, 2
 
 
 def import_file(
-    system: Any,
+    system: System,
     path: Path,
     fmt: str,
     *,

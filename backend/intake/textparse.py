@@ -272,9 +272,8 @@ _PARSERS: dict[int, tuple[RefIndex, TextParser]] = {}
 _KEEP = 4
 
 
-def parser_for(system: Any) -> TextParser:
+def parser_for(ref: RefIndex) -> TextParser:
     """One parser per reference index (built on first use, not at import)."""
-    ref = system.ref
     hit = _PARSERS.get(id(ref))
     if hit is None or hit[0] is not ref:
         hit = _PARSERS[id(ref)] = (ref, TextParser.from_ref(ref))

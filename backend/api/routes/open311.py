@@ -11,25 +11,30 @@ from __future__ import annotations
 
 import functools
 import xml.etree.ElementTree as ET
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import RowMapping
 from starlette.concurrency import run_in_threadpool
 
-from backend.api.app import _sys, key_name
 from backend.api.bodies import field, files, read_form
+from backend.api.deps import IntakeDep, ScopeDep, SystemDep, key_name
 from backend.api.ratelimit import limit_key
-from backend.api.routes.intake import intake
+from backend.api.schemas import Open311Request, form_body
 from backend.core.errors import CommandInvalid, GridwatchError
-from backend.domain.vocabulary import OPEN_STATUSES, Severity
+from backend.domain.vocabulary import OPEN_VALUES, Severity
 from backend.intake.photos import check_photos
 from backend.intake.service import ATTACHED, Report
+from backend.queries.cases import case_row
+from backend.queries.reference import category_rows, city_code
+from backend.queries.scope import Scope
+from backend.queries.service_requests import RequestSearch, find_requests, media_urls
 from backend.refdata.model import WHISTLE_CLASSES
-from backend.store.models import areas, case_reports, cases, categories
+from backend.system import System
 
 PREFIX = "/open311/v2"
 SPEC = "http://wiki.open311.org/GeoReport_v2"
@@ -38,7 +43,7 @@ MAX_FORM = 64 * 1024
 MAX_FORM_WITH_MEDIA = 6 * 1024 * 1024
 MAX_RESULTS = 1000
 MAX_SPAN = timedelta(days=90)
-_OPEN = {s.value for s in OPEN_STATUSES}
+_OPEN = frozenset(OPEN_VALUES)
 #: XML element names of list items (the Spark convention: JSON arrays are repeated elements)
 _ITEM = {"attributes": "attribute", "values": "value", "endpoints": "endpoint", "formats": "format"}
 
@@ -132,26 +137,25 @@ def open311_errors(
 # ----------------------------------------------------------------------------- helpers
 
 
-def jurisdiction(system: Any) -> str:
+def jurisdiction(request: Request, system: System) -> str:
+    """The jurisdiction_id this server answers for: the setting, else the city's area code
+    (read once per app)."""
     if system.settings.jurisdiction_id:
         return str(system.settings.jurisdiction_id)
-    cached = system.__dict__.get("_open311_jurisdiction")
+    cached: str | None = getattr(request.app.state, "open311_jurisdiction", None)
     if cached is None:
         with system.db.connect() as conn:
-            cached = (
-                conn.execute(select(areas.c.code).where(areas.c.level == "city")).scalar()
-                or "gridwatch"
-            )
-        system.__dict__["_open311_jurisdiction"] = cached
-    return str(cached)
+            cached = city_code(conn) or "gridwatch"
+        request.app.state.open311_jurisdiction = cached
+    return cached
 
 
-def _check_jurisdiction(system: Any, given: str | None) -> None:
-    if given and given.strip() and given.strip() != jurisdiction(system):
+def _check_jurisdiction(request: Request, system: System, given: str | None) -> None:
+    if given and given.strip() and given.strip() != jurisdiction(request, system):
         raise Open311Error(404, f"jurisdiction_id {given!r} provided was not found")
 
 
-def _w3(dt: datetime | None, tz: Any) -> str | None:
+def _w3(dt: datetime | None, tz: ZoneInfo) -> str | None:
     return dt.astimezone(tz).isoformat(timespec="seconds") if dt else None
 
 
@@ -169,9 +173,9 @@ def _parse_w3(name: str, text: str | None) -> datetime | None:
     return dt
 
 
-def _services(system: Any) -> list[dict[str, Any]]:
+def _services(system: System) -> list[dict[str, Any]]:
     with system.db.connect() as conn:
-        rows = conn.execute(select(categories).order_by(categories.c.code)).mappings().all()
+        rows = category_rows(conn)
     return [
         {
             "service_code": r["code"],
@@ -217,7 +221,7 @@ def _definition(code: str) -> dict[str, Any]:
     }
 
 
-def _status_notes(row: Any) -> str:
+def _status_notes(row: RowMapping) -> str:
     notes = {
         "received": "已受理，等待分拨",
         "dispatched": "已派遣至承办单位",
@@ -235,7 +239,7 @@ def _status_notes(row: Any) -> str:
     return text
 
 
-def _request_json(system: Any, row: Any, media: dict[int, str]) -> dict[str, Any]:
+def _request_json(system: System, row: RowMapping, media: dict[int, str]) -> dict[str, Any]:
     ref = system.ref
     cat = ref.categories.get(row["category"])
     unit = ref.units.get(row["unit_code"] or "")
@@ -266,69 +270,62 @@ def _request_json(system: Any, row: Any, media: dict[int, str]) -> dict[str, Any
     }
 
 
-def _media_urls(conn: Any, case_ids: list[int]) -> dict[int, str]:
-    out: dict[int, str] = {}
-    if not case_ids:
-        return out
-    rows = conn.execute(
-        select(case_reports.c.case_id, case_reports.c.parse)
-        .where(case_reports.c.case_id.in_(case_ids), case_reports.c.channel == "open311")
-        .order_by(case_reports.c.id)
-    )
-    for cid, parse in rows:
-        url = (parse or {}).get("media_url")
-        if url and cid not in out:
-            out[cid] = url
-    return out
-
-
-def _requests_query(system: Any, params: dict[str, str | None]) -> list[dict[str, Any]]:
+def _search(system: System, params: Mapping[str, str | None]) -> RequestSearch:
+    """The specification's query parameters as a search (400 for a bad one)."""
     ids_text = params.get("service_request_id")
-    q = select(cases)
     if ids_text:
         try:
             ids = [int(x) for x in ids_text.split(",") if x.strip()]
         except ValueError:
             raise Open311Error(400, "service_request_id: comma-separated ids") from None
-        q = q.where(cases.c.id.in_(ids[:MAX_RESULTS]))
-    else:
-        start = _parse_w3("start_date", params.get("start_date"))
-        end = _parse_w3("end_date", params.get("end_date"))
-        now = system.clock.now()
-        if start is None and end is None:
-            end, start = now, now - MAX_SPAN
-        elif start is None:
-            assert end is not None
-            start = end - MAX_SPAN
-        elif end is None:
-            end = start + MAX_SPAN
-        if end < start:
-            raise Open311Error(400, "end_date is before start_date")
-        if end - start > MAX_SPAN:
-            raise Open311Error(400, "start_date and end_date may not span more than 90 days")
-        q = q.where(cases.c.reported_at >= start, cases.c.reported_at <= end)
-        codes = params.get("service_code")
-        if codes:
-            q = q.where(cases.c.category.in_([c.strip() for c in codes.split(",") if c.strip()]))
-        status = params.get("status")
-        if status:
-            wanted = {s.strip() for s in status.split(",") if s.strip()}
-            if not wanted <= {"open", "closed"}:
-                raise Open311Error(400, "status: open, closed (comma-separated)")
-            if wanted == {"open"}:
-                q = q.where(cases.c.status.in_(_OPEN))
-            elif wanted == {"closed"}:
-                q = q.where(cases.c.status.not_in(_OPEN))
-    q = q.order_by(cases.c.reported_at.desc()).limit(MAX_RESULTS)
+        return RequestSearch(ids=tuple(ids), limit=MAX_RESULTS)
+    start = _parse_w3("start_date", params.get("start_date"))
+    end = _parse_w3("end_date", params.get("end_date"))
+    now = system.clock.now()
+    if start is None and end is None:
+        end, start = now, now - MAX_SPAN
+    elif start is None:
+        assert end is not None
+        start = end - MAX_SPAN
+    elif end is None:
+        end = start + MAX_SPAN
+    if end < start:
+        raise Open311Error(400, "end_date is before start_date")
+    if end - start > MAX_SPAN:
+        raise Open311Error(400, "start_date and end_date may not span more than 90 days")
+    codes = params.get("service_code")
+    open_only: bool | None = None
+    status = params.get("status")
+    if status:
+        wanted = {s.strip() for s in status.split(",") if s.strip()}
+        if not wanted <= {"open", "closed"}:
+            raise Open311Error(400, "status: open, closed (comma-separated)")
+        if wanted == {"open"}:
+            open_only = True
+        elif wanted == {"closed"}:
+            open_only = False
+    return RequestSearch(
+        start=start,
+        end=end,
+        categories=tuple(c.strip() for c in codes.split(",") if c.strip()) if codes else None,
+        open=open_only,
+        limit=MAX_RESULTS,
+    )
+
+
+def _requests_query(
+    system: System, scope: Scope, params: Mapping[str, str | None]
+) -> list[dict[str, Any]]:
+    search = _search(system, params)
     with system.db.connect() as conn:
-        rows = conn.execute(q).mappings().all()
-        media = _media_urls(conn, [r["id"] for r in rows])
+        rows = find_requests(conn, search, scope=scope)
+        media = media_urls(conn, [r["id"] for r in rows], scope=scope)
     return [_request_json(system, r, media) for r in rows]
 
 
 # ----------------------------------------------------------------------------- routes
 
-router = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX, tags=["open311"])
 
 
 @router.get("/discovery.{fmt}")
@@ -355,21 +352,21 @@ async def discovery(request: Request, fmt: str) -> Response:
 
 @router.get("/services.{fmt}")
 @open311_errors
-async def service_list(request: Request, fmt: str, jurisdiction_id: str | None = None) -> Response:
+async def service_list(
+    request: Request, fmt: str, system: SystemDep, jurisdiction_id: str | None = None
+) -> Response:
     fmt = _fmt(fmt)
-    system = _sys(request)
-    _check_jurisdiction(system, jurisdiction_id)
+    _check_jurisdiction(request, system, jurisdiction_id)
     return render(fmt, "services", "service", _services(system))
 
 
 @router.get("/services/{code}.{fmt}")
 @open311_errors
 async def service_definition(
-    request: Request, code: str, fmt: str, jurisdiction_id: str | None = None
+    request: Request, code: str, fmt: str, system: SystemDep, jurisdiction_id: str | None = None
 ) -> Response:
     fmt = _fmt(fmt)
-    system = _sys(request)
-    _check_jurisdiction(system, jurisdiction_id)
+    _check_jurisdiction(request, system, jurisdiction_id)
     if code not in system.ref.categories:
         raise Open311Error(404, f"service_code {code!r} was not found")
     return render(fmt, "service_definition", None, _definition(code))
@@ -377,26 +374,33 @@ async def service_definition(
 
 @router.get("/requests.{fmt}")
 @open311_errors
-async def service_requests(request: Request, fmt: str) -> Response:
+async def service_requests(
+    request: Request, fmt: str, system: SystemDep, scope: ScopeDep
+) -> Response:
     fmt = _fmt(fmt)
-    system = _sys(request)
     params = dict(request.query_params)
-    _check_jurisdiction(system, params.get("jurisdiction_id"))
-    rows = await run_in_threadpool(_requests_query, system, params)  # type: ignore[arg-type]
+    _check_jurisdiction(request, system, params.get("jurisdiction_id"))
+    rows = await run_in_threadpool(_requests_query, system, scope, params)
     return render(fmt, "service_requests", "request", rows)
 
 
 @router.get("/requests/{request_id}.{fmt}")
 @open311_errors
 async def service_request(
-    request: Request, request_id: str, fmt: str, jurisdiction_id: str | None = None
+    request: Request,
+    request_id: str,
+    fmt: str,
+    system: SystemDep,
+    scope: ScopeDep,
+    jurisdiction_id: str | None = None,
 ) -> Response:
     fmt = _fmt(fmt)
-    system = _sys(request)
-    _check_jurisdiction(system, jurisdiction_id)
+    _check_jurisdiction(request, system, jurisdiction_id)
     if not request_id.isdigit():
         raise Open311Error(404, f"service_request_id {request_id!r} was not found")
-    rows = await run_in_threadpool(_requests_query, system, {"service_request_id": request_id})
+    rows = await run_in_threadpool(
+        _requests_query, system, scope, {"service_request_id": request_id}
+    )
     if not rows:
         raise Open311Error(404, f"service_request_id {request_id!r} was not found")
     return render(fmt, "service_requests", "request", rows)
@@ -410,11 +414,14 @@ async def token_lookup(request: Request, token: str, fmt: str) -> Response:
     raise Open311Error(404, f"token {token!r} not found: requests here get an id at once")
 
 
-@router.post("/requests.{fmt}")
+@router.post("/requests.{fmt}", openapi_extra=form_body(Open311Request))
 @open311_errors
-async def post_request(request: Request, fmt: str) -> Response:
+async def post_request(
+    request: Request, fmt: str, system: SystemDep, scope: ScopeDep, intake: IntakeDep
+) -> Response:
+    """A service request, form encoded (multipart with ``media``); ``api_key`` in the form or
+    the query. Answers with the case's id at once (every service is realtime)."""
     fmt = _fmt(fmt)
-    system = _sys(request)
     multipart = request.headers.get("content-type", "").lower().startswith("multipart/")
     form = await read_form(request, MAX_FORM_WITH_MEDIA if multipart else MAX_FORM, max_files=1)
     key = field(form, "api_key") or request.query_params.get("api_key")
@@ -424,7 +431,7 @@ async def post_request(request: Request, fmt: str) -> Response:
     if client is None:
         raise Open311Error(403, "invalid api_key received -- can't proceed with create_request")
     limit_key(request, "open311", client)
-    _check_jurisdiction(system, field(form, "jurisdiction_id"))
+    _check_jurisdiction(request, system, field(form, "jurisdiction_id"))
     code = field(form, "service_code")
     if code is None:
         raise Open311Error(400, "service_code was not provided")
@@ -472,9 +479,11 @@ async def post_request(request: Request, fmt: str) -> Response:
         photos=photos,
         parse={"media_url": media_url} if media_url else None,
     )
-    out = await run_in_threadpool(intake(request).submit, report, f"open311:{client}"[:64])
+    out = await run_in_threadpool(intake.submit, report, f"open311:{client}"[:64])
+    assert out.case_id is not None  # Open311 reports name their service: never triaged
     with system.db.connect() as conn:
-        row = conn.execute(select(cases).where(cases.c.id == out.case_id)).mappings().one()
+        row = case_row(conn, out.case_id, scope=scope)
+    assert row is not None
     if out.state == ATTACHED:
         notice = f"此问题已有人反映，已并入同一事项办理（共{row['duplicate_count']}人反映）"
     elif row["due_at"] is not None:
@@ -489,7 +498,3 @@ async def post_request(request: Request, fmt: str) -> Response:
         }
     ]
     return render(fmt, "service_requests", "request", data)
-
-
-def register(app: FastAPI) -> None:
-    app.include_router(router)

@@ -12,20 +12,22 @@ Every text is escaped by Jinja2's autoescape; no script runs on these pages.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from backend.api.app import _sys
 from backend.api.bodies import client_ip, field, files, read_form
+from backend.api.deps import IntakeDep, ScopeDep, SystemDep
 from backend.api.ratelimit import limit_public
-from backend.api.routes.intake import intake, photo_response
+from backend.api.responses import photo_response
+from backend.api.schemas import QrRating, QrReport, form_body
 from backend.core.errors import CommandInvalid
 from backend.core.i18n import t
 from backend.domain.case import case_code
@@ -34,8 +36,10 @@ from backend.intake import store
 from backend.intake.photos import MAX_PHOTO_BYTES, MAX_PHOTOS, check_photos
 from backend.intake.service import REJECTED, Report
 from backend.intake.textparse import parser_for
+from backend.queries.cases import case_row, event_rows
+from backend.queries.reference import category_rows
 from backend.refdata.model import WHISTLE_CLASSES
-from backend.store.models import case_events, cases
+from backend.system import System
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 MAX_FORM = MAX_PHOTOS * MAX_PHOTO_BYTES + 64 * 1024
@@ -101,23 +105,22 @@ def _q(request: Request) -> str:
     return "?lang=en" if _lang(request) == "en" else ""
 
 
-def _grid_path(system: Any, grid: str) -> str:
+def _grid_path(system: System, grid: str) -> str:
     g = system.ref.grids[grid]
     names = system.ref.area_names
     community = names.get(g.community_code, "")
     return f"{names.get(g.township_code, '')} {community} {g.name.removeprefix(community)}".strip()
 
 
-def _category_groups(system: Any, lang: str) -> list[tuple[str, list[tuple[str, str]]]]:
+def _category_groups(system: System, lang: str) -> list[tuple[str, list[tuple[str, str]]]]:
     groups: dict[str, list[tuple[str, str]]] = {}
     with system.db.connect() as conn:
-        from backend.store.models import categories
-
-        for r in conn.execute(select(categories).order_by(categories.c.code)).mappings():
-            label = WHISTLE_CLASSES.get(r["whistle_class"], r["whistle_class"])
-            groups.setdefault(label, []).append(
-                (r["code"], r["name_en"] if lang == "en" else r["name"])
-            )
+        rows = category_rows(conn)
+    for r in rows:
+        label = WHISTLE_CLASSES.get(r["whistle_class"], r["whistle_class"])
+        groups.setdefault(label, []).append(
+            (r["code"], r["name_en"] if lang == "en" else r["name"])
+        )
     return list(groups.items())
 
 
@@ -139,9 +142,13 @@ def _not_found(request: Request, key: str) -> HTMLResponse:
 
 
 def _form(
-    request: Request, grid: str, values: dict[str, str], errors: dict[str, str], status: int = 200
+    request: Request,
+    system: System,
+    grid: str,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
 ) -> HTMLResponse:
-    system = _sys(request)
     lang = _lang(request)
     return _page(
         request,
@@ -157,21 +164,26 @@ def _form(
     )
 
 
-router = APIRouter()
+router = APIRouter(tags=["qr"])
 
 
 @router.get("/r/{grid}", response_class=HTMLResponse)
-def report_form(grid: str, request: Request) -> Response:
-    if grid not in _sys(request).ref.grids:
+def report_form(grid: str, request: Request, system: SystemDep) -> Response:
+    if grid not in system.ref.grids:
         return _not_found(request, "qr_grid_not_found")
     return _form(
-        request, grid, {"category": "", "description": "", "reporter": "", "phone": ""}, {}
+        request,
+        system,
+        grid,
+        {"category": "", "description": "", "reporter": "", "phone": ""},
+        {},
     )
 
 
-@router.post("/r/{grid}", response_class=HTMLResponse)
-async def report_submit(grid: str, request: Request) -> Response:
-    system = _sys(request)
+@router.post("/r/{grid}", response_class=HTMLResponse, openapi_extra=form_body(QrReport))
+async def report_submit(
+    grid: str, request: Request, system: SystemDep, intake: IntakeDep
+) -> Response:
     if grid not in system.ref.grids:
         return _not_found(request, "qr_grid_not_found")
     lang = _lang(request)
@@ -197,11 +209,11 @@ async def report_submit(grid: str, request: Request) -> Response:
         photos = []
         errors["photo"] = t("qr_error_photo", lang)
     if errors:
-        return _form(request, grid, values, errors, 422)
+        return _form(request, system, grid, values, errors, 422)
     parse = None
     triage = None
     if category is None:  # the citizen was not sure: the parser may tell, else a person
-        parsed = parser_for(system).parse(values["description"], grid)
+        parsed = parser_for(system.ref).parse(values["description"], grid)
         parse = parsed.as_json()
         triage = parsed.triage_reason(system.settings.text_confidence)
         category = parsed.category if triage is None else None
@@ -217,14 +229,13 @@ async def report_submit(grid: str, request: Request) -> Response:
         triage=triage,
         tracking=True,
     )
-    out = await run_in_threadpool(intake(request).submit, report, "citizen:qr")
+    out = await run_in_threadpool(intake.submit, report, "citizen:qr")
     sep = "&" if _q(request) else "?"
     return RedirectResponse(f"/t/{out.token}{_q(request)}{sep}sent=1", status_code=303)
 
 
 @router.get("/t/{token}", response_class=HTMLResponse)
-def track(token: str, request: Request) -> Response:
-    system = _sys(request)
+def track(token: str, request: Request, system: SystemDep, scope: ScopeDep) -> Response:
     lang = _lang(request)
     with system.db.connect() as conn:
         rpt = store.report_by_token(conn, token)
@@ -234,16 +245,8 @@ def track(token: str, request: Request) -> Response:
         case = None
         events: list[Any] = []
         if rpt["case_id"] is not None:
-            case = (
-                conn.execute(select(cases).where(cases.c.id == rpt["case_id"])).mappings().first()
-            )
-            events = list(
-                conn.execute(
-                    select(case_events)
-                    .where(case_events.c.case_id == rpt["case_id"])
-                    .order_by(case_events.c.seq)
-                ).mappings()
-            )
+            case = case_row(conn, rpt["case_id"], scope=scope)
+            events = list(event_rows(conn, rpt["case_id"], scope=scope))
     ref = system.ref
     ctx: dict[str, Any] = {
         "heading": t("qr_title", lang),
@@ -300,7 +303,7 @@ def track(token: str, request: Request) -> Response:
     return _page(request, "track.html", **ctx)
 
 
-def _local(dt: Any, tz: Any) -> str | None:
+def _local(dt: datetime | None, tz: ZoneInfo) -> str | None:
     return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else None
 
 
@@ -327,9 +330,8 @@ def _timeline(system: Any, events: list[Any], lang: str) -> list[tuple[str, str,
     return list(reversed(out))  # newest first
 
 
-@router.post("/t/{token}/rate", response_class=HTMLResponse)
-async def rate(token: str, request: Request) -> Response:
-    system = _sys(request)
+@router.post("/t/{token}/rate", response_class=HTMLResponse, openapi_extra=form_body(QrRating))
+async def rate(token: str, request: Request, system: SystemDep) -> Response:
     limit_public(request, "rate", client_ip(request))
     form = await read_form(request, 16 * 1024, max_files=0)
     with system.db.connect() as conn:
@@ -354,9 +356,9 @@ async def rate(token: str, request: Request) -> Response:
 
 
 @router.get("/t/{token}/photo/{photo_id}")
-def own_photo(token: str, photo_id: int, request: Request) -> Response:
+def own_photo(token: str, photo_id: int, system: SystemDep) -> Response:
     """The citizen sees the photos of their own report, nobody else's."""
-    with _sys(request).db.connect() as conn:
+    with system.db.connect() as conn:
         rpt = store.report_by_token(conn, token)
         p = store.photo(conn, photo_id)
     if rpt is None or p is None or p["report_id"] != rpt["id"]:
@@ -365,16 +367,12 @@ def own_photo(token: str, photo_id: int, request: Request) -> Response:
 
 
 @router.get("/r/{grid}/qr.svg")
-def qr_svg(grid: str, request: Request) -> Response:
+def qr_svg(grid: str, request: Request, system: SystemDep) -> Response:
     """The code to print and post in the grid (一格一码): it opens this grid's form."""
-    if grid not in _sys(request).ref.grids:
+    if grid not in system.ref.grids:
         raise HTTPException(404, f"no grid {grid!r}")
     import segno
 
     url = str(request.base_url).rstrip("/") + f"/r/{grid}"
     svg = segno.make(url, error="m").svg_inline(scale=8, border=2)
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
-
-
-def register(app: FastAPI) -> None:
-    app.include_router(router)
