@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, RowMapping, insert, select, update
 
 from backend.intake.photos import Photo
 from backend.store.models import case_reports, report_photos
@@ -39,7 +39,7 @@ def insert_photos(conn: Connection, report_id: int, photos: list[Photo], now: da
         )
 
 
-def report_by_token(conn: Connection, token: str) -> Any:
+def report_by_token(conn: Connection, token: str) -> RowMapping | None:
     if not token or len(token) > 64:
         return None
     return (
@@ -49,13 +49,13 @@ def report_by_token(conn: Connection, token: str) -> Any:
     )
 
 
-def report_by_id(conn: Connection, report_id: int) -> Any:
+def report_by_id(conn: Connection, report_id: int) -> RowMapping | None:
     return (
         conn.execute(select(case_reports).where(case_reports.c.id == report_id)).mappings().first()
     )
 
 
-def reports_of_case(conn: Connection, case_id: int) -> list[Any]:
+def reports_of_case(conn: Connection, case_id: int) -> list[RowMapping]:
     return list(
         conn.execute(
             select(case_reports)
@@ -78,7 +78,7 @@ def photo_ids(conn: Connection, report_ids: list[int]) -> dict[int, list[int]]:
     return out
 
 
-def photo(conn: Connection, photo_id: int) -> Any:
+def photo(conn: Connection, photo_id: int) -> RowMapping | None:
     return (
         conn.execute(select(report_photos).where(report_photos.c.id == photo_id)).mappings().first()
     )
@@ -132,7 +132,7 @@ def set_state(conn: Connection, report_id: int, **values: Any) -> None:
 
 def triage_queue(
     conn: Connection, limit: int, offset: int, stale_before: datetime
-) -> tuple[int, list[Any]]:
+) -> tuple[int, list[RowMapping]]:
     from sqlalchemy import func
 
     where = _waiting(stale_before)
@@ -143,7 +143,7 @@ def triage_queue(
     return int(total), list(rows)
 
 
-def report_json(r: Any, photos: list[int] | None = None) -> dict[str, Any]:
+def report_json(r: RowMapping, photos: list[int] | None = None) -> dict[str, Any]:
     """A report as staff see it (never the token)."""
     return {
         "id": r["id"],
