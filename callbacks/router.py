@@ -22,6 +22,7 @@ from backend.queries.filters import DrillFilter
 from backend.queries.timeline import load_timeline
 from backend.store.refload import city_loaded
 from backend.system import System
+from callbacks.viewer import viewer_scope
 from dashboard.drill_jobs import DrillJobs
 from layouts import ids
 from layouts.leader import analysis, case, overview, periodic
@@ -82,7 +83,7 @@ def register(app: Dash, system: System, wall: Callable[[], Any], jobs: DrillJobs
         if cid is not None:
             try:
                 with system.db.connect() as conn:
-                    tl = load_timeline(conn, cid, now)
+                    tl = load_timeline(conn, cid, now, scope=viewer_scope())
             except CaseNotFound:
                 return frame(case.not_found(lang, str(cid), back))
             return frame(case.page(tl, ref, lang, tz, back))

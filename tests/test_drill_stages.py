@@ -53,7 +53,7 @@ def test_stages_of_a_case_that_went_overdue_climbed_and_was_reopened(system, clo
     assert first.next_tier == "township" and stages[2].next_tier is None
     # the case page's figures are the same stages
     with system.db.connect() as conn:
-        tl = load_timeline(conn, case_id, clock.now())
+        tl = load_timeline(conn, case_id, clock.now(), scope=CITY)
     assert tl.tier_dwell["township"] == pytest.approx(5 * 3600)
     assert list(tl.unit_dwell) == [first.unit, stages[1].unit]
     assert tl.reminders == 1 and tl.warnings == 1 and len(tl.ratings) == 1

@@ -10,6 +10,7 @@ import plotly.io as pio
 import pytest
 
 from backend.queries.filters import DrillFilter
+from backend.queries.scope import Scope
 from backend.queries.timeline import load_timeline
 from layouts.leader import analysis, case, common, overview, periodic
 from tests.helpers import act, report
@@ -28,7 +29,7 @@ def test_every_leader_label_is_translated(system, clock, lang):
     case_id = report(system, description="楼道堆放杂物")
     act(system, case_id, "accept")
     with system.db.connect() as conn:
-        tl = load_timeline(conn, case_id, clock.now())
+        tl = load_timeline(conn, case_id, clock.now(), scope=Scope.city())
     f = DrillFilter(area=sorted(ref.area_levels)[3])
     pages = [
         common.shell("城", "/leader", "", lang, "now", overview.page(lang, ref), f, ref),

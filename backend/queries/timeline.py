@@ -18,6 +18,7 @@ from backend.core.errors import CaseNotFound
 from backend.domain.events import EventType
 from backend.domain.vocabulary import TIER_ORDER
 from backend.drill.stages import Stage, stages_from_events
+from backend.queries.scope import Scope
 from backend.queries.serialize import case_json, event_json
 from backend.store.models import case_events, cases
 
@@ -58,8 +59,13 @@ class Timeline:
         return self.events[-1]["seq"] if self.events else 0
 
 
-def load_timeline(conn: Connection, case_id: int, now: datetime) -> Timeline:
-    row = conn.execute(select(cases).where(cases.c.id == case_id)).mappings().first()
+def load_timeline(conn: Connection, case_id: int, now: datetime, *, scope: Scope) -> Timeline:
+    """The case and its history; a case outside ``scope`` is not found, as if it did not exist."""
+    row = (
+        conn.execute(select(cases).where(cases.c.id == case_id, scope.clause(cases)))
+        .mappings()
+        .first()
+    )
     if row is None:
         raise CaseNotFound(case_id)
     raw = (

@@ -22,6 +22,7 @@ from backend.domain.commands import action_command
 from backend.queries.timeline import Timeline, load_timeline
 from backend.system import System
 from callbacks.router import case_id_of
+from callbacks.viewer import viewer_scope
 from dashboard.case_watch import CaseWatcher
 from layouts import ids
 from layouts.leader import case as case_layout
@@ -107,7 +108,7 @@ def register(app: Dash, system: System, watcher: CaseWatcher) -> None:
             assert result.error is not None
             return refusal(result.error, lang), no_update, no_update, no_update
         with system.db.connect() as conn:
-            tl = load_timeline(conn, int(case_id), system.clock.now())
+            tl = load_timeline(conn, int(case_id), system.clock.now(), scope=viewer_scope())
         head, body = _render(tl, system, lang, "/leader" + (search or ""))
         done = dbc.Alert(
             t(f"act_done_{action}", lang), color="success", id="act-done", duration=8000
@@ -179,4 +180,4 @@ async def _follow(ws: Any, w: Any, system: System) -> None:
 
 def _load(system: System, case_id: int) -> Timeline:
     with system.db.connect() as conn:
-        return load_timeline(conn, case_id, system.clock.now())
+        return load_timeline(conn, case_id, system.clock.now(), scope=viewer_scope())
