@@ -274,7 +274,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "ev_closed": ("归档", "Closed"),
     "ev_cancelled": ("撤销", "Cancelled"),
     "ev_escalated": ("升级", "Escalated"),
-    "ev_escalation_requested": ("申请升级", "Escalation requested"),
     "ev_consultation": ("会商", "Consultation"),
     "ev_reassigned": ("改派", "Reassigned"),
     "ev_instructed": ("领导批示", "Leader's instruction"),

@@ -77,6 +77,29 @@ class Ctx:
             }
         )
 
+    def record(
+        self,
+        case: CaseState,
+        spec: EventSpec[P],
+        *,
+        from_status: str | None = None,
+        reason: str | None = None,
+        data: P | None = None,
+        actor: str | None = None,
+    ) -> None:
+        """An event that leaves the case with its unit at its tier; ``from_status`` is the
+        status before it (by default the present one: nothing changed)."""
+        self.emit(
+            case,
+            spec,
+            from_status=case.status if from_status is None else from_status,
+            from_unit=case.unit_code,
+            from_tier=case.tier,
+            reason=reason,
+            data=data,
+            actor=actor,
+        )
+
 
 # ----------------------------------------------------------------------------- intake
 
@@ -333,12 +356,10 @@ def act_accept(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     _require(case, "accept", {Status.DISPATCHED}, "only a dispatched case is signed for")
     old = _set_status(case, ctx, Status.ACCEPTED)
     case.holder = _text(p, "holder", 32) or ctx.actor[:32]
-    ctx.emit(
+    ctx.record(
         case,
         ev.ACCEPTED,
         from_status=old,
-        from_unit=case.unit_code,
-        from_tier=case.tier,
         data=ev.AcceptedData(holder=case.holder),
     )
 
@@ -346,7 +367,7 @@ def act_accept(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
 def act_start(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     _require(case, "start", {Status.ACCEPTED}, "accept the case before starting work")
     old = _set_status(case, ctx, Status.IN_PROGRESS)
-    ctx.emit(case, ev.STARTED, from_status=old, from_unit=case.unit_code, from_tier=case.tier)
+    ctx.record(case, ev.STARTED, from_status=old)
 
 
 def act_pause(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
@@ -355,12 +376,10 @@ def act_pause(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     case.prev_status = case.status
     old = _set_status(case, ctx, Status.PAUSED)
     ctx.clock.pause(case, ctx.now)
-    ctx.emit(
+    ctx.record(
         case,
         ev.PAUSED,
         from_status=old,
-        from_unit=case.unit_code,
-        from_tier=case.tier,
         reason=reason,
     )
 
@@ -370,12 +389,10 @@ def act_resume(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     old = _set_status(case, ctx, _STATUSES[case.prev_status or Status.DISPATCHED])
     case.prev_status = None
     ctx.clock.resume(case, ctx.now)
-    ctx.emit(
+    ctx.record(
         case,
         ev.RESUMED,
         from_status=old,
-        from_unit=case.unit_code,
-        from_tier=case.tier,
         reason=_text(p, "reason"),
     )
 
@@ -385,12 +402,10 @@ def act_resolve(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     old = _set_status(case, ctx, Status.RESOLVED)
     case.completed_at = ctx.now
     ctx.clock.stop(case)
-    ctx.emit(
+    ctx.record(
         case,
         ev.RESOLVED,
         from_status=old,
-        from_unit=case.unit_code,
-        from_tier=case.tier,
         reason=_text(p, "reason"),
         data=ev.ResolvedData(
             on_time=case.due_at is not None and ctx.now <= case.due_at and not case.overdue_tiers
@@ -427,12 +442,10 @@ def act_rate(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     rating = _rating(p)
     case.rating = rating.value
     old = _set_status(case, ctx, Status.RATED)
-    ctx.emit(
+    ctx.record(
         case,
         ev.RATED,
         from_status=old,
-        from_unit=case.unit_code,
-        from_tier=case.tier,
         reason=_text(p, "comment"),
         data=ev.RatedData(rating=rating.value),
     )
@@ -447,12 +460,10 @@ def act_revisit(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     if case.status == Status.RESOLVED:
         case.rating = rating.value
         _set_status(case, ctx, Status.RATED)
-    ctx.emit(
+    ctx.record(
         case,
         ev.REVISITED,
         from_status=old,
-        from_unit=case.unit_code,
-        from_tier=case.tier,
         reason=_text(p, "comment"),
         data=ev.RevisitedData(result=rating.value),
     )
@@ -465,12 +476,10 @@ def act_close(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     _require(case, "close", _DONE, "only a resolved or rated case is closed")
     old = _set_status(case, ctx, Status.CLOSED)
     case.closed_at = ctx.now
-    ctx.emit(
+    ctx.record(
         case,
         ev.CLOSED,
         from_status=old,
-        from_unit=case.unit_code,
-        from_tier=case.tier,
         reason=_text(p, "reason"),
     )
 
@@ -480,12 +489,10 @@ def act_cancel(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     reason = _reason(p, "cancel")
     old = _set_status(case, ctx, Status.CANCELLED)
     ctx.clock.stop(case)
-    ctx.emit(
+    ctx.record(
         case,
         ev.CANCELLED,
         from_status=old,
-        from_unit=case.unit_code,
-        from_tier=case.tier,
         reason=reason,
     )
 
@@ -498,12 +505,9 @@ def act_attach(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     if channel is not None and channel not in _CHANNELS:
         raise CommandInvalid({"channel": "must be one of " + ", ".join(c.value for c in Channel)})
     case.duplicate_count += 1
-    ctx.emit(
+    ctx.record(
         case,
         ev.DUPLICATE_ATTACHED,
-        from_status=case.status,
-        from_unit=case.unit_code,
-        from_tier=case.tier,
         reason=_text(p, "reason", 300),
         data=ev.DuplicateData(channel=channel, reports=case.duplicate_count),
     )
@@ -524,12 +528,10 @@ def act_close_imported(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     case.closed_at = ctx.now if known else None
     case.prev_status = None
     ctx.clock.stop(case)
-    ctx.emit(
+    ctx.record(
         case,
         ev.CLOSED,
         from_status=old,
-        from_unit=case.unit_code,
-        from_tier=case.tier,
         reason=_text(p, "reason") or "closed in the source system",
         data=ev.ClosedImportData(time_known=known),
     )
@@ -617,12 +619,9 @@ def act_instruct(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     text = _text(p, "text")
     if not isinstance(text, str) or not text.strip():
         raise CommandInvalid({"text": "required, the instruction's text"})
-    ctx.emit(
+    ctx.record(
         case,
         ev.INSTRUCTED,
-        from_status=case.status,
-        from_unit=case.unit_code,
-        from_tier=case.tier,
         reason=text.strip(),
     )
 
@@ -699,22 +698,16 @@ def apply_clock(case: CaseState, ctx: Ctx) -> None:
     tier_before = case.tier
     for m in ctx.clock.fire(case, ctx.now):
         if m is Milestone.REMINDER:
-            ctx.emit(
+            ctx.record(
                 case,
                 ev.REMINDED,
-                from_status=case.status,
-                from_unit=case.unit_code,
-                from_tier=case.tier,
                 actor="clock",
                 data=ev.DeadlineData(due_at=_iso(case.due_at)),
             )
         elif m is Milestone.WARNING:
-            ctx.emit(
+            ctx.record(
                 case,
                 ev.WARNED,
-                from_status=case.status,
-                from_unit=case.unit_code,
-                from_tier=case.tier,
                 actor="clock",
                 data=ev.DeadlineData(due_at=_iso(case.due_at)),
             )
