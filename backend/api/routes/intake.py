@@ -116,7 +116,7 @@ async def decision_body(report_id: int, request: Request) -> dict[str, Any]:
     return await json_object(request)
 
 
-@router.post("/triage/{report_id}", openapi_extra=json_body(TriageDecision))
+@router.post("/triage/{report_id}", response_model=None, openapi_extra=json_body(TriageDecision))
 async def triage_decide(
     report_id: int,
     client: ApiClient,
@@ -124,7 +124,7 @@ async def triage_decide(
     system: SystemDep,
     scope: ScopeDep,
     intake: IntakeDep,
-) -> Any:
+) -> dict[str, Any] | Response:
     """``{"category": …, "grid"?: …, "address"?: …, "severity"?: …}`` opens (or attaches) the
     case; ``{"reject": "reason"}`` closes the report as no case. 409 if decided already."""
     try:

@@ -13,7 +13,7 @@ router = APIRouter(prefix="/kpi", tags=["reports"])
 
 
 @router.get("")
-def get_kpi(client: ApiClient, system: SystemDep, scope: ScopeDep) -> Any:
+def get_kpi(client: ApiClient, system: SystemDep, scope: ScopeDep) -> dict[str, Any]:
     with system.db.connect() as conn:
         out = kpi(conn, system.clock.now(), system.tz, scope)
     out["calendar_notice"] = system.calendar.fallback_notice()

@@ -26,7 +26,7 @@ def get_stuck(
     limit: Annotated[int, Query()] = 100,
     offset: Annotated[int, Query()] = 0,
     order: str = "stage",
-) -> Any:
+) -> dict[str, Any]:
     """One page of stuck cases and how many match (filters: area, tier, unit, category,
     colour, overdue; order ``stage`` or ``due``)."""
     f = StuckFilter(area, tier, unit, category, colour, overdue, limit, offset, order)
