@@ -310,7 +310,7 @@ def ticker_item(item: TickerItem, category: tuple[str, str], unit: str, tz: Any)
     return html.Li(
         [
             html.Span(f"{item.at.astimezone(tz):%H:%M:%S}", className="gw-t-time"),
-            html.Span(bi(f"event_{item.kind}"), className=f"gw-t-kind gw-k-{item.kind}"),
+            html.Span(bi(item.kind.label_key), className=f"gw-t-kind gw-k-{item.kind}"),
             html.Span(item.code, className="gw-t-code"),
             html.Span(bi_text(*category), className="gw-t-cat"),
             html.Span(unit, className="gw-t-unit"),

@@ -27,7 +27,8 @@ def test_every_event_type_has_a_spec_and_every_spec_a_type():
 
 def test_every_spec_key_is_in_the_translation_table_in_both_languages():
     for spec in SPECS.values():
-        for key in (spec.label_key, spec.citizen_key, spec.ticker_key):
+        ticker_key = spec.ticker.label_key if spec.ticker is not None else None
+        for key in (spec.label_key, spec.citizen_key, ticker_key):
             if key is None:
                 continue
             assert key in TEXT, key

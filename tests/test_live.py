@@ -12,11 +12,11 @@ from backend.api.app import create_api
 from backend.auth.apikeys import create_key
 from backend.bus.live import parse_live_message
 from backend.domain.vocabulary import OPEN_STATUSES
-from backend.live.view import LiveView
 from backend.queries.live import take_snapshot
 from backend.queries.scope import Scope
 from backend.store.models import cases
 from tests.helpers import act, report
+from tests.subscriber import LiveView
 
 
 def _open_in_sql(system) -> dict[int, int]:

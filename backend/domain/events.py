@@ -94,6 +94,10 @@ class Ticker(StrEnum):
     OVERDUE = "overdue"
     CLOSED = "closed"
 
+    @property
+    def label_key(self) -> str:
+        return f"event_{self.value}"
+
 
 # ----------------------------------------------------------------------------- payloads
 
@@ -185,10 +189,6 @@ class EventSpec(Generic[P]):
     def citizen_key(self) -> str | None:
         """Translation key of its line on the citizen's tracking page."""
         return f"track_ev_{self.type.value}" if self.citizen is not None else None
-
-    @property
-    def ticker_key(self) -> str | None:
-        return f"event_{self.ticker.value}" if self.ticker is not None else None
 
 
 def _escalation_end(event: Mapping[str, Any]) -> StageEnd:

@@ -49,7 +49,6 @@ OPEN_STATUSES: frozenset[Status] = frozenset(
 )
 #: Statuses that count as 办结 (handling completed) in the report definitions.
 COMPLETED_STATUSES: frozenset[Status] = frozenset({Status.RESOLVED, Status.RATED, Status.CLOSED})
-FINAL_STATUSES: frozenset[Status] = frozenset({Status.CLOSED, Status.CANCELLED})
 #: The same sets as plain strings, as SQL, JSON and deltas carry them (sorted: stable SQL).
 OPEN_VALUES: tuple[str, ...] = tuple(sorted(s.value for s in OPEN_STATUSES))
 #: Open and not waiting for the citizen: the deadline clock runs, so the case can be overdue.

@@ -109,7 +109,6 @@ class WallModel:
     tz: ZoneInfo
     scope: Scope = field(default_factory=Scope.city)
     seq: int = -1
-    resyncs: int = 0
     entries: dict[int, Entry] = field(default_factory=dict)
     sums: dict[tuple[Any, ...], int] = field(default_factory=dict)
     intake: dict[tuple[datetime, str], int] = field(default_factory=dict)
@@ -117,7 +116,6 @@ class WallModel:
     ticker_seq: int = 0
     midnight: datetime | None = None
     hour: datetime | None = None
-    last_change: datetime | None = None
     _since_load: int = 0  # messages applied since the last load
 
     # ------------------------------------------------------------------ loading and applying
@@ -138,8 +136,6 @@ class WallModel:
         for item in reversed(snap.recent):
             if (newest is None or item.at >= newest) and not self._told(item):
                 self._push_ticker(item)
-        self.resyncs += 1
-        self.last_change = snap.now
         self._since_load = 0
 
     def apply(self, seq: int, deltas: Iterable[dict[str, Any]]) -> bool:
@@ -162,8 +158,6 @@ class WallModel:
                 continue
             new = entry_from_delta(d)
             self._put(new, announce=True)
-            if new.updated_at is not None:
-                self.last_change = new.updated_at
         return True
 
     def _drop(self, case_id: int) -> None:

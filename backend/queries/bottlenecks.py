@@ -9,7 +9,7 @@ histogram (within one bin, about ±12% of the value), means are exact.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -55,7 +55,6 @@ class Distribution:
     n: int
     mean_hours: float
     quantiles: dict[float, float | None]
-    histogram: dict[int, int] = field(default_factory=dict)
 
     @property
     def median(self) -> float | None:
@@ -76,7 +75,6 @@ def _distributions(rows: Any) -> dict[str, Distribution]:
             n=n,
             mean_hours=sums[key] / n / 3600 if n else 0.0,
             quantiles={q: quantile_from_histogram(h, q) for q in QUANTILES},
-            histogram=h,
         )
     return out
 

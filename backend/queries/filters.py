@@ -161,7 +161,3 @@ class DrillFilter:
         if self.date_to:
             conds.append(table.c[day_column] <= self.date_to)
         return conds
-
-    @property
-    def is_empty(self) -> bool:
-        return all(getattr(self, f.name) is None for f in fields(self))

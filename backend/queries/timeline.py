@@ -51,10 +51,6 @@ class Timeline:
         return [e for e in self.events if e["type"] == EventType.RATED.value]
 
     @property
-    def instructions(self) -> list[dict[str, Any]]:
-        return [e for e in self.events if e["type"] == EventType.INSTRUCTED.value]
-
-    @property
     def last_seq(self) -> int:
         return self.events[-1]["seq"] if self.events else 0
 

@@ -1,4 +1,7 @@
-"""One subscriber's live copy of the open cases, kept current by deltas.
+"""A minimal live subscriber for the tests: its copy of the open cases, kept current by deltas.
+
+The wall's model (``backend/live/wall.py``) follows the same protocol in production; this one
+keeps nothing but the open cases, so the protocol itself is what the tests look at.
 
 Every delta carries its case's version, so applying one twice, or one already contained in a
 snapshot, changes nothing. A view that sees a gap in the sequence asks for a new snapshot.
@@ -23,13 +26,11 @@ class LiveView:
     seq: int = -1
     open_cases: dict[int, dict[str, Any]] = field(default_factory=dict)
     versions: dict[int, int] = field(default_factory=dict)
-    resyncs: int = 0
 
     def load(self, snap: Snapshot) -> None:
         self.seq = snap.seq
         self.open_cases = {d["id"]: d for d in snap.cases if self.scope.admits(d)}
         self.versions = {i: d["v"] for i, d in self.open_cases.items()}
-        self.resyncs += 1
 
     def apply(self, seq: int, deltas: Iterable[dict[str, Any]]) -> bool:
         """Apply one published message. False: a message was missed, take a new snapshot."""
