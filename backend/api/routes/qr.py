@@ -32,6 +32,7 @@ from backend.core.errors import CommandInvalid
 from backend.core.i18n import t
 from backend.domain.case import case_code
 from backend.domain.commands import action_command
+from backend.domain.events import rating_of, spec_of
 from backend.intake import store
 from backend.intake.photos import MAX_PHOTO_BYTES, MAX_PHOTOS, check_photos
 from backend.intake.service import REJECTED, Report
@@ -45,24 +46,6 @@ TEMPLATES = Path(__file__).parent.parent / "templates"
 MAX_FORM = MAX_PHOTOS * MAX_PHOTO_BYTES + 64 * 1024
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,18}[0-9]$")
 #: citizen-facing events, and the units they name; the rest are the staff's own business
-_SHOWN = {
-    "reported": None,
-    "dispatched": "to_unit",
-    "accepted": "to_unit",
-    "started": None,
-    "paused": None,
-    "resumed": None,
-    "resolved": None,
-    "rated": None,
-    "revisited": None,
-    "reopened": None,
-    "closed": None,
-    "cancelled": None,
-    "escalated": "to_unit",
-    "consultation": None,
-    "reassigned": "to_unit",
-    "duplicate_attached": None,
-}
 _RUNNING = {"received", "dispatched", "accepted", "in_progress", "paused"}
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
@@ -307,25 +290,24 @@ def _local(dt: datetime | None, tz: ZoneInfo) -> str | None:
     return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else None
 
 
-def _timeline(system: Any, events: list[Any], lang: str) -> list[tuple[str, str, str | None]]:
+def _timeline(system: System, events: list[Any], lang: str) -> list[tuple[str, str, str | None]]:
+    """The citizen's lines: the events whose spec shows them to citizens, newest first."""
     out = []
     for e in events:
-        kind = e["type"]
-        if kind not in _SHOWN:
+        spec = spec_of(e["type"])
+        if spec.citizen is None or spec.citizen_key is None:
             continue
-        unit_key = _SHOWN[kind]
-        code = e[unit_key] if unit_key else None
+        code = e["to_unit"] if spec.citizen.unit else None
         u = system.ref.units.get(code) if code else None
         unit_name = u.name if u else (code or "")
-        data = e["data"] or {}
-        rating = data.get("rating") or data.get("result")
+        rating = rating_of(e)
         text = t(
-            f"track_ev_{kind}",
+            spec.citizen_key,
             lang,
             unit=unit_name,
             rating=t(f"rating_{rating}", lang) if rating else "",
         )
-        detail = e["reason"] if kind == "resolved" else None  # what was done, for the citizen
+        detail = e["reason"] if spec.citizen.reason else None  # what was done, for the citizen
         out.append((_local(e["at"], system.tz) or "", text, detail))
     return list(reversed(out))  # newest first
 
