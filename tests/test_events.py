@@ -38,10 +38,10 @@ def test_every_spec_key_is_in_the_translation_table_in_both_languages():
 
 def test_a_type_without_a_spec_is_an_error_where_it_is_read():
     with pytest.raises(UnknownEventType):
-        spec_of("transferred")
+        spec_of("teleported")
     rows = [  # only the fields the reader uses
         {"type": "dispatched", "at": _t(0), "to_tier": "grid", "to_unit": "u1", "reason": None},
-        {"type": "transferred", "at": _t(1), "to_tier": "grid", "to_unit": "u2"},
+        {"type": "teleported", "at": _t(1), "to_tier": "grid", "to_unit": "u2"},
     ]
     with pytest.raises(UnknownEventType):
         stages_from_events(rows)
