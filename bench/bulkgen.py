@@ -5,14 +5,16 @@ a city's years, streamed with COPY instead of replayed through the engine (too s
         python -m bench.bulkgen --cases 1000000 [--city shangrao] [--seed 1]
 
 The database named is emptied first. The city is the generated Shangrao (12,000 grids) unless
-``--city small``. Each case follows the default policy pack's path: handed to the tier its
-category starts at, worked by a unit with its own speed, reminded at half its allowance, warned
-at 80%, overdue at the deadline and moved up a tier by the clock (自动跳级), until completed,
-rated and closed. Cases are reported at the Shangrao rate (about 3,800 a day, with a daily and
+``--city small``. Each case follows the path the engine would give it under the system's policy
+pack (the default: grid 1 wd, township 5, department 10, county 15): handed to the tier triage
+picks, signed for and worked by a unit with its own speed; reminded, warned, overdue and moved
+up a tier (自动跳级) at the instants the engine's own deadline clock sets (the same policy, the
+same working-day calendar and meters); resolved, mostly rated (an unsatisfied citizen reopens
+it) and closed. Cases are reported at the Shangrao rate (about 3,800 a day, with a daily and
 weekly rhythm) up to ``--end``; whatever had not happened by then has not happened, so the last
-days hold the open cases. Deadlines are counted in the city's working days (the same calendar
-the engine uses). ``drill_stages``, the leader's projection, is written alongside from the same
-stages, and its watermark set, as a refresh of the real projection would leave it.
+days hold the open cases. ``drill_stages``, the leader's projection, is written alongside from
+the same stages, and its watermark set, as a refresh of the real projection would leave it.
+tests/test_bulkgen_replay.py replays a sample through the engine: the rows must be the same.
 """
 
 from __future__ import annotations
@@ -27,27 +29,30 @@ import time
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import accumulate
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, select, text
 
 from backend.core.config import Settings
 from backend.deadlines.sla import DeadlineClock
-from backend.domain.case import CASE_FIELDS
-from backend.domain.vocabulary import TIER_ORDER
+from backend.domain.case import CASE_FIELDS, CaseState
+from backend.domain.vocabulary import Milestone, Tier
 from backend.drill.projection import OVERLAP, STAGES, set_state
 from backend.drill.stages import bin_of
 from backend.refdata.index import RefIndex
 from backend.sim.simulator import CHANNELS, COMMON_CATEGORIES, HANDLING_HOURS, HOURLY, WEEKDAY
-from backend.store.fastsql import EVENT_FIELDS
-from backend.store.models import cases, drill_stages
+from backend.store.fastsql import EVENT_FIELDS, CaseSQL
+from backend.store.models import UTCDateTime, cases, drill_stages
 from bench.common import TZ, fresh_system, open_system
 
 PER_DAY = 3836  # Shangrao: 1.4 million cases a year
-ALLOWANCE_WD = {"grid": 1, "township": 5, "department": 10, "county": 15}
-TIERS = [t.value for t in TIER_ORDER]
+#: the actor of the create commands (intake), so also of the triage's dispatch
+CREATE_ACTOR = "intake"
+#: why an unsatisfied rating reopens a case (the engine's reason)
+REOPEN = "citizen unsatisfied"
 #: drop these while loading (much faster), build them again after
 CASE_INDEXES = (
     "ix_cases_next_due_at",
@@ -64,25 +69,8 @@ LOAD_INDEXES = (
     "ix_drill_stages_unit_code",
 )
 STAGE_COLS = [c.name for c in drill_stages.columns]
-
-
-class WorkingDays:
-    """``N wd`` deadlines: 23:59:59 local on the N-th working day after the date."""
-
-    def __init__(self, calendar: Any, first: date, last: date) -> None:
-        days = []
-        d = first
-        while d <= last + timedelta(days=60):
-            if calendar.is_working_day(d):
-                days.append(d)
-            d += timedelta(days=1)
-        self.days = days
-
-    def deadline(self, t: datetime, n: int) -> datetime:
-        d = t.astimezone(TZ).date()
-        i = bisect_right(self.days, d)  # the first working day after d
-        day = self.days[min(len(self.days) - 1, i + n - 1)]
-        return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=TZ)
+_STAGE_VALUES = itemgetter(*STAGE_COLS)
+_STAGE_TIMES = [i for i, c in enumerate(drill_stages.columns) if isinstance(c.type, UTCDateTime)]
 
 
 @dataclass(slots=True)
@@ -93,8 +81,7 @@ class Stage:
     tier: str
     unit: str
     start: datetime
-    start_event: str  # the event that began it: dispatched or escalated
-    deadline: datetime
+    start_event: str  # the event that began it: dispatched, escalated or reopened
     due_seconds: float  # from the start to the deadline
     end: datetime | None = None
     end_kind: str = "open"
@@ -105,40 +92,28 @@ class Stage:
 
 @dataclass(slots=True)
 class BulkCase:
-    """One generated case as the engine would hold it at the generator's end: where it stands,
-    its event log (plain values, in order) and its stages."""
+    """One generated case: the engine's state of it at the generator's end, its event log
+    (plain values, in order) and its stages."""
 
-    id: int
-    reported_at: datetime
-    grid: str
-    category: str
-    channel: str
-    severity: str
-    tier: str  # where triage sends it; then the tier it is at
-    status: str = "received"
-    holder: str | None = None
-    colour: str = "green"
-    escalations: int = 0
-    completed_at: datetime | None = None
-    closed_at: datetime | None = None
-    rating: str | None = None
-    overdue_tiers: list[str] = field(default_factory=list)
+    state: CaseState
     events: list[dict[str, Any]] = field(default_factory=list)
     stages: list[Stage] = field(default_factory=list)
+
+    @property
+    def id(self) -> int:
+        assert self.state.id is not None
+        return self.state.id
 
     @property
     def stage(self) -> Stage:
         return self.stages[-1]
 
-    @property
-    def unit(self) -> str:
-        return self.stages[-1].unit
-
 
 class Generator:
     """Cases of a city, one at a time, in memory: ``arrivals`` gives the report instants,
-    ``case`` one case's whole path, ``row``/``pg_rows`` the rows to write. Reads nothing from
-    the database (the reference data and the deadline clock are given)."""
+    ``case`` one case's whole path, ``row``/``event_rows``/``stage_rows`` its rows and
+    ``pg_rows`` the same for COPY. Reads nothing from the database: the reference data and the
+    deadline clock (the engine's policy pack and working-day calendar) are given."""
 
     def __init__(
         self,
@@ -156,7 +131,6 @@ class Generator:
         self.start = start or end - timedelta(days=max(1, math.ceil(n / PER_DAY)))
         self.days: float = max(1e-3, (end - self.start).total_seconds() / 86400)
         self.n = n
-        self.wd = WorkingDays(deadlines.calendar, self.start.date(), end.date())
         self.grids = sorted(ref.grids)
         cats = sorted(c for c, info in ref.categories.items())
         self.cats = cats
@@ -165,6 +139,7 @@ class Generator:
         self.chan_w = list(accumulate(w for _, w in CHANNELS))
         self.speed: dict[str, float] = {}
         self.next_event_id = 1
+        self._sql = CaseSQL("postgresql")
 
     # ------------------------------------------------------------------ arrivals
 
@@ -186,7 +161,7 @@ class Generator:
                 at = t + timedelta(seconds=s)
                 if at >= self.end:
                     break
-                yield at
+                yield at.astimezone(UTC)  # UTC from here on: what the database holds
                 made += 1
             t += timedelta(hours=1)
 
@@ -198,247 +173,285 @@ class Generator:
         return s
 
     # ------------------------------------------------------------------ one case's path
+    # Each step changes the case as the engine's state machine would (backend/domain/
+    # transitions.py) and logs the same event; a step after the end has not happened.
+    # tests/test_bulkgen_replay.py replays generated cases through the engine to keep it so.
 
     def case(self, cid: int, at: datetime) -> BulkCase:
-        """One case from its report to where it stands at the end: handed to a unit, worked,
-        reminded and warned, overdue and moved up a tier by the clock, until completed."""
+        """One case from its report to where it stands at the end: handed to a unit, signed
+        for and worked on, reminded, warned, overdue and moved up a tier by the clock
+        (自动跳级), resolved, rated (an unsatisfied citizen reopens it) and closed."""
         c = self._report(cid, at)
-        start_event, t = "dispatched", at
-        while self._hand_over(c, t, start_event):
-            done_at = self._work(c)
-            self._remind_and_warn(c, done_at)
-            if done_at > c.stage.deadline:
-                if not self._go_overdue(c):
-                    break
-                if c.tier != "county":
-                    start_event, t = "escalated", self._escalate(c)
-                    continue
-                self._notify_leader(c)
-            self._complete(c, done_at)
+        self._triage(c, at)
+        while True:
+            accept_at, done_at = self._pace(c)
+            if self._run_clock(c, until=accept_at):
+                continue  # overdue before the unit signed for it: moved up a tier
+            self._accept(c, accept_at)
+            if self._run_clock(c, until=done_at):
+                continue  # overdue before the unit was done: moved up a tier
+            if not self._resolve(c, done_at):
+                break  # still being handled at the end
+            self._rate(c, done_at)
+            if c.state.status == "dispatched":
+                continue  # the citizen was unsatisfied: reopened, handled again
+            self._close(c, done_at)
             break
         return c
 
     def _report(self, cid: int, at: datetime) -> BulkCase:
-        """Where, what and through which channel; triage picks the first tier."""
+        """Where, what and through which channel (the engine's create, ``new_case``)."""
         rng = self.rng
+        ref = self.ref
         grid = self.grids[int(rng.random() * len(self.grids))]
         cat = self.cats[bisect_right(self.cat_w, rng.random() * self.cat_w[-1])]
-        info = self.ref.categories[cat]
+        info = ref.categories[cat]
         channel = self.channels[bisect_right(self.chan_w, rng.random() * self.chan_w[-1])]
         severity = "major" if rng.random() < 0.03 else "general"
-        tier = "department" if (info.major or severity != "general") else info.default_tier.value
-        c = BulkCase(cid, at, grid, cat, channel, severity, tier)
-        self._event(c, "reported", at, "intake", to_status="received", data={"channel": channel})
+        g = ref.grids[grid]
+        state = CaseState(
+            id=cid,
+            ref=f"bulk-{cid}",
+            reported_at=at,
+            channel=channel,
+            category=cat,
+            severity=severity,
+            complexity=info.complexity,
+            mode="normal",
+            grid_code=grid,
+            township_code=g.township_code,
+            county_code=g.county_code,
+            address=None,
+            lat=None,
+            lon=None,
+            description=f"{ref.area_names[grid]}{info.name}：群众反映情况，请尽快处理。",
+            reporter=None,
+            status="received",
+            prev_status=None,
+            tier=None,
+            unit_code=None,
+            holder=None,
+            stage_started_at=None,
+            status_changed_at=at,
+            updated_at=at,  # the create is the case's first write: version 1
+        )
+        c = BulkCase(state)
+        self._log(c, "reported", at, CREATE_ACTOR, data={"channel": channel})
         return c
 
-    def _event(self, c: BulkCase, type_: str, t: datetime, actor: str, **kw: Any) -> bool:
-        """Log an event, unless it would happen after the end (then it has not happened)."""
-        if t > self.end:
-            return False
-        c.events.append({"type": type_, "at": t, "actor": actor, **kw})
-        return True
-
-    def _event_here(
-        self, c: BulkCase, type_: str, t: datetime, actor: str, frm: str, to: str, **kw: Any
-    ) -> bool:
-        """An event at the unit and tier the case is at now."""
-        unit, tier = c.unit, c.tier
-        where = {"from_unit": unit, "to_unit": unit, "from_tier": tier, "to_tier": tier}
-        return self._event(c, type_, t, actor, from_status=frm, to_status=to, **where, **kw)
-
-    def _hand_over(self, c: BulkCase, t: datetime, start_event: str) -> bool:
-        """Hand the case to its tier's unit with a fresh allowance (triage's dispatch, or the
-        clock's escalation); False if that is after the end."""
-        unit = self.ref.unit_for(c.grid, TIER_ORDER[TIERS.index(c.tier)], c.category)
-        due = self.wd.deadline(t, ALLOWANCE_WD[c.tier])
-        prev = c.events[-1]
-        by_clock = start_event == "escalated"
-        if not self._event(
-            c,
-            start_event,
-            t,
-            "clock" if by_clock else "triage",
-            from_status=prev.get("to_status"),
-            to_status="dispatched",
-            from_unit=prev.get("to_unit"),
-            to_unit=unit,
-            from_tier=prev.get("to_tier"),
-            to_tier=c.tier,
-            data={"by": "clock"} if by_clock else None,
-        ):
-            return False
-        c.stages.append(Stage(c.tier, unit, t, start_event, due, (due - t).total_seconds()))
-        c.status, c.colour = "dispatched", "green"
-        return True
-
-    def _work(self, c: BulkCase) -> datetime:
-        """The unit signs for the case and works on it for a time of its own speed; returns
-        when it would be done."""
-        s = c.stage
-        rng = self.rng
-        took = (
-            3600 * HANDLING_HOURS[s.tier] * self.unit_speed(s.unit) * math.exp(rng.gauss(0, 0.75))
+    def _triage(self, c: BulkCase, at: datetime) -> None:
+        """直通办理 / 一键上报: a general matter to its category's tier, a major one straight
+        to the department (in the same write as the report)."""
+        st = c.state
+        info = self.ref.categories[st.category]
+        major = info.major or st.severity != "general"
+        tier = Tier.DEPARTMENT if major else info.default_tier
+        reason = "triage: " + (
+            "major matter, straight up" if tier is Tier.DEPARTMENT else "handled where it arises"
         )
-        accept = s.start + timedelta(seconds=min(took * 0.1, 4 * 3600))
-        if self._event_here(c, "accepted", accept, f"unit:{s.unit}"[:64], "dispatched", "accepted"):
-            c.status, c.holder = "accepted", f"H{rng.randint(1000, 9999)}"
-        return s.start + timedelta(seconds=took)
+        unit = self.ref.unit_for(st.grid_code or "", tier, st.category)
+        self._hand_over(c, at, "dispatched", tier.value, unit, CREATE_ACTOR, reason=reason)
 
-    def _remind_and_warn(self, c: BulkCase, done_at: datetime) -> None:
-        """The clock's reminder at half the allowance and warning at 80%, if before done."""
+    def _hand_over(
+        self,
+        c: BulkCase,
+        at: datetime,
+        type_: str,
+        tier: str,
+        unit: str,
+        actor: str,
+        *,
+        reason: str,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """The case to ``unit`` at ``tier`` with a fresh allowance from the deadline clock:
+        a new stage (the engine's ``_dispatch``)."""
+        st = c.state
+        frm = (st.status, st.unit_code, st.tier)
+        st.status, st.prev_status, st.holder = "dispatched", None, None
+        st.tier, st.unit_code = tier, unit
+        st.stage_started_at = st.status_changed_at = at
+        self.deadlines.start(st, at)
+        self._log(c, type_, at, actor, frm, reason=reason, data=data)
+        assert st.due_at is not None
+        c.stages.append(Stage(tier, unit, at, type_, (st.due_at - at).total_seconds()))
+
+    def _pace(self, c: BulkCase) -> tuple[datetime, datetime]:
+        """When the unit holding the case signs for it, and when it would be done: a time of
+        the unit's own speed."""
         s = c.stage
-        for frac, kind in ((0.5, "reminded"), (0.8, "warned")):
-            m = s.start + timedelta(seconds=s.due_seconds * frac)
-            if m < done_at and self._event_here(
-                c, kind, m, "clock", c.status, c.status, data={"due_at": s.deadline.isoformat()}
-            ):
-                if kind == "reminded":
-                    s.reminders += 1
-                    c.colour = "yellow"
-                else:
-                    s.warnings += 1
-                    c.colour = "orange"
+        speed = self.unit_speed(s.unit)
+        took = 3600 * HANDLING_HOURS[s.tier] * speed * math.exp(self.rng.gauss(0, 0.75))
+        accept_at = s.start + timedelta(seconds=min(took * 0.1, 4 * 3600))
+        return accept_at, s.start + timedelta(seconds=took)
 
-    def _go_overdue(self, c: BulkCase) -> bool:
-        """The deadline passes: the tier is recorded as overdue; False if after the end."""
-        s = c.stage
-        if not self._event_here(
-            c,
-            "overdue",
-            s.deadline,
-            "clock",
-            c.status,
-            c.status,
-            data={"due_at": s.deadline.isoformat()},
-        ):
-            return False
-        s.overdue_at = s.deadline
-        c.colour = "red"
-        if c.tier not in c.overdue_tiers:
-            c.overdue_tiers.append(c.tier)
-        return True
-
-    def _escalate(self, c: BulkCase) -> datetime:
-        """自动跳级: the stage ends at its deadline and the case moves up a tier then."""
-        s = c.stage
-        s.end, s.end_kind = s.deadline, "overdue"
-        c.tier = TIERS[TIERS.index(c.tier) + 1]
-        c.escalations += 1
-        return s.deadline
-
-    def _notify_leader(self, c: BulkCase) -> None:
-        """Overdue at the top tier: the case stays, flagged, and the leader is told."""
-        self._event_here(
-            c,
-            "leader_notified",
-            c.stage.deadline,
-            "clock",
-            c.status,
-            c.status,
-            reason="overdue at the top tier",
-        )
-
-    def _complete(self, c: BulkCase, done_at: datetime) -> None:
-        """Resolved by the unit; mostly rated by the citizen; closed a few days later."""
-        s = c.stage
-        rng = self.rng
-        if not self._event_here(
-            c, "resolved", done_at, f"unit:{s.unit}"[:64], c.status, "resolved"
-        ):
+    def _accept(self, c: BulkCase, at: datetime) -> None:
+        """The unit signs for the case; a handler holds it."""
+        if at > self.end:
             return
-        c.status, c.completed_at = "resolved", done_at
-        s.end, s.end_kind = done_at, "completed"
-        if rng.random() < 0.85:
-            r = rng.random()
-            rating = "satisfied" if r < 0.9 else ("basic" if r < 0.96 else "unsatisfied")
-            rated_at = done_at + timedelta(hours=rng.uniform(1, 30))
-            if self._event_here(
-                c, "rated", rated_at, "citizen", "resolved", "rated", data={"rating": rating}
-            ):
-                c.status, c.rating = "rated", rating
-        close = done_at + timedelta(hours=rng.uniform(30, 80))
-        if self._event_here(c, "closed", close, "system", c.status, "closed"):
-            c.status, c.closed_at = "closed", close
+        st = c.state
+        holder = f"H{self.rng.randint(1000, 9999)}"
+        frm = self._from(c)
+        st.status, st.holder, st.status_changed_at = "accepted", holder, at
+        self._log(c, "accepted", at, _unit_actor(st), frm, data={"holder": holder})
+        self._write(c, at)
+
+    def _run_clock(self, c: BulkCase, until: datetime) -> bool:
+        """The engine's clock ticks at each milestone before ``until`` (and not after the
+        end): reminder, warning, overdue; True when the case moved up a tier."""
+        st = c.state
+        while st.next_due_at is not None and st.next_due_at < until and st.next_due_at <= self.end:
+            at = st.next_due_at
+            tier = st.tier
+            for m in self.deadlines.fire(st, at):
+                if m is Milestone.REMINDER:
+                    c.stage.reminders += 1
+                    self._log(c, "reminded", at, "clock", self._from(c), data=self._due(st))
+                elif m is Milestone.WARNING:
+                    c.stage.warnings += 1
+                    self._log(c, "warned", at, "clock", self._from(c), data=self._due(st))
+                else:
+                    self._overdue(c, at)
+            self._write(c, at)
+            if st.tier != tier:
+                return True
+        return False
+
+    def _overdue(self, c: BulkCase, at: datetime) -> None:
+        """The deadline passes: the tier is recorded as overdue and, where the policy says so,
+        the case moves up a tier (自动跳级); at the top tier the leader is told."""
+        st = c.state
+        tier = st.tier or Tier.GRID
+        if c.stage.overdue_at is None:
+            c.stage.overdue_at = at
+        st.add_overdue_tier(tier)
+        self._log(c, "overdue", at, "clock", self._from(c), data=self._due(st))
+        up = Tier(tier).next_up()
+        if up is not None and self.deadlines.rule_for(st).auto_escalate:
+            c.stage.end, c.stage.end_kind = at, "overdue"
+            st.escalations += 1
+            unit = self.ref.unit_for(st.grid_code or "", up, st.category)
+            reason = f"auto-escalation: overdue at {tier}"
+            data = {"by": "clock"}
+            self._hand_over(c, at, "escalated", up.value, unit, "clock", reason=reason, data=data)
+        elif up is None:
+            reason = "overdue at the top tier"
+            self._log(c, "leader_notified", at, "clock", self._from(c), reason=reason)
+
+    def _resolve(self, c: BulkCase, at: datetime) -> bool:
+        """The unit completes handling (办结); False if that is after the end."""
+        if at > self.end:
+            return False
+        st = c.state
+        frm = self._from(c)
+        st.status, st.completed_at, st.status_changed_at = "resolved", at, at
+        self.deadlines.stop(st)
+        on_time = st.due_at is not None and at <= st.due_at and not st.overdue_tiers
+        self._log(c, "resolved", at, _unit_actor(st), frm, data={"on_time": on_time})
+        self._write(c, at)
+        c.stage.end, c.stage.end_kind = at, "completed"
+        return True
+
+    def _rate(self, c: BulkCase, done_at: datetime) -> None:
+        """Most citizens rate the result within a day or so; an unsatisfied one reopens the
+        case at the same unit with a fresh allowance."""
+        rng = self.rng
+        if rng.random() >= 0.85:
+            return
+        r = rng.random()
+        rating = "satisfied" if r < 0.9 else ("basic" if r < 0.96 else "unsatisfied")
+        at = done_at + timedelta(hours=rng.uniform(1, 30))
+        if at > self.end:
+            return
+        st = c.state
+        frm = self._from(c)
+        st.status, st.rating, st.status_changed_at = "rated", rating, at
+        self._log(c, "rated", at, "citizen", frm, data={"rating": rating})
+        if rating == "unsatisfied":
+            st.reopen_count += 1
+            st.completed_at = None
+            data = {"reopen_count": st.reopen_count}
+            tier, unit = st.tier or Tier.GRID, st.unit_code or ""
+            self._hand_over(c, at, "reopened", tier, unit, "citizen", reason=REOPEN, data=data)
+        self._write(c, at)
+
+    def _close(self, c: BulkCase, done_at: datetime) -> None:
+        """Closed a few days after completion."""
+        at = done_at + timedelta(hours=self.rng.uniform(30, 80))
+        if at > self.end:
+            return
+        st = c.state
+        frm = self._from(c)
+        st.status, st.closed_at, st.status_changed_at = "closed", at, at
+        self._log(c, "closed", at, "system", frm)
+        self._write(c, at)
+
+    # ------------------------------------------------------------------ the log
+
+    @staticmethod
+    def _from(c: BulkCase) -> tuple[str | None, str | None, str | None]:
+        """Where the case is now (status, unit, tier): an event's "from"."""
+        st = c.state
+        return st.status, st.unit_code, st.tier
+
+    @staticmethod
+    def _due(st: CaseState) -> dict[str, Any]:
+        """A clock event's payload: the deadline, as the engine writes it (read back from SQL,
+        so in UTC)."""
+        return {"due_at": st.due_at.astimezone(UTC).isoformat() if st.due_at else None}
+
+    @staticmethod
+    def _log(
+        c: BulkCase,
+        type_: str,
+        at: datetime,
+        actor: str,
+        frm: tuple[str | None, str | None, str | None] = (None, None, None),
+        *,
+        reason: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """One event, from ``frm`` to where the case is now (the engine's ``Ctx.emit``)."""
+        st = c.state
+        st.event_count += 1
+        c.events.append(
+            {
+                "case_id": st.id,
+                "seq": st.event_count,
+                "type": type_,
+                "at": at,
+                "actor": actor,
+                "from_status": frm[0],
+                "to_status": st.status,
+                "from_unit": frm[1],
+                "to_unit": st.unit_code,
+                "from_tier": frm[2],
+                "to_tier": st.tier,
+                "reason": reason,
+                "data": data,
+            }
+        )
+
+    @staticmethod
+    def _write(c: BulkCase, at: datetime) -> None:
+        """One more write of the case (an action, or a tick that fired something)."""
+        c.state.version += 1
+        c.state.updated_at = at
 
     # ------------------------------------------------------------------ rows
 
     def row(self, c: BulkCase) -> dict[str, Any]:
         """The ``cases`` row of the case as it stands at the end."""
-        ref = self.ref
-        g = ref.grids[c.grid]
-        info = ref.categories[c.category]
-        open_ = c.status in ("dispatched", "accepted")
-        st = c.stages[-1] if c.stages else None
-        nxt: datetime | None = None
-        milestone: str | None = None
-        if open_ and st:
-            for frac, mark in ((0.5, "reminder"), (0.8, "warning"), (1.0, "due")):
-                tm = st.start + timedelta(seconds=st.due_seconds * frac)
-                if tm > self.end:
-                    nxt, milestone = tm, mark
-                    break
-        last = c.events[-1]["at"]
-        return {
-            "id": c.id,
-            "ref": f"bulk-{c.id}",
-            "reported_at": c.reported_at,
-            "channel": c.channel,
-            "category": c.category,
-            "severity": c.severity,
-            "complexity": info.complexity,
-            "mode": "normal",
-            "grid_code": c.grid,
-            "township_code": g.township_code,
-            "county_code": g.county_code,
-            "address": None,
-            "lat": None,
-            "lon": None,
-            "description": f"{ref.area_names[c.grid]}{info.name}：群众反映情况，请尽快处理。",
-            "reporter": None,
-            "status": c.status,
-            "prev_status": None,
-            "tier": st.tier if st else None,
-            "unit_code": st.unit if st else None,
-            "holder": c.holder,
-            "stage_started_at": st.start if st else None,
-            "status_changed_at": last,
-            "allowance": f"{ALLOWANCE_WD[st.tier]} wd" if st else None,
-            "budget_seconds": float(ALLOWANCE_WD[st.tier] * 86400) if st else None,
-            "used_seconds": 0.0,
-            "segment_started_at": st.start if st and open_ else None,
-            "reminder_at": st.start + timedelta(seconds=st.due_seconds * 0.5) if st else None,
-            "warning_at": st.start + timedelta(seconds=st.due_seconds * 0.8) if st else None,
-            "due_at": st.deadline if st else None,
-            "next_due_at": nxt,
-            "next_milestone": milestone,
-            "colour": c.colour,
-            "overdue_tiers": ",".join(c.overdue_tiers),
-            "escalations": c.escalations,
-            "reopen_count": 0,
-            "consultation": None,
-            "completed_at": c.completed_at,
-            "closed_at": c.closed_at,
-            "rating": c.rating if c.status in ("rated", "closed") else None,
-            "duplicate_count": 1,
-            "source": None,
-            "source_channel": None,
-            "source_type": None,
-            "event_count": len(c.events),
-            "version": len(c.events),
-            "updated_at": last,
-        }
+        return dict(zip(CASE_FIELDS, c.state.snapshot(), strict=True))
 
     def event_rows(self, c: BulkCase) -> list[dict[str, Any]]:
         """The ``case_events`` rows of the case (without their ids)."""
-        return [
-            {f: e.get(f) for f in EVENT_FIELDS} | {"case_id": c.id, "seq": seq}
-            for seq, e in enumerate(c.events, 1)
-        ]
+        return [dict(e) for e in c.events]
 
     def stage_rows(self, c: BulkCase) -> list[dict[str, Any]]:
         """The ``drill_stages`` rows of the case, as the projection would derive them."""
-        g = self.ref.grids[c.grid]
-        day = c.reported_at.astimezone(TZ).date()
+        st = c.state
+        day = st.reported_at.astimezone(TZ).date()
         out = []
         for no, s in enumerate(c.stages, 1):
             dwell = (s.end - s.start).total_seconds() if s.end is not None else None
@@ -447,11 +460,11 @@ class Generator:
                     "case_id": c.id,
                     "stage_no": no,
                     "day": day,
-                    "grid_code": c.grid,
-                    "township_code": g.township_code,
-                    "county_code": g.county_code,
-                    "category": c.category,
-                    "channel": c.channel,
+                    "grid_code": st.grid_code,
+                    "township_code": st.township_code,
+                    "county_code": st.county_code,
+                    "category": st.category,
+                    "channel": st.channel,
                     "tier": s.tier,
                     "unit_code": s.unit,
                     "start_event": s.start_event,
@@ -470,52 +483,26 @@ class Generator:
         return out
 
     def pg_rows(self, c: BulkCase) -> tuple[list[Any], list[list[Any]], list[list[Any]]]:
-        """The case's rows for COPY: naive UTC times, JSON as text, the events' ids given."""
-        row = self.row(c)
-        case_row = [_pg(row[f]) for f in CASE_FIELDS]
+        """The case's rows for COPY, the events' ids given: converted as the engine's own COPY
+        converts them (naive UTC times, JSON as text)."""
+        sql = self._sql
+        case_row = sql.case_values(c.state, CASE_FIELDS)
         ev_rows = []
-        for e in self.event_rows(c):
-            ev_rows.append([self.next_event_id, *(_pg_event(f, e[f]) for f in EVENT_FIELDS)])
+        for e in c.events:
+            ev_rows.append([self.next_event_id, *sql.event_values(e)])
             self.next_event_id += 1
-        stage_rows = [[_pg(r[f]) for f in STAGE_ORDER] for r in self.stage_rows(c)]
+        stage_rows = []
+        for r in self.stage_rows(c):
+            values = list(_STAGE_VALUES(r))
+            for i in _STAGE_TIMES:
+                if values[i] is not None:
+                    values[i] = values[i].astimezone(UTC).replace(tzinfo=None)
+            stage_rows.append(values)
         return case_row, ev_rows, stage_rows
 
 
-def _pg(v: Any) -> Any:
-    if isinstance(v, datetime):
-        return v.astimezone(UTC).replace(tzinfo=None)
-    return v
-
-
-def _pg_event(f: str, v: Any) -> Any:
-    if f == "data":
-        return json.dumps(v, ensure_ascii=False) if v is not None else None
-    return _pg(v)
-
-
-STAGE_ORDER = [
-    "case_id",
-    "stage_no",
-    "day",
-    "grid_code",
-    "township_code",
-    "county_code",
-    "category",
-    "channel",
-    "tier",
-    "unit_code",
-    "start_event",
-    "started_at",
-    "ended_at",
-    "end_kind",
-    "dwell_seconds",
-    "bin",
-    "due_seconds",
-    "next_tier",
-    "overdue_at",
-    "reminders",
-    "warnings",
-]
+def _unit_actor(st: CaseState) -> str:
+    return f"unit:{st.unit_code}"[:64]
 
 
 def load(
@@ -553,7 +540,7 @@ def load(
     arrivals = gen.arrivals()
     copy_cases = f"COPY cases ({', '.join(CASE_FIELDS)}) FROM STDIN"
     copy_events = f"COPY case_events (id, {', '.join(EVENT_FIELDS)}) FROM STDIN"
-    copy_stages = f"COPY drill_stages ({', '.join(STAGE_ORDER)}) FROM STDIN"
+    copy_stages = f"COPY drill_stages ({', '.join(STAGE_COLS)}) FROM STDIN"
     done = False
     while not done:
         crow, erows, srows = [], [], []
