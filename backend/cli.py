@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from backend.core.clock import ManualClock, ScaledClock, SystemClock
 from backend.core.config import Settings, load_settings
 from backend.core.errors import GridwatchError
+from backend.queries.scope import Scope
 from backend.store.db import start_wal_checkpointer
 
 app = typer.Typer(
@@ -296,7 +297,7 @@ def report(
                 raise _fail(bad) from None
             if now.tzinfo is None:
                 raise _fail("--as-of needs a timezone offset, e.g. +08:00")
-        out = build_report(conn, lo, hi, now)
+        out = build_report(conn, lo, hi, now, scope=Scope.city())
     if as_json:
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
     else:

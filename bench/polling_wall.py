@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from backend.core.clock import SystemClock
 from backend.core.config import Settings
 from backend.queries.reports import kpi
+from backend.queries.scope import Scope
 from backend.store.refload import city_map
 from backend.system import System
 from layouts import ids
@@ -54,7 +55,7 @@ def create_polling_app(system: System) -> FastAPI:
     def poll(_n: int | None) -> list[Any]:
         """The panels' numbers from SQL aggregates, as a screen without push would ask."""
         with system.db.connect() as conn:
-            k = kpi(conn, system.clock.now(), system.tz)
+            k = kpi(conn, system.clock.now(), system.tz, scope=Scope.city())
         tiles = kpi_values(k)
         funnel = funnel_values(k["by_tier"])
         return (

@@ -36,6 +36,7 @@ import httpx
 
 from backend.domain.commands import create_command
 from backend.queries.reports import kpi
+from backend.queries.scope import Scope
 from backend.system import System
 from bench.common import TZ, fresh_system, machine
 from bench.ws_screen import ProtocolScreens
@@ -135,7 +136,7 @@ class Load:
 
     def _open_now(self) -> int:
         with self.system.db.connect() as conn:
-            return int(kpi(conn, self.system.clock.now(), TZ)["open"])
+            return int(kpi(conn, self.system.clock.now(), TZ, scope=Scope.city())["open"])
 
     def run(self, rate: float, seconds: float) -> list[tuple[int, float]]:
         """[(open cases after the batch, commit time)] for every batch."""

@@ -19,6 +19,7 @@ from backend.drill import export
 from backend.drill.assessment import MIN_CASES, WEIGHTS, assess, assess_with_change
 from backend.drill.periods import last_complete, period_of
 from backend.queries.reports import FIGURES, GROUPS, build_report
+from backend.queries.scope import Scope
 from backend.store.models import cases, drill_stages
 from tests.drilldata import simulate
 from tests.test_cli import _json_out, cli  # noqa: F401  (the CLI fixture)
@@ -65,7 +66,7 @@ def test_report_figures_equal_an_independent_computation(system, clock):
     frm, to = p.window(system.tz)
     now = clock.now()
     with system.db.connect() as conn:
-        rep = build_report(conn, frm, to, now)
+        rep = build_report(conn, frm, to, now, scope=Scope.city())
         raw = pd.DataFrame(conn.execute(select(cases)).mappings().all())
     window = raw[(raw["reported_at"] >= frm) & (raw["reported_at"] < to)]
     assert len(window) > 100
@@ -83,7 +84,7 @@ def test_the_csv_and_xlsx_are_the_report_json_of_the_cli(system, clock, cli):  #
     frm, to = p.window(system.tz)
     now = clock.now()
     with system.db.connect() as conn:
-        rep = build_report(conn, frm, to, now)
+        rep = build_report(conn, frm, to, now, scope=Scope.city())
     out = cli(
         "report", "--json", "--from", "2026-11-10", "--to", "2026-11-11", "--as-of", now.isoformat()
     )
@@ -145,7 +146,7 @@ def test_assessment_follows_its_formula_and_ranks_with_the_change(system, clock)
         scores = assess_with_change(conn, p, system.tz, now)
         before = assess(conn, p.previous(), system.tz, now)
         frm, to = p.window(system.tz)
-        rep = build_report(conn, frm, to, now)
+        rep = build_report(conn, frm, to, now, scope=Scope.city())
         stages = pd.DataFrame(
             conn.execute(
                 select(drill_stages).where(

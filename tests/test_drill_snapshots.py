@@ -13,6 +13,7 @@ from backend.drill import snapshots
 from backend.drill.assessment import as_dict, assess_with_change
 from backend.drill.periods import period_of
 from backend.queries.reports import build_report
+from backend.queries.scope import Scope
 from backend.store.models import report_snapshots
 from tests.drilldata import simulate
 from tests.helpers import report
@@ -21,7 +22,7 @@ from tests.helpers import report
 def _live(system, p, now):
     frm, to = p.window(system.tz)
     with system.db.connect() as conn:
-        return json.loads(json.dumps(build_report(conn, frm, to, now)))
+        return json.loads(json.dumps(build_report(conn, frm, to, now, scope=Scope.city())))
 
 
 def test_a_snapshot_is_the_report_of_its_instant_until_it_is_too_old(system, clock):

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from backend.cli import app
 from backend.queries.reports import build_report
+from backend.queries.scope import Scope
 from backend.store.models import case_events, cases
 
 LA_COLUMNS = [
@@ -180,6 +181,7 @@ def test_la311_export_through_the_engine(system, cli, tmp_path):
             datetime(2019, 1, 1, tzinfo=UTC),
             datetime(2019, 2, 1, tzinfo=UTC),
             datetime(2019, 3, 1, tzinfo=UTC),
+            scope=Scope.city(),
         )
     assert [e.type for e in evs] == ["reported", "dispatched", "closed"]
     assert evs[-1].at == datetime(2019, 1, 3, 16, 45, tzinfo=UTC)

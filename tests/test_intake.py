@@ -15,6 +15,7 @@ from backend.auth.apikeys import create_key
 from backend.intake import store
 from backend.intake.service import Intake, Report
 from backend.queries.reports import build_report
+from backend.queries.scope import Scope
 from backend.store.models import case_reports, cases
 from backend.system import System
 from tests.helpers import events_of
@@ -73,7 +74,9 @@ def test_the_same_matter_reported_again_is_attached_to_the_open_case(system, cli
     assert [r["state"] for r in reports["reports"]] == ["case", "attached"]
     # merged duplicates count once in the report figures
     with system.db.connect() as conn:
-        rep = build_report(conn, clock.now() - timedelta(days=1), clock.now(), clock.now())
+        rep = build_report(
+            conn, clock.now() - timedelta(days=1), clock.now(), clock.now(), scope=Scope.city()
+        )
     assert rep["cases_total"] == 1
 
 

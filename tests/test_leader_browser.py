@@ -30,6 +30,7 @@ from backend.drill.export import COLUMNS
 from backend.drill.periods import period_of
 from backend.drill.risk import refresh_risk
 from backend.queries.reports import FIGURES, build_report
+from backend.queries.scope import Scope
 from backend.store.models import cases
 from dashboard.app import create_app
 from tests.browser import chromium, serving
@@ -289,7 +290,7 @@ def test_the_report_on_screen_and_its_files_are_the_report(system, clock, city, 
     p = period_of("daily", __import__("datetime").date(2026, 11, 10))
     frm, to = p.window(system.tz)
     with system.db.connect() as conn:
-        rep = build_report(conn, frm, to, clock.now())
+        rep = build_report(conn, frm, to, clock.now(), scope=Scope.city())
     assert _text(b, "#rep-cases_total") == str(rep["cases_total"])
     assert _text(b, "#rep-closed") == str(rep["closed"])
     assert _text(b, "#rep-close_rate") == f"{rep['close_rate'] * 100:.1f}%"

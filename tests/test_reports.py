@@ -286,9 +286,9 @@ def test_build_report_follows_the_definitions(system, clock):
     ids = _scenario(system, clock)
     rows = _rows(system)
     with system.db.connect() as conn:
-        got = build_report(conn, FROM, TO, NOW)
+        got = build_report(conn, FROM, TO, NOW, scope=Scope.city())
         later = local(2026, 12, 10, 12, 0)
-        got_later = build_report(conn, FROM, TO, later)
+        got_later = build_report(conn, FROM, TO, later, scope=Scope.city())
     assert got["from"] == FROM.isoformat() and got["to"] == TO.isoformat()
     assert got["as_of"] == NOW.isoformat()
     _assert_report_matches(got, _expected(rows, FROM, TO, NOW))
@@ -334,18 +334,24 @@ def test_report_windows_and_scopes(system, clock):
     ]
     with system.db.connect() as conn:
         for frm, to in windows:
-            _assert_report_matches(build_report(conn, frm, to, NOW), _expected(rows, frm, to, NOW))
-        empty = build_report(conn, windows[-1][0], windows[-1][1], NOW)
+            _assert_report_matches(
+                build_report(conn, frm, to, NOW, scope=Scope.city()), _expected(rows, frm, to, NOW)
+            )
+        empty = build_report(conn, windows[-1][0], windows[-1][1], NOW, scope=Scope.city())
         assert empty["cases_total"] == 0 and empty["close_rate"] is None
         assert all(empty[g] == {} for g in GROUP_COLUMNS)
-        wide = build_report(conn, *windows[1], NOW)
+        wide = build_report(conn, *windows[1], NOW, scope=Scope.city())
         assert wide["cases_total"] == len(rows)
 
-        town = build_report(conn, FROM, TO, NOW, Scope(area=town_b, level="township"))
+        town = build_report(conn, FROM, TO, NOW, scope=Scope(area=town_b, level="township"))
         town_rows = [r for r in rows if r["township_code"] == town_b]
         _assert_report_matches(town, _expected(town_rows, FROM, TO, NOW))
-        assert 0 < town["cases_total"] < build_report(conn, FROM, TO, NOW)["cases_total"]
-        whole_county = build_report(conn, FROM, TO, NOW, Scope(area=county, level="county"))
+        assert (
+            0
+            < town["cases_total"]
+            < build_report(conn, FROM, TO, NOW, scope=Scope.city())["cases_total"]
+        )
+        whole_county = build_report(conn, FROM, TO, NOW, scope=Scope(area=county, level="county"))
         county_rows = [r for r in rows if r["county_code"] == county]
         _assert_report_matches(whole_county, _expected(county_rows, FROM, TO, NOW))
 
@@ -395,7 +401,7 @@ def test_kpi_tiles(system, clock):
     # Thursday noon: one case reported and completed today, the rest from earlier days
     rows = _rows(system)
     with system.db.connect() as conn:
-        got = kpi(conn, NOW, TZ)
+        got = kpi(conn, NOW, TZ, scope=Scope.city())
     assert got["as_of"] == NOW.isoformat()
     _assert_kpi(got, _expected_kpi(rows, NOW))
     assert got["received_today"] == 1 and got["closed_today"] == 1
@@ -415,9 +421,9 @@ def test_kpi_tiles(system, clock):
     later = clock.now()
     rows = _rows(system)
     with system.db.connect() as conn:
-        got = kpi(conn, later, TZ)
+        got = kpi(conn, later, TZ, scope=Scope.city())
         town = next(r["township_code"] for r in rows if r["id"] == ids["paused"])
-        scoped = kpi(conn, later, TZ, Scope(area=town, level="township"))
+        scoped = kpi(conn, later, TZ, scope=Scope(area=town, level="township"))
     _assert_kpi(got, _expected_kpi(rows, later))
     assert got["received_today"] == 2 and got["close_rate_today"] == 1.0
     assert got["closed_today"] == 2 and got["overdue"] == 1  # overdue_dispatched
@@ -427,7 +433,7 @@ def test_kpi_tiles(system, clock):
     # the next morning, "today" starts again at local midnight
     tomorrow = local(2026, 11, 27, 8, 0)
     with system.db.connect() as conn:
-        got = kpi(conn, tomorrow, TZ)
+        got = kpi(conn, tomorrow, TZ, scope=Scope.city())
     _assert_kpi(got, _expected_kpi(rows, tomorrow))
     assert got["received_today"] == 0 and got["close_rate_today"] is None
     assert got["closed_today"] == 0

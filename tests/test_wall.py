@@ -97,7 +97,7 @@ def test_the_wall_follows_a_simulated_city_and_equals_sql(settings, clock, tmp_p
     pubsub.close()
 
     with system.db.connect() as conn:
-        expected = kpi(conn, clock.now(), system.tz)
+        expected = kpi(conn, clock.now(), system.tz, scope=Scope.city())
     got = model.kpi()
     for key in ("received_today", "closed_today", "open", "awaiting_triage", "overdue", "by_tier"):
         assert got[key] == expected[key], key
@@ -185,7 +185,7 @@ def test_the_ticker_tells_new_escalated_overdue_and_closed(system, clock):
     k = model.kpi()
     assert k["overdue"] == 2 and k["by_tier"]["county"]["overdue"] == 2
     with system.db.connect() as conn:
-        assert kpi(conn, clock.now(), system.tz)["by_tier"] == k["by_tier"]
+        assert kpi(conn, clock.now(), system.tz, scope=Scope.city())["by_tier"] == k["by_tier"]
     pubsub.close()
 
 

@@ -17,6 +17,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from backend.auth.apikeys import create_key
 from backend.queries.reports import kpi
+from backend.queries.scope import Scope
 from backend.system import System
 from dashboard.app import create_app
 from layouts.svg import svg_of
@@ -174,7 +175,7 @@ def test_the_wall_recovers_from_a_redis_restart_and_equals_the_database(
             report(system, grid=sorted(system.ref.grids)[40])
             wait.until(lambda d: tile(d, "open") == "6")
             with system.db.connect() as conn:
-                k = kpi(conn, clock.now(), system.tz)
+                k = kpi(conn, clock.now(), system.tz, scope=Scope.city())
             assert tile(browser, "open") == str(k["open"])
             assert tile(browser, "received_today") == str(k["received_today"])
             assert tile(browser, "closed_today") == str(k["closed_today"])

@@ -113,7 +113,9 @@ def assess(
 ) -> list[UnitScore]:
     """Every unit with cases in the period, scored; ranked units first, best first."""
     frm, to = period.window(tz)
-    report = build_report(conn, frm, to, now, scope, groups=("by_unit",), medians=False)
+    report = build_report(
+        conn, frm, to, now, scope=scope or Scope.city(), groups=("by_unit",), medians=False
+    )
     esc = escalations_by_unit(conn, period, scope)
     units = sorted(set(report["by_unit"]) - {"unassigned"} | set(esc))
     out = []

@@ -144,7 +144,7 @@ def kept_periods(today: Any, depth: int = 2) -> Iterable[Period]:
 def _report(tz: ZoneInfo) -> Computer:
     def compute(conn: Connection, p: Period, now: datetime) -> dict[str, Any]:
         frm, to = p.window(tz)
-        return build_report(conn, frm, to, now)
+        return build_report(conn, frm, to, now, scope=Scope.city())
 
     return compute
 

@@ -96,7 +96,13 @@ def overview(
     overdue = rules.count_where(rules.overdue_now(now))
     n_open, n_over = conn.execute(select(func.count(), overdue).where(conds)).one()
     report = build_report(
-        conn, frm, to, now, area_scope(f, ref, scope), report_conditions(f, ref), groups=()
+        conn,
+        frm,
+        to,
+        now,
+        scope=area_scope(f, ref, scope),
+        where=report_conditions(f, ref),
+        groups=(),
     )
     child = _child_column(f, ref)
     areas = conn.execute(

@@ -64,7 +64,8 @@ def build_report(
     frm: datetime,
     to: datetime,
     now: datetime,
-    scope: Scope | None = None,
+    *,
+    scope: Scope,
     where: Sequence[Any] = (),
     groups: Sequence[str] = tuple(GROUPS),
     medians: bool = True,
@@ -74,7 +75,6 @@ def build_report(
     ``groups`` names the breakdowns wanted (a screen that shows only the totals asks for none:
     the totals are the same sums either way). ``medians=False`` leaves the times to close out
     (``None``): the assessment scores rates only, and the median is the costly figure."""
-    scope = scope or Scope.city()
     window = and_(
         cases.c.reported_at >= frm,
         cases.c.reported_at < to,
@@ -208,13 +208,10 @@ def local_midnight(now: datetime, tz: ZoneInfo) -> datetime:
     return datetime.combine(local.date(), time(0), tz)
 
 
-def kpi(
-    conn: Connection, now: datetime, tz: ZoneInfo, scope: Scope | None = None
-) -> dict[str, Any]:
+def kpi(conn: Connection, now: datetime, tz: ZoneInfo, *, scope: Scope) -> dict[str, Any]:
     """The big screen's tiles: today so far, plus what is open and overdue now."""
-    scope = scope or Scope.city()
     midnight = local_midnight(now, tz)
-    today = build_report(conn, midnight, midnight + timedelta(days=1), now, scope)
+    today = build_report(conn, midnight, midnight + timedelta(days=1), now, scope=scope)
     sc = scope.clause(cases)
     open_rows = conn.execute(
         select(

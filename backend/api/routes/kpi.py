@@ -15,6 +15,6 @@ router = APIRouter(prefix="/kpi", tags=["reports"])
 @router.get("")
 def get_kpi(client: ApiClient, system: SystemDep, scope: ScopeDep) -> dict[str, Any]:
     with system.db.connect() as conn:
-        out = kpi(conn, system.clock.now(), system.tz, scope)
+        out = kpi(conn, system.clock.now(), system.tz, scope=scope)
     out["calendar_notice"] = system.calendar.fallback_notice()
     return out
