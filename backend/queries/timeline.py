@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from backend.core.errors import CaseNotFound
 from backend.domain.events import EventType
 from backend.domain.vocabulary import TIER_ORDER
 from backend.drill.stages import Stage, stages_from_events
+from backend.queries.cases import case_row, event_rows
 from backend.queries.scope import Scope
 from backend.queries.serialize import case_json, event_json
-from backend.store.models import case_events, cases
 
 
 @dataclass(slots=True)
@@ -57,20 +57,10 @@ class Timeline:
 
 def load_timeline(conn: Connection, case_id: int, now: datetime, *, scope: Scope) -> Timeline:
     """The case and its history; a case outside ``scope`` is not found, as if it did not exist."""
-    row = (
-        conn.execute(select(cases).where(cases.c.id == case_id, scope.clause(cases)))
-        .mappings()
-        .first()
-    )
+    row = case_row(conn, case_id, scope=scope)
     if row is None:
         raise CaseNotFound(case_id)
-    raw = (
-        conn.execute(
-            select(case_events).where(case_events.c.case_id == case_id).order_by(case_events.c.seq)
-        )
-        .mappings()
-        .all()
-    )
+    raw = event_rows(conn, case_id, scope=scope)
     events = [event_json(e) | {"at_dt": e["at"]} for e in raw]
     stages = stages_from_events(raw)
     tl = Timeline(case_json(row), events, stages, now)

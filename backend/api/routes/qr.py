@@ -33,6 +33,7 @@ from backend.core.i18n import t
 from backend.domain.case import case_code
 from backend.domain.commands import action_command
 from backend.domain.events import rating_of, spec_of
+from backend.domain.vocabulary import OPEN_VALUES
 from backend.intake import store
 from backend.intake.photos import MAX_PHOTO_BYTES, MAX_PHOTOS, check_photos
 from backend.intake.service import REJECTED, Report
@@ -45,8 +46,6 @@ from backend.system import System
 TEMPLATES = Path(__file__).parent.parent / "templates"
 MAX_FORM = MAX_PHOTOS * MAX_PHOTO_BYTES + 64 * 1024
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,18}[0-9]$")
-#: citizen-facing events, and the units they name; the rest are the staff's own business
-_RUNNING = {"received", "dispatched", "accepted", "in_progress", "paused"}
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
@@ -268,7 +267,7 @@ def track(token: str, request: Request, system: SystemDep, scope: ScopeDep) -> R
         status_text=t(f"qs_{status}", lang),
         category=(cat.name_en if lang == "en" else cat.name) if cat else case["category"],
         unit=unit.name if unit else None,
-        deadline=_local(case["due_at"], system.tz) if status in _RUNNING else None,
+        deadline=_local(case["due_at"], system.tz) if status in OPEN_VALUES else None,
         reports=case["duplicate_count"],
         rating=t(f"rating_{case['rating']}", lang) if case["rating"] else None,
         can_rate=status == "resolved",
