@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, select
 
 from backend.bus.live import parse_live_message
+from backend.domain.events import Ticker
 from backend.domain.vocabulary import OPEN_STATUSES, Status
-from backend.live.wall import WallModel
-from backend.queries.live import wall_snapshot
+from backend.live.wall import Entry, WallModel, entry_from_delta
+from backend.queries.live import TICKER_LENGTH, TickerItem, WallSnapshot, wall_snapshot
 from backend.queries.reports import kpi
 from backend.queries.scope import Scope
 from backend.sim.runner import run_fast
 from backend.sim.simulator import CitySimulator, SimConfig
 from backend.store.models import cases
 from backend.system import System
-from tests.conftest import local
+from tests.conftest import TZ, local
 from tests.helpers import act, report
 
 OPEN = [s.value for s in OPEN_STATUSES]
@@ -268,3 +269,47 @@ def test_a_case_that_leaves_a_scoped_wall_leaves_its_numbers(system):
     assert model.apply(model.seq + 1, [moved])
     assert model.kpi()["open"] == 0 and model.area_load("township") == {}
     assert case_id not in model.entries
+
+
+def test_a_line_that_left_the_ticker_can_be_told_again_and_one_on_it_cannot():
+    """The ticker keeps its last TICKER_LENGTH lines and tells a happening once while it is
+    on them; once it has scrolled off, the same happening again is news."""
+    now = local(2026, 11, 23, 9, 0)
+    model = WallModel(TZ)
+
+    def line(case_id: int, kind: Ticker = Ticker.CLOSED) -> TickerItem:
+        return TickerItem(0, kind, now, case_id, f"GW{case_id}", "c", "u", "grid")
+
+    first = [line(i) for i in range(TICKER_LENGTH, 0, -1)]  # newest first, as the log gives
+    model.load(WallSnapshot(0, now, [], first))
+    assert [i.case_id for i in model.ticker] == list(range(TICKER_LENGTH, 0, -1))
+    model._announce(Ticker.CLOSED, _entry(7, now), "grid")  # on the ticker: not told twice
+    assert len(model.ticker) == TICKER_LENGTH and model.ticker[0].case_id == TICKER_LENGTH
+    model._announce(Ticker.CLOSED, _entry(TICKER_LENGTH + 1, now), "grid")  # case 1 scrolls off
+    assert model.ticker[-1].case_id == 2
+    model._announce(Ticker.CLOSED, _entry(1, now), "grid")  # gone from the ticker: news again
+    assert model.ticker[0].case_id == 1
+    model._announce(Ticker.NEW, _entry(1, now), "township")  # another happening of case 1
+    assert [(i.kind, i.case_id) for i in list(model.ticker)[:2]] == [
+        (Ticker.NEW, 1),
+        (Ticker.CLOSED, 1),
+    ]
+
+
+def _entry(case_id: int, now: datetime) -> Entry:
+    return entry_from_delta(
+        {
+            "id": case_id,
+            "v": 1,
+            "status": "resolved",
+            "tier": "grid",
+            "unit_code": "u",
+            "grid_code": "g",
+            "township_code": "t",
+            "category": "c",
+            "channel": "hotline",
+            "colour": "green",
+            "reported_at": now,
+            "updated_at": now,
+        }
+    )

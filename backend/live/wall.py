@@ -114,6 +114,8 @@ class WallModel:
     intake: dict[tuple[datetime, str], int] = field(default_factory=dict)
     ticker: deque[TickerItem] = field(default_factory=lambda: deque(maxlen=TICKER_LENGTH))
     ticker_seq: int = 0
+    #: ``_told_key`` of every line on the ticker, so "told already?" costs one look-up
+    _told_keys: set[tuple[Any, ...]] = field(default_factory=set)
     midnight: datetime | None = None
     hour: datetime | None = None
     _since_load: int = 0  # messages applied since the last load
@@ -327,12 +329,14 @@ class WallModel:
 
     def _told(self, item: TickerItem) -> bool:
         """Already on the ticker: the same thing happening to the same case at the same tier."""
-        key = _told_key(item)
-        return any(_told_key(i) == key for i in self.ticker)
+        return _told_key(item) in self._told_keys
 
     def _push_ticker(self, item: TickerItem) -> None:
+        if len(self.ticker) == self.ticker.maxlen:  # the oldest line leaves the ticker
+            self._told_keys.discard(_told_key(self.ticker[-1]))
         self.ticker_seq += 1
         self.ticker.appendleft(replace(item, seq=self.ticker_seq))
+        self._told_keys.add(_told_key(item))
 
     def _contribution(self, e: Entry) -> Iterator[tuple[tuple[Any, ...], int]]:
         """What one case adds to the sums; the exact mirror of the SQL in ``reports.kpi``."""
@@ -380,9 +384,12 @@ class WallModel:
                 yield ("unit_overdue", e.unit), 1
 
 
+_NEW = Ticker.NEW  # a module constant: an enum member's look-up is slow on Python 3.11
+
+
 def _told_key(item: TickerItem) -> tuple[Any, ...]:
     # a case is new once; it can go overdue, escalate or close again, at another tier
-    if item.kind is Ticker.NEW:
+    if item.kind is _NEW:
         return (item.case_id, item.kind)
     return (item.case_id, item.kind, item.tier)
 
