@@ -65,6 +65,12 @@ def _end(stage: Stage, at: datetime, kind: str) -> None:
     stage.end_kind = kind
 
 
+# module constants: an enum member's look-up is slow on Python 3.11, and this runs per event
+_START, _COMPLETE, _CANCEL = StageEffect.START, StageEffect.COMPLETE, StageEffect.CANCEL
+_OVERDUE, _REMIND, _WARN = StageEffect.OVERDUE, StageEffect.REMIND, StageEffect.WARN
+_COMPLETED, _CANCELLED = StageEnd.COMPLETED, StageEnd.CANCELLED
+
+
 def stages_from_events(events: Iterable[Any]) -> list[Stage]:
     """The stages of one case from its events, in ``seq`` order. What each event does to a
     stage is its spec's ``stage`` effect; an event type without a spec is an error."""
@@ -74,7 +80,7 @@ def stages_from_events(events: Iterable[Any]) -> list[Stage]:
         spec = spec_of(e["type"])
         effect = spec.stage
         at = e["at"]
-        if effect is StageEffect.START:
+        if effect is _START:
             if current is not None and current.ended_at is None:
                 assert spec.ends_open_stage is not None
                 _end(current, at, spec.ends_open_stage(e))
@@ -92,15 +98,15 @@ def stages_from_events(events: Iterable[Any]) -> list[Stage]:
             continue
         if current is None or current.ended_at is not None:
             continue
-        if effect is StageEffect.COMPLETE:
-            _end(current, at, StageEnd.COMPLETED)
-        elif effect is StageEffect.CANCEL:
-            _end(current, at, StageEnd.CANCELLED)
-        elif effect is StageEffect.OVERDUE:
+        if effect is _COMPLETE:
+            _end(current, at, _COMPLETED)
+        elif effect is _CANCEL:
+            _end(current, at, _CANCELLED)
+        elif effect is _OVERDUE:
             if current.overdue_at is None:
                 current.overdue_at = at
-        elif effect is StageEffect.REMIND:
+        elif effect is _REMIND:
             current.reminders += 1
-        elif effect is StageEffect.WARN:
+        elif effect is _WARN:
             current.warnings += 1
     return stages
