@@ -46,6 +46,7 @@ from backend.refdata.index import RefIndex
 from backend.sim.simulator import CHANNELS, COMMON_CATEGORIES, HANDLING_HOURS, HOURLY, WEEKDAY
 from backend.store.fastsql import EVENT_FIELDS, CaseSQL
 from backend.store.models import UTCDateTime, cases, drill_stages
+from backend.system import System
 from bench.common import TZ, fresh_system, open_system
 
 PER_DAY = 3836  # Shangrao: 1.4 million cases a year
@@ -506,7 +507,7 @@ def _unit_actor(st: CaseState) -> str:
 
 
 def load(
-    system: Any,
+    system: System,
     n: int,
     end: datetime,
     seed: int,
@@ -526,6 +527,8 @@ def load(
             start = conn.execute(
                 select(func.max(cases.c.reported_at)).where(cases.c.ref.like("bulk-%"))
             ).scalar()
+        if start is None:
+            sys.exit("--top-up: the database holds no generated cases to continue from")
         n = int((end - start).total_seconds() / 86400 * PER_DAY)
     gen = Generator(system.ref, system.deadlines, n, end, seed, start)
     if top_up:

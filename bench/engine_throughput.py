@@ -22,6 +22,7 @@ from backend.domain.case import CASE_FIELDS
 from backend.domain.commands import Command, action_command, create_command, new_id
 from backend.engine.delta import delta
 from backend.store.fastsql import EVENT_FIELDS
+from backend.system import System
 from bench.common import fresh_system, machine, template_case
 
 STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -32,7 +33,7 @@ STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 
 
-def report_commands(system: Any, n: int, at: datetime | None = None) -> list[Command]:
+def report_commands(system: System, n: int, at: datetime | None = None) -> list[Command]:
     """``n`` reports of the workload, spread over the grids and the general categories."""
     grids = sorted(system.ref.grids)
     cats = sorted(c for c, i in system.ref.categories.items() if not i.major)

@@ -31,7 +31,7 @@ from backend.system import System
 from bench.common import TZ, fresh_system, machine, open_system
 
 
-def generator_only(system: Any, start: datetime, end: datetime, step: timedelta) -> float:
+def generator_only(system: System, start: datetime, end: datetime, step: timedelta) -> float:
     """Seconds the simulator needs just to generate the arrivals (no engine)."""
     sim = CitySimulator(system.ref, system.tz, SimConfig())
     t0 = time.perf_counter()

@@ -20,10 +20,11 @@ from typing import Any
 
 from backend.core.runtime import tune_gc
 from backend.domain.case import CASE_FIELDS
+from backend.system import System
 from bench.common import fresh_system, machine, template_case
 
 
-def fill(system: Any, n_open: int, due: int, rounds: int) -> list[Any]:
+def fill(system: System, n_open: int, due: int, rounds: int) -> list[Any]:
     """Write ``n_open`` open cases; return the instants at which ``due`` become due each."""
     engine = system.engine
     sql = engine.sql
@@ -69,7 +70,7 @@ def fill(system: Any, n_open: int, due: int, rounds: int) -> list[Any]:
     return instants
 
 
-def settle(system: Any) -> None:
+def settle(system: System) -> None:
     """Leave the database as a live one would be, not fresh from a bulk load: statistics and
     the visibility map made (VACUUM ANALYZE), and the load's write-ahead log checkpointed, so
     the ticks do not run into the checkpoint and autovacuum the load itself set off."""
