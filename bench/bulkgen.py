@@ -39,9 +39,9 @@ from sqlalchemy import func, select, text
 from backend.core.config import Settings
 from backend.deadlines.sla import DeadlineClock
 from backend.domain.case import CASE_FIELDS, CaseState
+from backend.domain.stages import bin_of
 from backend.domain.vocabulary import Milestone, Tier
 from backend.drill.projection import OVERLAP, STAGES, set_state
-from backend.drill.stages import bin_of
 from backend.refdata.index import RefIndex
 from backend.sim.simulator import CHANNELS, COMMON_CATEGORIES, HANDLING_HOURS, HOURLY, WEEKDAY
 from backend.store.fastsql import EVENT_FIELDS, CaseSQL

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import insert, select
 
 from backend.core.errors import CommandInvalid
+from backend.domain import stages as st
 from backend.domain.events import STAGE_START_TYPES, StageEnd
-from backend.drill import stages as st
 from backend.drill.projection import OVERLAP, refresh_stages, state_of
 from backend.queries import bottlenecks as bn
 from backend.queries.filters import DrillFilter

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from backend.core.i18n import TEXT
 from backend.domain import events as ev
 from backend.domain.events import SPECS, EventType, StageEffect, UnknownEventType, spec_of
-from backend.drill.stages import stages_from_events
+from backend.domain.stages import stages_from_events
 from backend.store.models import case_events
 from tests.helpers import act, report
 

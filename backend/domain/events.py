@@ -50,7 +50,7 @@ class EventType(StrEnum):
 
 class StageEffect(StrEnum):
     """What an event does to the *stage* it happens in (the time a case spends with one unit
-    at one tier; ``backend/drill/stages.py`` projects them)."""
+    at one tier; ``backend/domain/stages.py`` projects them)."""
 
     NONE = "none"
     START = "start"  # handed to a unit with a fresh allowance: a new stage begins

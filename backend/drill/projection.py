@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from backend.deadlines.sla import DeadlineClock
 from backend.deadlines.stage_due import policy_due_seconds
 from backend.domain.events import StageEnd
-from backend.drill.stages import bin_of, stages_from_events
+from backend.domain.stages import bin_of, stages_from_events
 from backend.store.models import case_events, cases, drill_stages, drill_state
 
 log = logging.getLogger("gridwatch.drill")

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
+from backend.domain import stages as st
 from backend.domain.events import StageEnd
 from backend.domain.vocabulary import TIER_ORDER
-from backend.drill import stages as st
 from backend.queries.filters import DrillFilter
 from backend.queries.scope import Scope
 from backend.refdata.index import RefIndex

@@ -16,8 +16,8 @@ from sqlalchemy import Connection
 
 from backend.core.errors import CaseNotFound
 from backend.domain.events import EventType
+from backend.domain.stages import Stage, stages_from_events
 from backend.domain.vocabulary import TIER_ORDER
-from backend.drill.stages import Stage, stages_from_events
 from backend.queries.cases import case_row, event_rows
 from backend.queries.scope import Scope
 from backend.queries.serialize import case_json, event_json

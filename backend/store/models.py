@@ -268,7 +268,7 @@ report_photos = Table(
 
 # ---------------------------------------------------------------- leader drill-down projections
 # Read-side tables the leader screens query instead of scanning the event log per click. They
-# are derived from ``case_events`` (backend/drill/stages.py) and can be rebuilt from it at any
+# are derived from ``case_events`` (backend/domain/stages.py) and can be rebuilt from it at any
 # time; the engine never writes them, so they cost its hot path nothing.
 
 #: One row per stage of a case: the time between being handed to a unit at a tier and leaving

@@ -15,7 +15,7 @@ from dash import dcc, html
 
 from backend.core.i18n import t
 from backend.domain.events import consultation_of, rating_of, spec_of
-from backend.drill.stages import Stage
+from backend.domain.stages import Stage
 from backend.queries.timeline import Timeline
 from backend.refdata.index import RefIndex
 from layouts import ids
