@@ -19,30 +19,19 @@ def policy_due_seconds(
     clock: DeadlineClock, case: Any, tier: str, unit: str, start: datetime, consultation: bool
 ) -> float | None:
     """Seconds from ``start`` to the deadline the policy gives a stage of ``case`` at ``tier``."""
-    probe = CaseState(
-        id=None,
+    probe = CaseState.received(
         ref="",
-        reported_at=start,
+        at=start,
         channel=case.channel,
         category=case.category,
         severity=case.severity,
         complexity=case.complexity,
-        mode="consultation" if consultation else "normal",
-        grid_code=None,
-        township_code=None,
-        county_code=None,
-        address=None,
-        lat=None,
-        lon=None,
         description="",
-        reporter=None,
+        mode="consultation" if consultation else "normal",
         status="dispatched",
-        prev_status=None,
         tier=tier,
         unit_code=unit,
-        holder=None,
         stage_started_at=start,
-        status_changed_at=start,
     )
     try:
         clock.start(probe, start)

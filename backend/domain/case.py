@@ -62,6 +62,50 @@ class CaseState:
     updated_at: datetime | None = None
 
     @classmethod
+    def received(
+        cls,
+        *,
+        ref: str,
+        at: datetime,
+        channel: str,
+        category: str,
+        severity: str,
+        complexity: str,
+        description: str,
+        **columns: Any,
+    ) -> CaseState:
+        """A case as it is reported: received at ``at``, with no tier, unit or holder yet and
+        nowhere placed; ``columns`` sets any other column (its grid, address, reporter, …)."""
+        fields: dict[str, Any] = {
+            "id": None,
+            "ref": ref,
+            "reported_at": at,
+            "channel": channel,
+            "category": category,
+            "severity": severity,
+            "complexity": complexity,
+            "mode": "normal",
+            "grid_code": None,
+            "township_code": None,
+            "county_code": None,
+            "address": None,
+            "lat": None,
+            "lon": None,
+            "description": description,
+            "reporter": None,
+            "status": "received",
+            "prev_status": None,
+            "tier": None,
+            "unit_code": None,
+            "holder": None,
+            "stage_started_at": None,
+            "status_changed_at": at,
+            "updated_at": at,
+        }
+        fields.update(columns)
+        return cls(**fields)
+
+    @classmethod
     def from_row(cls, row: Any) -> CaseState:
         m = row._mapping if hasattr(row, "_mapping") else row
         return cls(**{name: m[name] for name in CASE_FIELDS})

@@ -218,34 +218,25 @@ def new_case(fields_in: dict[str, Any], ctx: Ctx, case_ref: str) -> CaseState:
         fields_in.get("lat"), fields_in.get("lon"), fields_in.get("address")
     )
     g = ref.grids.get(grid) if grid else None
-    case = CaseState(
-        id=None,
+    case = CaseState.received(
         ref=case_ref,
-        reported_at=now,
+        at=now,
         channel=fields_in["channel"],
         category=cat.code,
         severity=fields_in["severity"],
         complexity=cat.complexity,
-        mode="normal",
+        description=fields_in["description"],
         grid_code=g.code if g else None,
         township_code=g.township_code if g else None,
         county_code=g.county_code if g else None,
         address=fields_in.get("address"),
         lat=fields_in.get("lat"),
         lon=fields_in.get("lon"),
-        description=fields_in["description"],
         reporter=fields_in.get("reporter"),
         status=Status.RECEIVED,
-        prev_status=None,
-        tier=None,
-        unit_code=None,
-        holder=None,
-        stage_started_at=None,
-        status_changed_at=now,
         source=fields_in.get("source"),
         source_channel=fields_in.get("source_channel"),
         source_type=fields_in.get("source_type"),
-        updated_at=now,
     )
     ctx.emit(case, ev.REPORTED, data=ev.ReportedData(channel=case.channel))
     source_unit = fields_in.get("unit")
