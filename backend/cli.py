@@ -110,9 +110,18 @@ def engine(
     system = _system()
     _policy_or_fail(system)
     start_wal_checkpointer(system.db)
-    worker = EngineWorker(system.engine, system.stream, consumer=consumer, batch_size=batch)
+    worker = EngineWorker(
+        system.engine,
+        system.stream,
+        consumer=consumer,
+        batch_size=batch,
+        lease_ms=system.settings.lease_ms,
+    )
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
-    typer.echo(f"engine {worker.consumer} consuming {system.keys.commands}")
+    typer.echo(
+        f"engine {worker.consumer}: a share of the {system.stream.partitions} partitions "
+        f"of {system.keys.partition(0).rsplit(':', 1)[0]}"
+    )
     try:
         worker.run()
     except KeyboardInterrupt:

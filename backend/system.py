@@ -102,7 +102,7 @@ class System:
 
     @cached_property
     def stream(self) -> CommandStream:
-        return CommandStream(self.redis, self.keys)
+        return CommandStream(self.redis, self.keys, self.settings.partitions)
 
     @cached_property
     def engine(self) -> CaseEngine:

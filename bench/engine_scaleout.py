@@ -1,5 +1,6 @@
 """Engine throughput through the Redis command stream with one or more engine processes
-sharing the consumer group, as ``gridwatch engine`` runs in production.
+sharing its partitions (each read by one engine under a lease), as ``gridwatch engine`` runs
+in production.
 
     python -m bench.engine_scaleout [--cases 20000] [--engines 1,2] [--backend sqlite|postgres]
 
@@ -46,11 +47,15 @@ def engine_process(
     tune_gc()
     system = open_system(settings, start)
     worker = EngineWorker(system.engine, system.stream, consumer=name, batch_size=batch)
-    system.stream.ensure_group()
+    worker.start()
+    last_upkeep = time.monotonic()
     while not stop.is_set():
-        if not gate.wait(0.05):
-            continue
-        worker.process(system.stream.read(name, batch, block_ms=20))
+        if time.monotonic() - last_upkeep >= worker.lease_ms / 3000:
+            worker.upkeep()  # keeps the leases and shares the partitions out, as the loop does
+            last_upkeep = time.monotonic()
+        if gate.wait(0.05):
+            worker.step(block_ms=20)
+    worker.close()
     system.db.dispose()
 
 
@@ -58,7 +63,6 @@ def run_engines(backend: str, n: int, batch: int, engines: int) -> dict[str, Any
     system = fresh_system(backend)
     settings = system.settings
     stream = system.stream
-    stream.ensure_group()
     ctx = mp.get_context("spawn")
     gate, stop = ctx.Event(), ctx.Event()
     procs = [
@@ -88,7 +92,7 @@ def run_engines(backend: str, n: int, batch: int, engines: int) -> dict[str, Any
         stream.add_many(phases[step_no])
         t0 = time.perf_counter()
         gate.set()
-        while stream.backlog() or stream.pending():
+        while stream.backlog():
             time.sleep(0.005)
         busy += time.perf_counter() - t0
         gate.clear()

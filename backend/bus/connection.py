@@ -47,11 +47,33 @@ class Keys:
 
     @property
     def commands(self) -> str:
+        """The one stream of commands before it was partitioned; read once to adopt it."""
         return f"{self.prefix}:commands"
 
     @property
     def dead(self) -> str:
         return f"{self.prefix}:commands:dead"
+
+    def partition(self, p: int) -> str:
+        """One partition of the command stream (see backend/bus/stream.py)."""
+        return f"{self.prefix}:commands:{p}"
+
+    def lease(self, p: int) -> str:
+        """Which engine reads partition ``p`` now (expires unless renewed)."""
+        return f"{self.prefix}:commands:{p}:lease"
+
+    def epoch(self, p: int) -> str:
+        """How many times partition ``p`` has changed hands: the fencing token."""
+        return f"{self.prefix}:commands:{p}:epoch"
+
+    @property
+    def partition_count(self) -> str:
+        return f"{self.prefix}:commands:partitions"
+
+    @property
+    def engines(self) -> str:
+        """The engines alive now, each with the time its heartbeat runs out."""
+        return f"{self.prefix}:engines"
 
     @property
     def live(self) -> str:

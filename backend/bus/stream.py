@@ -1,70 +1,187 @@
-"""The engines' command stream: XADD in, XREADGROUP out (consumer group ``engine``), XACK
-after the SQL commit, and a dead-letter stream for commands that cannot be applied."""
+"""The engines' command stream, split into partitions by case.
+
+A command goes on partition ``crc32(key) % n``, where the key names its case: the ``ref`` when
+the command gives one, else the case id (a create always has a ref). So every command for one
+case lands on one partition, in the order it was sent. Each partition is read by one engine at
+a time (backend/bus/leases.py), from the position that engine last committed in SQL
+(backend/store/offsets.py), so a case's commands take effect in the order they entered the
+stream, with any number of engines. Entries are deleted once their batch has committed.
+
+A command that cannot be applied goes to the dead-letter stream with the reason.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
 import redis
 
 from backend.bus.connection import DEFAULT_KEYS, Keys
 
-GROUP = "engine"
+DEFAULT_PARTITIONS = 16
+START = "0-0"  # before the first entry of any stream
+
+Entry = tuple[str, bytes]  # stream entry id, the command's JSON
+
+
+def partition_key(payload: bytes) -> str:
+    """The name of the case a command's JSON is about: its ref, else its case id.
+
+    A payload that is not a command object still gets a key (its bytes), so it travels to some
+    partition and is dead-lettered there with the reason."""
+    try:
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return payload.decode(errors="replace")
+    if not isinstance(body, dict):
+        return str(body)
+    for field in ("ref", "case_id", "id"):
+        value = body.get(field)
+        if value is not None:
+            return str(value)
+    return ""
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """A stable hash (the same in every process, unlike ``hash``) into ``partitions``."""
+    return zlib.crc32(key.encode()) % partitions
+
+
+def entry_after(entry_id: str) -> str:
+    """The smallest stream id after ``entry_id``: ``XTRIM MINID`` keeps it and what follows."""
+    ms, _, seq = entry_id.partition("-")
+    return f"{ms}-{int(seq or 0) + 1}"
+
+
+def id_key(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+class PartitionCountMismatch(RuntimeError):
+    """The stream has commands under another partition count: changing it now breaks order."""
 
 
 class CommandStream:
-    """The engines' work queue: XADD in, XREADGROUP out, XACK after the SQL commit."""
+    """Partitioned command stream: XADD by case, XREAD from committed positions, XDEL after."""
 
-    def __init__(self, r: redis.Redis, keys: Keys = DEFAULT_KEYS) -> None:
+    def __init__(
+        self, r: redis.Redis, keys: Keys = DEFAULT_KEYS, partitions: int = DEFAULT_PARTITIONS
+    ) -> None:
         self.r = r
         self.keys = keys
+        self._wanted = partitions
+        self._count: int | None = None
 
-    def ensure_group(self) -> None:
-        try:
-            self.r.xgroup_create(self.keys.commands, GROUP, id="0", mkstream=True)
-        except redis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+    # ------------------------------------------------------------------ partitions
+
+    @property
+    def partitions(self) -> int:
+        """How many partitions the stream has: fixed in Redis by the first process to ask, so
+        producers and engines configured differently still agree."""
+        if self._count is None:
+            key = self.keys.partition_count
+            self.r.set(key, self._wanted, nx=True)
+            raw: Any = self.r.get(key)
+            self._count = int(raw) if raw is not None else self._wanted
+        return self._count
+
+    def settle_partitions(self) -> int:
+        """For an engine starting: take the configured count if the stream is empty, else
+        keep the stream's and refuse a different one, since moving commands between
+        partitions would lose their order."""
+        current = self.partitions
+        if current == self._wanted:
+            return current
+        if self.backlog() == 0:
+            self.r.set(self.keys.partition_count, self._wanted)
+            self._count = self._wanted
+            return self._wanted
+        raise PartitionCountMismatch(
+            f"the command stream has {current} partitions with commands waiting; "
+            f"GRIDWATCH_PARTITIONS={self._wanted} must wait until they are applied"
+        )
+
+    def partition_for(self, payload: bytes) -> int:
+        return partition_of(partition_key(payload), self.partitions)
+
+    def stream_key(self, p: int) -> str:
+        return self.keys.partition(p)
+
+    # ------------------------------------------------------------------ producing
 
     def add(self, payload: bytes) -> str:
-        return _s(self.r.xadd(self.keys.commands, {"c": payload}))
+        """Put one command on its case's partition; returns the entry id."""
+        return _s(self.r.xadd(self.stream_key(self.partition_for(payload)), {"c": payload}))
 
     def add_many(self, payloads: Iterable[bytes], chunk: int = 1000) -> int:
+        """Put commands on the stream in the order given (per case, the order that counts)."""
         n = 0
         pipe = self.r.pipeline(transaction=False)
         for p in payloads:
-            pipe.xadd(self.keys.commands, {"c": p})
+            pipe.xadd(self.stream_key(self.partition_for(p)), {"c": p})
             n += 1
             if n % chunk == 0:
                 pipe.execute()
         pipe.execute()
         return n
 
-    def read(
-        self, consumer: str, count: int = 500, block_ms: int = 1000
-    ) -> list[tuple[str, bytes]]:
-        resp: Any = self.r.xreadgroup(
-            GROUP, consumer, {self.keys.commands: ">"}, count=count, block=block_ms
-        )
-        return _entries(resp[0][1]) if resp else []
-
-    def claim_stale(
-        self, consumer: str, min_idle_ms: int = 30_000, count: int = 500
-    ) -> list[tuple[str, bytes]]:
-        """Take over entries a dead engine read but never acknowledged."""
-        resp: Any = self.r.xautoclaim(
-            self.keys.commands, GROUP, consumer, min_idle_ms, "0-0", count=count
-        )
-        return _entries(resp[1])
-
-    def ack(self, entry_ids: list[str]) -> None:
-        if entry_ids:
-            pipe = self.r.pipeline(transaction=False)
-            pipe.xack(self.keys.commands, GROUP, *entry_ids)
-            pipe.xdel(self.keys.commands, *entry_ids)
+    def adopt_unpartitioned(self) -> int:
+        """Move commands left on the single stream of earlier versions onto their partitions,
+        oldest first, so an upgrade loses none and keeps each case's order."""
+        moved = 0
+        while True:
+            items: Any = self.r.xrange(self.keys.commands, count=1000)
+            if not items:
+                return moved
+            pipe = self.r.pipeline(transaction=True)
+            for entry_id, fields in items:
+                payload = fields.get(b"c", b"")
+                pipe.xadd(self.stream_key(self.partition_for(payload)), {"c": payload})
+                pipe.xdel(self.keys.commands, entry_id)
             pipe.execute()
+            moved += len(items)
+
+    # ------------------------------------------------------------------ consuming
+
+    def read(
+        self, positions: dict[int, str], count: int = 500, block_ms: int | None = 1000
+    ) -> dict[int, list[Entry]]:
+        """Entries after each partition's position, at most ``count`` a partition; waits up
+        to ``block_ms`` for the first (``None``: no wait)."""
+        if not positions:
+            if block_ms:
+                time.sleep(block_ms / 1000)
+            return {}
+        streams: dict[Any, Any] = {self.stream_key(p): pos for p, pos in positions.items()}
+        resp: Any = self.r.xread(streams, count=count, block=block_ms)
+        by_key = {self.stream_key(p): p for p in positions}
+        out: dict[int, list[Entry]] = {}
+        for key, items in resp or []:
+            entries = _entries(items)
+            if entries:
+                out[by_key[_s(key)]] = entries
+        return out
+
+    def delete(self, done: dict[int, Sequence[str]]) -> None:
+        """Delete entries whose batch has committed."""
+        pipe = self.r.pipeline(transaction=False)
+        for p, ids in done.items():
+            if ids:
+                pipe.xdel(self.stream_key(p), *ids)
+        pipe.execute()
+
+    def trim_through(self, p: int, position: str) -> None:
+        """Delete what a partition holds up to ``position`` (left by an engine that died
+        between its commit and its delete)."""
+        if position != START:
+            self.r.xtrim(self.stream_key(p), minid=entry_after(position), approximate=False)
+
+    # ------------------------------------------------------------------ dead letters
 
     def dead_letter(self, entry_id: str, payload: bytes, error: str) -> None:
         """Set a bad command aside, with why, where it can be inspected and replayed."""
@@ -90,42 +207,26 @@ class CommandStream:
             eid = _s(entry_id)
             if ids is not None and eid not in ids:
                 continue
-            self.r.xadd(self.keys.commands, {"c": fields[b"c"]})
+            self.add(fields[b"c"])
             self.r.xdel(self.keys.dead, eid)
             n += 1
         return n
 
-    def delivery_counts(self, entry_ids: list[str]) -> dict[str, int]:
-        """How many times each pending entry has been delivered to a consumer."""
-        if not entry_ids:
-            return {}
-        ids = sorted(entry_ids, key=lambda e: tuple(int(x) for x in e.split("-")))
-        rows: Any = self.r.xpending_range(
-            self.keys.commands, GROUP, min=ids[0], max=ids[-1], count=len(ids) * 4 + 10
-        )
-        wanted = set(entry_ids)
-        out = {}
-        for row in rows:
-            mid = _s(row["message_id"])
-            if mid in wanted:
-                out[mid] = int(row["times_delivered"])
-        return out
-
-    def pending(self) -> int:
-        try:
-            info = self.r.xpending(self.keys.commands, GROUP)
-        except redis.ResponseError:
-            return 0
-        return int(info["pending"])
+    # ------------------------------------------------------------------ gauges
 
     def backlog(self) -> int:
-        return int(self.r.xlen(self.keys.commands))
+        """Commands on the stream not yet applied (or applied a moment ago, not yet deleted)."""
+        pipe = self.r.pipeline(transaction=False)
+        for p in range(self.partitions):
+            pipe.xlen(self.stream_key(p))
+        pipe.xlen(self.keys.commands)
+        return sum(int(n) for n in pipe.execute())
 
 
-def _entries(items: Any) -> list[tuple[str, bytes]]:
+def _entries(items: Any) -> list[Entry]:
     out = []
     for entry_id, fields in items:
-        if fields is None:  # deleted while pending
+        if fields is None:  # deleted while being read
             continue
         out.append((_s(entry_id), fields.get(b"c", b"")))
     return out

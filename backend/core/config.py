@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     var_dir: Path = Field(default=Path("var"), alias="GRIDWATCH_VAR")
     calendar_override: Path | None = Field(default=None, alias="GRIDWATCH_CALENDAR")
     key_prefix: str = Field(default="gw", alias="GRIDWATCH_REDIS_PREFIX")
+    # the command stream: partitions by case, each read by one engine under a lease (README,
+    # "Engines and the order of commands"); the count is fixed by the first process to start
+    partitions: int = Field(default=16, ge=1, le=1024, alias="GRIDWATCH_PARTITIONS")
+    lease_ms: int = Field(default=3000, ge=200, le=600_000, alias="GRIDWATCH_LEASE_MS")
     # intake channels (README, "Intake channels")
     duplicate_window_hours: float = Field(default=72.0, alias="GRIDWATCH_DUPLICATE_HOURS")
     duplicate_similarity: float = Field(default=0.3, alias="GRIDWATCH_DUPLICATE_SIMILARITY")

@@ -43,6 +43,10 @@ log = logging.getLogger("gridwatch.engine")
 T = TypeVar("T")
 
 
+#: Called in a batch's transaction before it commits, with the batch's commands.
+Checkpoint = Callable[[Connection, Sequence[Command]], None]
+
+
 class Publisher(Protocol):
     def publish(self, deltas: list[dict[str, Any]]) -> int | None: ...
 
@@ -98,16 +102,21 @@ class CaseEngine:
 
     # ------------------------------------------------------------------ public
 
-    def apply(self, commands: Sequence[Command]) -> BatchResult:
-        """Apply ``commands`` in order in one transaction (retried on a version conflict)."""
+    def apply(
+        self, commands: Sequence[Command], checkpoint: Checkpoint | None = None
+    ) -> BatchResult:
+        """Apply ``commands`` in order in one transaction (retried on a version conflict).
+
+        ``checkpoint(conn, commands)`` runs in each transaction that applies some of them,
+        before its commit: the stream reader records its progress there, atomically."""
         try:
-            batch = self._retrying(lambda conn: self._apply_in(conn, commands))
+            batch = self._retrying(lambda conn: self._apply_in(conn, commands, checkpoint))
             self._remember(batch.cases)
         except VersionConflict:
             # persistent contention: one command per transaction, so one loser cannot block all
             batch = BatchResult()
             for cmd in commands:
-                one = self._retrying(partial(self._apply_one, cmd))
+                one = self._retrying(partial(self._apply_one, cmd, checkpoint))
                 batch.results += one.results
                 batch.events += one.events
                 batch.cases += one.cases
@@ -148,8 +157,10 @@ class CaseEngine:
             while len(cache) > self._cache_size:
                 cache.popitem(last=False)
 
-    def _apply_one(self, cmd: Command, conn: Connection) -> BatchResult:
-        return self._apply_in(conn, [cmd])
+    def _apply_one(
+        self, cmd: Command, checkpoint: Checkpoint | None, conn: Connection
+    ) -> BatchResult:
+        return self._apply_in(conn, [cmd], checkpoint)
 
     def _retrying(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a transaction; on a lost race, back off with jitter and rerun."""
@@ -171,7 +182,9 @@ class CaseEngine:
 
     # ------------------------------------------------------------------ internals
 
-    def _apply_in(self, conn: Connection, commands: Sequence[Command]) -> BatchResult:
+    def _apply_in(
+        self, conn: Connection, commands: Sequence[Command], checkpoint: Checkpoint | None = None
+    ) -> BatchResult:
         sql = self.sql
         batch = BatchResult()
         done = sql.existing(conn, "processed_commands", "command_id", [c.id for c in commands])
@@ -242,6 +255,9 @@ class CaseEngine:
             processed.append((cmd.id, now))
             batch.results.append(result)
         self._persist(conn, new_cases, touched, originals, events, processed)
+        if checkpoint is not None:
+            self._turn.take()
+            checkpoint(conn, commands)
         for r, cmd in zip(batch.results, commands, strict=True):
             if r.ok and not r.skipped and cmd.kind == "create":
                 r.case_id = by_ref[cmd.ref or cmd.id].id

@@ -213,6 +213,16 @@ processed_commands = Table(
     Column("applied_at", UTCDateTime, nullable=False),
 )
 
+#: How far the engines have applied each partition of the command stream, and the epoch of
+#: the lease under which that was committed: a commit under an older epoch is refused.
+stream_partitions = Table(
+    "stream_partitions",
+    metadata,
+    Column("partition", Integer, primary_key=True, autoincrement=False),
+    Column("epoch", BigInteger, nullable=False),
+    Column("position", String(48), nullable=False),
+)
+
 api_keys = Table(
     "api_keys",
     metadata,
