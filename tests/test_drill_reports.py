@@ -15,6 +15,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from backend.core.i18n import t
 from backend.drill import export
 from backend.drill.assessment import MIN_CASES, WEIGHTS, assess, assess_with_change
 from backend.drill.periods import last_complete, period_of
@@ -103,20 +104,34 @@ def test_the_csv_and_xlsx_are_the_report_json_of_the_cli(system, clock, cli):  #
         for k in FIGURES:
             want = src[k]
             assert (r[k] == "") if want is None else (float(r[k]) == pytest.approx(want)), (r, k)
-    # XLSX: the same table, numbers as numbers
+    # XLSX: the leader's workbook; its table holds the same numbers, rates as percentages
+    meta["as_of_local"] = "2026-11-14 09:00"
     wb = load_workbook(io.BytesIO(export.to_xlsx(rows, meta)))
-    ws = wb["report"]
-    head = export.header_line(meta)
-    header = [c.value for c in ws[head]]
-    assert header == list(export.COLUMNS)
+    assert wb.sheetnames == ["汇总", "明细"]
+    ws = wb["明细"]
+    header = [c.value for c in ws[export.header_line(meta)]]
+    assert header == ["分组", "代码", "名称"] + [t(f"fig_{k}", "zh") for k in FIGURES]
     got = [
-        dict(zip(header, (c.value for c in row), strict=True))
-        for row in ws.iter_rows(min_row=head + 1)
+        dict(zip(export.COLUMNS, (c.value for c in row), strict=True))
+        for row in ws.iter_rows(min_row=2)
     ]
     assert len(got) == len(rows)
     for g, r in zip(got, rows, strict=True):
         for k in FIGURES:
             assert g[k] == r[k], (g, k)
+    rate_col = export.COLUMNS.index("close_rate") + 1
+    assert ws.cell(row=2, column=rate_col).number_format == "0.0%"
+    assert ws.freeze_panes == "D2" and ws.print_title_rows == "$1:$1"
+    assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9  # A4
+    assert ws.column_dimensions["C"].width >= 20
+    summary = wb["汇总"]
+    cells = {c.value for row in summary.iter_rows() for c in row if c.value is not None}
+    assert {"t", "2026-11-14 09:00", "办结率"} <= cells
+    handled = rep["cases_total"] - rep["cancelled"]
+    assert f"应办结 {handled} 件（受理减撤销）" in cells
+    en = load_workbook(io.BytesIO(export.to_xlsx(rows, meta, "en")))
+    assert en.sheetnames == ["Summary", "Details"]
+    assert en["Details"]["D1"].value == "Reported"
 
 
 def test_report_periods():

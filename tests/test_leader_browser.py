@@ -24,6 +24,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import func, select
 
+from backend.core.i18n import t
 from backend.domain.case import case_code
 from backend.domain.vocabulary import OPEN_STATUSES
 from backend.drill.export import COLUMNS
@@ -312,10 +313,11 @@ def test_the_report_on_screen_and_its_files_are_the_report(system, clock, city, 
             figs = rep[r["section"]][r["key"]]
             assert int(r["cases_total"]) == figs["cases_total"]
     _click(b, b.find_element(By.ID, "report-xlsx"))
-    ws = load_workbook(_wait_file(tmp_path, ".xlsx"))["report"]
-    table = [[c.value for c in row] for row in ws.iter_rows()]
-    head = next(i for i, r in enumerate(table) if r[: len(COLUMNS)] == list(COLUMNS))
-    first = dict(zip(COLUMNS, table[head + 1], strict=False))
+    wb = load_workbook(_wait_file(tmp_path, ".xlsx"))
+    assert wb.sheetnames == ["汇总", "明细"]  # the leader's workbook, in the page's language
+    table = [[c.value for c in row] for row in wb["明细"].iter_rows()]
+    assert table[0][3:] == [t(f"fig_{k}", "zh") for k in FIGURES]
+    first = dict(zip(COLUMNS, table[1], strict=False))
     assert {k: first[k] for k in FIGURES} == {k: rep[k] for k in FIGURES}
 
 

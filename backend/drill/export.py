@@ -1,4 +1,4 @@
-"""The periodic report as a table, and as CSV and XLSX files.
+"""The periodic report as a table, as CSV for machines and as the leader's XLSX workbook.
 
 The rows are ``build_report``'s figures exactly as ``gridwatch report --json`` prints them:
 the whole window first, then every group of ``by_unit``, ``by_channel``, ``by_category`` and
@@ -13,13 +13,13 @@ from typing import Any
 
 import pandas as pd
 
+from backend.core.i18n import t
 from backend.queries.reports import FIGURES, GROUPS
 
 #: section, key, name, then the figures in the report's order
 COLUMNS = ("section", "key", "name", *FIGURES)
 #: what the files say of the report above the table, in this order
 META = ("title", "from", "to", "as_of")
-SHEET = "report"
 
 
 def report_rows(
@@ -64,28 +64,116 @@ def to_csv(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def to_xlsx(rows: list[dict[str, Any]], meta: dict[str, Any]) -> bytes:
-    """One sheet, ``report``: the window above, then the same table as the CSV, numbers as
-    numbers (an empty cell where a rate has nothing to measure), the header and the section,
-    key and name columns frozen."""
-    head = _meta_frame(meta, prefix="").astype(str)
-    table = frame(rows)
+#: columns whose figures are fractions, shown as percentages in the leader's workbook
+RATES = frozenset(k for k in FIGURES if k.endswith("_rate"))
+#: the figure each rate is a share of, when the report's figures give it
+RATE_BASES = {"close_rate": "handled", "on_time_rate": "closed"}
+_WIDTHS = {"section": 12, "key": 24, "name": 30}
+
+
+def to_xlsx(rows: list[dict[str, Any]], meta: dict[str, Any], lang: str = "zh") -> bytes:
+    """The leader's workbook of a 日报/旬报/月报: a summary sheet (title, period, the report's
+    local time, the key figures with their bases), then the whole table (headers in the
+    reader's language, rates as percentages, numbers as numbers, an empty cell where a rate
+    has nothing to measure), columns sized, header frozen and filtered, printed A4 landscape
+    one page wide with the header on every page. The CSV stays the machines' format."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    summary = wb.active
+    assert summary is not None
+    summary.title = t("xl_sheet_summary", lang)
+    title = str(meta.get("title", ""))
+    bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="DDE6F0")
+    summary["A1"] = title
+    summary["A1"].font = Font(bold=True, size=16)
+    summary.merge_cells("A1:D1")
+    lines = [
+        (t("xl_period", lang), _period_text(meta, lang)),
+        (t("xl_as_of", lang), str(meta.get("as_of_local") or meta.get("as_of", ""))),
+        (t("xl_scope", lang), str(meta.get("scope", t("xl_scope_city", lang)))),
+    ]
+    for i, (k, v) in enumerate(lines, start=2):
+        summary.cell(row=i, column=1, value=k).font = bold
+        summary.cell(row=i, column=2, value=v)
+    top = len(lines) + 3
+    for c, text in enumerate((t("xl_figure", lang), t("xl_value", lang), t("xl_base", lang)), 1):
+        cell = summary.cell(row=top, column=c, value=text)
+        cell.font, cell.fill = bold, head_fill
+    total = next((r for r in rows if r["section"] == "total"), None)
+    bases = _bases(total) if total else {}
+    for i, k in enumerate(FIGURES, start=top + 1):
+        summary.cell(row=i, column=1, value=t(f"fig_{k}", lang))
+        value = summary.cell(row=i, column=2, value=total[k] if total else None)
+        if k in RATES:
+            value.number_format = "0.0%"
+        elif k == "median_hours_to_close":
+            value.number_format = "0.0"
+        if k in RATE_BASES and total:
+            summary.cell(row=i, column=3, value=t(f"xl_base_{k}", lang, n=bases[k]))
+    for col, width in zip("ABCD", (24, 22, 28, 10), strict=True):
+        summary.column_dimensions[col].width = width
+    _print_setup(summary, title, portrait=True)
+
+    table = wb.create_sheet(t("xl_sheet_table", lang))
+    columns = list(COLUMNS)
+    table.append([_header(c, lang) for c in columns])
+    for c in range(1, len(columns) + 1):
+        cell = table.cell(row=1, column=c)
+        cell.font, cell.fill = bold, head_fill
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    for r in rows:
+        table.append([t(f"sec_{r['section']}", lang) if c == "section" else r[c] for c in columns])
+    for c, name in enumerate(columns, start=1):
+        letter = get_column_letter(c)
+        table.column_dimensions[letter].width = _WIDTHS.get(name, 12)
+        fmt = "0.0%" if name in RATES else "0.0" if name == "median_hours_to_close" else None
+        if fmt:
+            for (cell,) in table.iter_rows(min_row=2, min_col=c, max_col=c):
+                cell.number_format = fmt
+    table.freeze_panes = "D2"
+    table.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+    _print_setup(table, title, portrait=False)
+    table.print_title_rows = "1:1"
     out = io.BytesIO()
-    with pd.ExcelWriter(out, engine="openpyxl") as xl:
-        if len(head):
-            head.to_excel(xl, sheet_name=SHEET, header=False, index=False)
-        table.to_excel(
-            xl, sheet_name=SHEET, index=False, startrow=len(head), freeze_panes=(len(head) + 1, 3)
-        )
-        # pandas writes a missing value as text (na_rep, "" at least), which a formula reads
-        # as text, not as nothing: those cells are emptied on the sheet it made
-        sheet = xl.sheets[SHEET]
-        first = len(head) + 2  # the sheet row of the table's first row
-        for r, c in zip(*table.isna().to_numpy().nonzero(), strict=True):
-            sheet.cell(row=first + int(r), column=int(c) + 1).value = None
+    wb.save(out)
     return out.getvalue()
 
 
+def _header(column: str, lang: str) -> str:
+    if column in FIGURES:
+        return t(f"fig_{column}", lang)
+    return t(f"xl_col_{column}", lang)
+
+
+def _bases(total: dict[str, Any]) -> dict[str, int]:
+    return {
+        "close_rate": int(total["cases_total"]) - int(total["cancelled"]),
+        "on_time_rate": int(total["closed"]),
+    }
+
+
+def _period_text(meta: dict[str, Any], lang: str) -> str:
+    frm = meta.get("from_local") or str(meta.get("from", ""))[:10]
+    to = meta.get("to_local") or str(meta.get("to", ""))[:10]
+    return t("xl_period_range", lang, frm=frm, to=to)
+
+
+def _print_setup(sheet: Any, title: str, *, portrait: bool) -> None:
+    """A4, one page wide, the title in the page header and page numbers in the footer."""
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.orientation = "portrait" if portrait else "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_options.horizontalCentered = True
+    sheet.oddHeader.center.text = title.replace("&", "&&")
+    sheet.oddFooter.center.text = "&P / &N"
+
+
 def header_line(meta: dict[str, Any]) -> int:
-    """The sheet row (1-based) of the column header, for readers of the file."""
-    return sum(1 for k in META if k in meta) + 1
+    """The sheet row (1-based) of the column header on the workbook's table sheet."""
+    return 1

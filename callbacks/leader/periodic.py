@@ -140,7 +140,7 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
                 "filename": f"{name}.csv",
                 "type": "text/csv",
             }
-        return dcc.send_bytes(export.to_xlsx(rows, meta), f"{name}.xlsx")
+        return dcc.send_bytes(export.to_xlsx(rows, meta, lang), f"{name}.xlsx")
 
     app.clientside_callback(
         PRINT_JS, Output(ids.PRINT_SINK, "children"), Input(ids.REPORT_PRINT, "n_clicks")
