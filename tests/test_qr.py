@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import re
+from xml.etree import ElementTree
 
 import pytest
+import segno
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from backend.api.app import create_api
+from backend.domain.case import case_code
 from backend.store.models import case_reports, cases, report_photos
 from tests.helpers import act, case_row
 from tests.images import png
@@ -133,11 +137,131 @@ def test_the_citizen_rates_the_result_through_the_engine(system, web):
     assert web.post(f"/t/{token}/rate", data={"rating": "basic"}).status_code == 409
 
 
-def test_the_qr_code_opens_the_grids_page(web):
+def test_the_qr_code_is_a_standalone_svg_that_opens_the_grids_page(system, web):
     r = web.get(f"/r/{GRID}/qr.svg")
     assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
-    assert r.text.startswith("<svg") and "<path" in r.text
-    assert web.get("/r/nowhere/qr.svg").status_code == 404
+    root = ElementTree.fromstring(r.content)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"  # a browser draws it, not raw XML
+    path = root.find("{http://www.w3.org/2000/svg}path")
+    assert path is not None
+    assert path.get("d") == _qr_path(f"http://testserver/r/{GRID}")
+    system.settings.public_url = "https://gw.example.gov.cn/"  # what citizens can reach
+    root = ElementTree.fromstring(web.get(f"/r/{GRID}/qr.svg").content)
+    assert root.find("{http://www.w3.org/2000/svg}path").get("d") == _qr_path(
+        f"https://gw.example.gov.cn/r/{GRID}"
+    )
+    missing = web.get("/r/nowhere/qr.svg")
+    assert missing.status_code == 404 and "网格" in missing.text
+
+
+def _qr_path(url: str) -> str:
+    buf = io.BytesIO()
+    segno.make(url, error="m").save(buf, kind="svg", svgns=True, border=2)
+    path = ElementTree.fromstring(buf.getvalue()).find("{http://www.w3.org/2000/svg}path")
+    assert path is not None
+    return str(path.get("d"))
+
+
+def test_a_townships_posters_hold_every_grid_six_to_a_page(system, web):
+    township = system.ref.grids[GRID].township_code
+    grids = system.ref.grids_by_area[township]
+    r = web.get(f"/posters/{township}")
+    assert r.status_code == 200
+    shown = re.findall(r'class="poster" data-grid="([^"]+)"', r.text)
+    assert sorted(shown) == sorted(grids) and len(grids) > 1
+    assert r.text.count('class="sheet"') == -(-len(grids) // 6)
+    assert system.ref.area_names[township] in r.text and "新潭社区" in r.text
+    assert f'src="/r/{GRID}/qr.svg"' in r.text
+    assert "size: A4" in r.text
+    community = system.ref.grids[GRID].community_code
+    small = web.get(f"/posters/{community}")
+    assert small.status_code == 200
+    assert len(re.findall(r'class="poster"', small.text)) == len(
+        system.ref.grids_by_area[community]
+    )
+    county = web.get(f"/posters/{system.ref.grids[GRID].county_code}")
+    assert county.status_code == 422 and "按乡镇（街道）或社区打印" in county.text
+    assert web.get("/posters/nowhere").status_code == 404
+    hostile = web.get("/posters/%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+    assert hostile.status_code == 404 and "<script>alert" not in hostile.text
+    assert "Print" in web.get(f"/posters/{township}?lang=en").text
+
+
+def _code_of(system, case_id: int) -> str:
+    row = case_row(system, case_id)
+    return case_code(case_id, row["reported_at"], system.tz)
+
+
+def test_a_citizen_finds_the_case_again_by_its_code_and_phone(system, web):
+    old = _token(_send(web, reporter="王先生", phone="138 0013 8000"))
+    with system.db.connect() as conn:
+        case_id = conn.execute(select(cases.c.id)).scalar_one()
+    code = _code_of(system, case_id)
+    form = web.get("/t")
+    assert form.status_code == 200 and 'name="phone4"' in form.text
+    assert 'href="/t"' in web.get(f"/r/{GRID}").text  # the QR form links to it
+    # wrong digits, unknown code, a real code of another date: all read the same
+    for c, d in (
+        (code, "8001"),
+        ("GW2026112399999999", "8000"),
+        ("GW20200101" + code[10:], "8000"),
+    ):
+        r = web.post("/t", data={"code": c, "phone4": d})
+        assert r.status_code == 404 and "未找到" in r.text, c
+    assert web.get(f"/t/{old}").status_code == 200  # nothing changed
+    r = web.post("/t", data={"code": " " + code.lower() + " ", "phone4": "8000"})
+    assert r.status_code == 303
+    new = _token(r)
+    assert new != old and "found=1" in r.headers["location"]
+    page = web.get(r.headers["location"])
+    assert page.status_code == 200 and "原链接已失效" in page.text and code in page.text
+    assert f'href="http://testserver/t/{new}"' in page.text and 'id="copy-link"' in page.text
+    assert web.get(f"/t/{old}").status_code == 404  # the lost link no longer opens it
+
+
+def test_finding_refuses_bad_fields_with_a_message_per_field(system, web):
+    _token(_send(web))  # no phone left
+    with system.db.connect() as conn:
+        case_id = conn.execute(select(cases.c.id)).scalar_one()
+    code = _code_of(system, case_id)
+    r = web.post("/t", data={"code": "12345", "phone4": "12a4"})
+    assert r.status_code == 422
+    assert "请填写正确的事项编号" in r.text and "后四位数字" in r.text
+    assert 'value="12345"' in r.text  # the form keeps what was typed
+    r = web.post("/t", data={"code": "<b>GW</b>", "phone4": ""})
+    assert r.status_code == 422 and "<b>GW" not in r.text.split("<form")[1]
+    assert web.post("/t", data={"code": code, "phone4": "0000"}).status_code == 404
+    en = web.post("/t?lang=en", data={"code": "x", "phone4": "1"})
+    assert en.status_code == 422 and "Enter a case number" in en.text
+    assert web.post(
+        "/t", content=b"\xff\xfe", headers={"Content-Type": "text/plain"}
+    ).status_code in (
+        400,
+        415,
+        422,
+    )
+
+
+def test_guessing_the_digits_is_rate_limited(system, web):
+    system.settings.rate_public = "2/60"
+    tries = [
+        web.post("/t", data={"code": "GW2026112300000001", "phone4": f"{i:04d}"}) for i in range(3)
+    ]
+    assert [r.status_code for r in tries] == [404, 404, 429]
+    assert "提交过于频繁" in tries[2].text
+
+
+def test_the_citizen_sees_what_was_done_before_rating(system, web):
+    token = _token(_send(web))
+    assert "办理结果" not in web.get(f"/t/{token}").text
+    with system.db.connect() as conn:
+        case_id = conn.execute(select(cases.c.id)).scalar_one()
+    act(system, case_id, "accept")
+    act(system, case_id, "resolve", reason="已联系环卫所，当日下午清运完毕")
+    page = web.get(f"/t/{token}").text
+    result = page.index('id="result"')
+    assert result < page.index('name="rating"')
+    assert "已联系环卫所，当日下午清运完毕" in page[result : page.index('name="rating"')]
 
 
 def test_public_reporting_is_rate_limited_per_address(system, web):

@@ -17,6 +17,7 @@ from backend.core.i18n import TEXT
 from backend.domain.events import SPECS, EventType, StageEnd, Ticker
 from backend.domain.vocabulary import Channel, Colour, Rating, Status, Tier
 from backend.drill.assessment import WEIGHTS
+from backend.drill.export import COLUMNS, RATE_BASES
 from backend.drill.periods import KINDS, period_of
 from backend.intake.service import RECEIVING, REJECTED, TRIAGE
 from backend.queries.bottlenecks import OUTCOMES
@@ -60,6 +61,9 @@ FAMILIES: dict[str, set[str]] = {
     "w_": set(WEIGHTS),
     "fig_": set(FIGURES),
     "act_done_": set(ACTIONS.values()),
+    # backend/drill/export.py: the leader's workbook, its text columns and the bases of rates
+    "xl_col_": set(COLUMNS) - set(FIGURES),
+    "xl_base_": set(RATE_BASES),
 }
 
 

@@ -12,7 +12,19 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from backend.api.errors import install_error_handlers
-from backend.api.routes import cases, intake, kpi, live, open311, ops, photos, qr, stuck
+from backend.api.routes import (
+    cases,
+    intake,
+    kpi,
+    live,
+    open311,
+    ops,
+    photos,
+    qr,
+    qrcodes,
+    stuck,
+    track_find,
+)
 from backend.system import System
 
 #: the resources of the versioned REST API for integrations (API key), under /api/v1
@@ -30,5 +42,7 @@ def create_api(system: System) -> FastAPI:
     app.include_router(api_v1)
     app.include_router(open311.router)  # Open311 GeoReport v2
     app.include_router(qr.router)  # 码上办: the QR form and the tracking page
+    app.include_router(qrcodes.router)  # 一格一码: QR codes and their printable posters
+    app.include_router(track_find.router)  # a case found again by its code and phone
     app.include_router(ops.router)  # /healthz, /metrics
     return app

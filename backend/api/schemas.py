@@ -172,6 +172,15 @@ class QrRating(BaseModel):
     comment: str | None = Field(default=None, description="at most 500 characters are kept")
 
 
+class TrackFind(BaseModel):
+    """A citizen finding a case again without its link (``POST /t``)."""
+
+    model_config = ConfigDict(title="TrackFind")
+
+    code: str = Field(description="the case number, e.g. GW2026112300000042")
+    phone4: str = Field(description="the last four digits of the phone left with the report")
+
+
 # ----------------------------------------------------------------------------- OpenAPI
 
 

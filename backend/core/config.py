@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     rate_key: str = Field(default="600/60", alias="GRIDWATCH_RATE_KEY")
     jurisdiction_id: str | None = Field(default=None, alias="GRIDWATCH_JURISDICTION")
     text_confidence: float = Field(default=0.6, alias="GRIDWATCH_TEXT_CONFIDENCE")
+    # the address citizens reach (printed in the QR codes); unset: the address of the request
+    public_url: str | None = Field(default=None, alias="GRIDWATCH_PUBLIC_URL")
 
     @cached_property
     def effective_database_url(self) -> str:

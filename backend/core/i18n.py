@@ -143,6 +143,57 @@ TEXT: dict[str, tuple[str, str]] = {
         "Photos must be JPEG, PNG, WebP or HEIC; at most 3, 5 MB each",
     ),
     "qr_error_category": ("请选择问题类型", "Choose a type of problem"),
+    "qr_copy_link": ("复制链接", "Copy the link"),
+    "qr_copied": ("已复制", "Copied"),
+    "qr_result": ("办理结果", "What was done"),
+    "qr_result_at": ("办结时间", "Resolved at"),
+    # finding a case again (/t)
+    "find_link": ("已反映过？凭编号查询进度", "Reported before? Find your case"),
+    "find_title": ("查询办理进度", "Find your case"),
+    "find_hint": (
+        "请输入事项编号和反映时所留电话的后四位。",
+        "Enter the case number and the last four digits of the phone you left.",
+    ),
+    "find_phone4": ("电话后四位", "Last four digits of your phone"),
+    "find_submit": ("查询", "Find"),
+    "find_error_code": (
+        "请填写正确的事项编号，如 GW2026112300000042",
+        "Enter a case number such as GW2026112300000042",
+    ),
+    "find_error_phone4": ("请填写电话号码的后四位数字", "Enter the last four digits of the phone"),
+    "find_not_found": (
+        "未找到：请核对事项编号和电话后四位（反映时未留电话的事项无法查询）。",
+        "Not found: check the case number and the digits (a report left without a phone "
+        "cannot be found this way).",
+    ),
+    "find_found": ("已找到您的事项", "Your case"),
+    "find_new_link": (
+        "已为您生成新的查询链接，请收藏；原链接已失效。",
+        "Here is a new link to your case; keep it. The old link no longer works.",
+    ),
+    # 一格一码 posters (/posters/<township>)
+    "poster_title": ("一格一码 二维码张贴", "QR posters, one per grid"),
+    "poster_count": ("共 {n} 个网格", "{n} grids"),
+    "poster_print_hint": (
+        "A4 纵向打印，每页 6 张，沿虚线裁开",
+        "print on A4 portrait, six to a page, cut along the dashes",
+    ),
+    "poster_print": ("打印", "Print"),
+    "poster_none": ("该区域没有网格。", "This area has no grids."),
+    "poster_call": (
+        "扫码反映身边问题 · 随时查询办理进度",
+        "Scan to report a problem and follow it",
+    ),
+    "poster_grid_code": ("网格编码", "Grid code"),
+    "poster_qr_alt": ("网格 {code} 的二维码", "QR code of grid {code}"),
+    "poster_area_not_found": (
+        "没有这个区域，请核对乡镇（街道）编码。",
+        "There is no such area: check the township's code.",
+    ),
+    "poster_wrong_level": (
+        "{name}的网格太多，请按乡镇（街道）或社区打印。",
+        "{name} has too many grids: print by township or community.",
+    ),
     "qs_received": ("已受理，等待分拨", "Received, being routed"),
     "qs_receiving": ("已受理，等待分拨", "Received, being routed"),
     "qs_triage": ("正在分拨", "Being sorted by the centre"),

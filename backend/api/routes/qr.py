@@ -4,26 +4,31 @@
 - ``POST /r/<grid code>``: a report (text, up to three photos) → the tracking page
 - ``GET /t/<token>``: status and timeline for the citizen (no staff internals); rating once
   resolved (``POST /t/<token>/rate`` goes through the engine as ``rate``)
-- ``GET /r/<grid code>/qr.svg``: the QR code to print and post in the grid
 
-Every text is escaped by Jinja2's autoescape; no script runs on these pages.
+The QR codes and their posters are in ``qrcodes.py``, finding a case again in ``track_find.py``.
+Every text is escaped by Jinja2's autoescape; the only script is our copy button.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.bodies import client_ip, field, files, read_form
+from backend.api.citizen_pages import (
+    grid_path,
+    lang_of,
+    lang_query,
+    message,
+    not_found,
+    page,
+)
 from backend.api.deps import IntakeDep, ScopeDep, SystemDep
 from backend.api.ratelimit import limit_public
 from backend.api.responses import photo_response
@@ -43,55 +48,12 @@ from backend.queries.reference import category_rows
 from backend.refdata.model import WHISTLE_CLASSES
 from backend.system import System
 
-TEMPLATES = Path(__file__).parent.parent / "templates"
 MAX_FORM = MAX_PHOTOS * MAX_PHOTO_BYTES + 64 * 1024
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,18}[0-9]$")
-_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",  # the tracking link is the citizen's key
-    "Cache-Control": "no-store",
-}
-
-
-@cache
-def _env() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True)
-    )
-
-
-def _lang(request: Request) -> str:
-    return "en" if request.query_params.get("lang") == "en" else "zh"
-
-
-def _page(request: Request, template: str, http_status: int = 200, **ctx: Any) -> HTMLResponse:
-    lang = _lang(request)
-    other = "zh" if lang == "en" else "en"
-    html = (
-        _env()
-        .get_template(template)
-        .render(
-            lang=lang,
-            tr=lambda key, **kw: t(key, lang, **kw),
-            switch_url=f"{request.url.path}?lang={other}",
-            title=ctx.get("heading") or t("qr_title", lang),
-            **ctx,
-        )
-    )
-    return HTMLResponse(html, status_code=http_status, headers=_HEADERS)
-
-
-def _q(request: Request) -> str:
-    return "?lang=en" if _lang(request) == "en" else ""
 
 
 def _grid_path(system: System, grid: str) -> str:
-    g = system.ref.grids[grid]
-    names = system.ref.area_names
-    community = names.get(g.community_code, "")
-    return f"{names.get(g.township_code, '')} {community} {g.name.removeprefix(community)}".strip()
+    return grid_path(system.ref, grid)
 
 
 def _category_groups(system: System, lang: str) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -106,23 +68,6 @@ def _category_groups(system: System, lang: str) -> list[tuple[str, list[tuple[st
     return list(groups.items())
 
 
-def _message(request: Request, status: int, title_key: str, key: str) -> HTMLResponse:
-    lang = _lang(request)
-    return _page(
-        request,
-        "message.html",
-        status,
-        heading=t("qr_title", lang),
-        subheading=None,
-        message_title=t(title_key, lang),
-        message=t(key, lang),
-    )
-
-
-def _not_found(request: Request, key: str) -> HTMLResponse:
-    return _message(request, 404, "qr_not_found_title", key)
-
-
 def _form(
     request: Request,
     system: System,
@@ -131,8 +76,8 @@ def _form(
     errors: dict[str, str],
     status: int = 200,
 ) -> HTMLResponse:
-    lang = _lang(request)
-    return _page(
+    lang = lang_of(request)
+    return page(
         request,
         "report.html",
         status,
@@ -142,7 +87,8 @@ def _form(
         categories=_category_groups(system, lang),
         values=values,
         errors=errors,
-        action=f"/r/{grid}{_q(request)}",
+        action=f"/r/{grid}{lang_query(request)}",
+        find_url=f"/t{lang_query(request)}",
     )
 
 
@@ -152,7 +98,7 @@ router = APIRouter(tags=["qr"])
 @router.get("/r/{grid}", response_class=HTMLResponse)
 def report_form(grid: str, request: Request, system: SystemDep) -> Response:
     if grid not in system.ref.grids:
-        return _not_found(request, "qr_grid_not_found")
+        return not_found(request, "qr_grid_not_found")
     return _form(
         request,
         system,
@@ -167,12 +113,12 @@ async def report_submit(
     grid: str, request: Request, system: SystemDep, intake: IntakeDep
 ) -> Response:
     if grid not in system.ref.grids:
-        return _not_found(request, "qr_grid_not_found")
-    lang = _lang(request)
+        return not_found(request, "qr_grid_not_found")
+    lang = lang_of(request)
     try:
         limit_public(request, "qr", client_ip(request))
     except HTTPException as exc:  # 429, the only thing the limiter raises
-        page = _message(request, exc.status_code, "qr_title", "qr_too_many")
+        page = message(request, exc.status_code, "qr_title", "qr_too_many")
         page.headers.update(exc.headers or {})
         return page
     form = await read_form(request, MAX_FORM, max_files=MAX_PHOTOS + 1)
@@ -212,17 +158,17 @@ async def report_submit(
         tracking=True,
     )
     out = await run_in_threadpool(intake.submit, report, "citizen:qr")
-    sep = "&" if _q(request) else "?"
-    return RedirectResponse(f"/t/{out.token}{_q(request)}{sep}sent=1", status_code=303)
+    sep = "&" if lang_query(request) else "?"
+    return RedirectResponse(f"/t/{out.token}{lang_query(request)}{sep}sent=1", status_code=303)
 
 
 @router.get("/t/{token}", response_class=HTMLResponse)
 def track(token: str, request: Request, system: SystemDep, scope: ScopeDep) -> Response:
-    lang = _lang(request)
+    lang = lang_of(request)
     with system.db.connect() as conn:
         rpt = store.report_by_token(conn, token)
         if rpt is None:
-            return _not_found(request, "qr_track_not_found")
+            return not_found(request, "qr_track_not_found")
         photo_list = store.photo_ids(conn, [rpt["id"]])[rpt["id"]]
         case = None
         events: list[Any] = []
@@ -234,6 +180,7 @@ def track(token: str, request: Request, system: SystemDep, scope: ScopeDep) -> R
         "heading": t("qr_title", lang),
         "subheading": t("qr_progress", lang),
         "just_sent": request.query_params.get("sent") == "1",
+        "found": request.query_params.get("found") == "1",
         "here": str(request.url.replace(query="")),
         "text": rpt["text"],
         "photos": [f"/t/{token}/photo/{pid}" for pid in photo_list],
@@ -245,7 +192,8 @@ def track(token: str, request: Request, system: SystemDep, scope: ScopeDep) -> R
         "reports": 1,
         "rating": None,
         "can_rate": False,
-        "rate_action": f"/t/{token}/rate{_q(request)}",
+        "result": None,
+        "rate_action": f"/t/{token}/rate{lang_query(request)}",
         "timeline": [],
         "note": None,
         "badge": "wait",
@@ -258,7 +206,7 @@ def track(token: str, request: Request, system: SystemDep, scope: ScopeDep) -> R
             ctx["badge"] = "no"
         else:
             ctx["note"] = t("qr_triage_note", lang)
-        return _page(request, "track.html", **ctx)
+        return page(request, "track.html", **ctx)
     status = case["status"]
     cat = ref.categories.get(case["category"])
     unit = ref.units.get(case["unit_code"] or "")
@@ -277,16 +225,25 @@ def track(token: str, request: Request, system: SystemDep, scope: ScopeDep) -> R
             "no" if status == "cancelled" else ("wait" if status in ("received", "paused") else "")
         ),
         timeline=_timeline(system, events, lang),
+        result=_result(system, events, unit.name if unit else ""),
     )
     if case["grid_code"] in ref.grids:
         ctx["place"] = _grid_path(system, case["grid_code"])
     if status == "received":
         ctx["note"] = t("qr_awaiting_note", lang)
-    return _page(request, "track.html", **ctx)
+    return page(request, "track.html", **ctx)
 
 
 def _local(dt: datetime | None, tz: ZoneInfo) -> str | None:
     return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else None
+
+
+def _result(system: System, events: list[Any], unit: str) -> tuple[str, str, str] | None:
+    """What was done, as the handler wrote it when resolving: shown before the rating."""
+    for e in reversed(events):
+        if e["type"] == "resolved" and e["reason"]:
+            return (_local(e["at"], system.tz) or "", unit, e["reason"])
+    return None
 
 
 def _timeline(system: System, events: list[Any], lang: str) -> list[tuple[str, str, str | None]]:
@@ -318,7 +275,7 @@ async def rate(token: str, request: Request, system: SystemDep) -> Response:
     with system.db.connect() as conn:
         rpt = store.report_by_token(conn, token)
     if rpt is None:
-        return _not_found(request, "qr_track_not_found")
+        return not_found(request, "qr_track_not_found")
     rating = field(form, "rating")
     comment = (field(form, "comment") or "")[:500] or None
     refused = rpt["case_id"] is None or rating not in ("satisfied", "basic", "unsatisfied")
@@ -332,8 +289,8 @@ async def rate(token: str, request: Request, system: SystemDep) -> Response:
         result = await run_in_threadpool(system.engine.apply, [cmd])
         refused = not result.results[0].ok
     if refused:
-        return _message(request, 409, "qr_rate_title", "qr_rate_refused")
-    return RedirectResponse(f"/t/{token}{_q(request)}", status_code=303)
+        return message(request, 409, "qr_rate_title", "qr_rate_refused")
+    return RedirectResponse(f"/t/{token}{lang_query(request)}", status_code=303)
 
 
 @router.get("/t/{token}/photo/{photo_id}")
@@ -345,15 +302,3 @@ def own_photo(token: str, photo_id: int, system: SystemDep) -> Response:
     if rpt is None or p is None or p["report_id"] != rpt["id"]:
         raise HTTPException(404, "no such photo")
     return photo_response(p)
-
-
-@router.get("/r/{grid}/qr.svg")
-def qr_svg(grid: str, request: Request, system: SystemDep) -> Response:
-    """The code to print and post in the grid (一格一码): it opens this grid's form."""
-    if grid not in system.ref.grids:
-        raise HTTPException(404, f"no grid {grid!r}")
-    import segno
-
-    url = str(request.base_url).rstrip("/") + f"/r/{grid}"
-    svg = segno.make(url, error="m").svg_inline(scale=8, border=2)
-    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
