@@ -384,13 +384,24 @@ def demo(
     city: Annotated[str, typer.Option(help="small | shangrao")] = "small",
     history_days: Annotated[float, typer.Option(help="days simulated before going live")] = 3,
     rate: Annotated[float, typer.Option(help="cases per grid per day")] = 2.0,
+    story: Annotated[
+        bool, typer.Option(help="open with an urgent report, overdue cases, a 会商, a reopening")
+    ] = True,
 ) -> None:
     """Everything in one command: database, embedded Redis, engine, simulated city, dashboard."""
     from backend.sim.demo import run_demo
 
     _setup_logging()
     _check_city(city)
-    run_demo(port=port, speed=speed, city=city, history_days=history_days, rate=rate, serve=_serve)
+    run_demo(
+        port=port,
+        speed=speed,
+        city=city,
+        history_days=history_days,
+        rate=rate,
+        serve=_serve,
+        story=story,
+    )
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from backend.domain.vocabulary import OPEN_VALUES
 from backend.engine.worker import EngineWorker
 from backend.sim.runner import LiveSimulation, run_fast
 from backend.sim.simulator import CitySimulator, SimConfig
+from backend.sim.story import DemoStory
 from backend.store.db import start_wal_checkpointer
 from backend.store.models import cases
 from backend.system import System
@@ -32,6 +33,7 @@ def run_demo(
     history_days: float,
     rate: float,
     serve: Callable[[Any, str, int], None],
+    story: bool = True,
 ) -> None:
     settings = load_settings()
     boot = System(settings, SystemClock())
@@ -69,6 +71,11 @@ def run_demo(
     threading.Thread(target=worker.run, name="engine", daemon=True).start()
     live = LiveSimulation(sim, system.stream, scaled, system.keys)
     live.start()
+    opening = DemoStory(
+        system.engine, system.ref, scaled, unit_speed=sim.unit_speed, hands_off=live.hands_off
+    )
+    if story:  # the core story on screen within the first minute
+        opening.start()
     log.info("demo city live at %.0fx; open http://127.0.0.1:%d/", speed, port)
     first_grid = sorted(system.ref.grids)[0]
     log.info(
@@ -82,5 +89,6 @@ def run_demo(
     try:
         serve(system, "127.0.0.1", port)
     finally:
+        opening.stop()
         live.stop()
         worker.stop()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -98,6 +98,11 @@ class LiveSimulation:
         self._stop.set()
         for th in self._threads:
             th.join(timeout=5)
+
+    def hands_off(self, case_ids: Iterable[int]) -> None:
+        """Cases another driver (the demo's story) carries on: the simulator leaves them."""
+        with self._lock:
+            self.sim.hands_off(case_ids)
 
     def _produce(self) -> None:
         last = self.clock.now()

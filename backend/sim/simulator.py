@@ -169,6 +169,7 @@ class CitySimulator:
         self._plan: list[tuple[float, int, _Planned]] = []
         self._departments = sorted(u for u, i in ref.units.items() if i.kind == "department")
         self._state: dict[int, tuple[str, str | None]] = {}
+        self._hands_off: set[int] = set()  # cases someone else drives (the demo's story)
         self._seq = itertools.count()
         self._ids = itertools.count(1)
         self._run = self.cfg.run_id or uuid.uuid4().hex[:12]
@@ -259,6 +260,12 @@ class CitySimulator:
 
     # ------------------------------------------------------------------ reactions
 
+    def hands_off(self, case_ids: Iterable[int]) -> None:
+        """Leave these cases alone from now on: what was planned for them is dropped."""
+        for case_id in case_ids:
+            self._hands_off.add(case_id)
+            self._state.pop(case_id, None)
+
     def observe(self, changed: Iterable[Any]) -> None:
         """Plan the next step of every case the engine just changed (CaseState or delta)."""
         for c in changed:
@@ -266,7 +273,7 @@ class CitySimulator:
             status: str = get("status")
             unit: str = get("unit_code")
             case_id: int | None = get("id")
-            if case_id is None:
+            if case_id is None or case_id in self._hands_off:
                 continue
             when = _parse_time(get("updated_at") or get("stage_started_at") or get("reported_at"))
             if status in ("closed", "cancelled"):
