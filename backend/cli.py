@@ -28,7 +28,9 @@ app = typer.Typer(
 )
 apikey_app = typer.Typer(help="API keys for integrations.")
 dead_app = typer.Typer(help="Commands set aside because they could not be applied.")
+user_app = typer.Typer(help="People who sign in to the screens.")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(user_app, name="user")
 app.add_typer(dead_app, name="deadletters")
 
 CITY_KINDS = ("small", "shangrao")
@@ -322,19 +324,182 @@ def _day(text: str, tz) -> datetime:  # type: ignore[no-untyped-def]
 
 
 @apikey_app.command("create")
-def apikey_create(name: str) -> None:
+def apikey_create(
+    name: str,
+    allow: Annotated[
+        str,
+        typer.Option(
+            help="what the key may do, comma-separated: report, public, read, personal, act, halls"
+        ),
+    ] = "report,public",
+    area: Annotated[str | None, typer.Option(help="the area it sees (default: the city)")] = None,
+) -> None:
     """Print a new API key for an integration (shown once)."""
+    from backend.auth import audit
     from backend.auth.apikeys import create_key
+    from backend.auth.permissions import parse_key_permissions
+    from backend.store.migrate import upgrade
+
+    try:
+        permissions = parse_key_permissions(allow)
+    except ValueError as exc:
+        raise _fail(f"--allow: {exc}") from None
+    system = _system()
+    upgrade(system.db)
+    if area is not None and area not in system.ref.area_levels:
+        raise _fail(f"--area: no area {area!r}")
+    now = SystemClock().now()
+    try:
+        with system.db.begin() as conn:
+            key = create_key(conn, name, now, permissions, area)
+            audit.record(conn, now, "cli", "key_created", name, allow=sorted(permissions))
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(key)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(name: str) -> None:
+    """Revoke every key of an integration, at once in every web process."""
+    from backend.auth import audit
+    from backend.auth.apikeys import revoke_keys
+
+    system = _system()
+    now = SystemClock().now()
+    with system.db.begin() as conn:
+        digests = revoke_keys(conn, name)
+        if digests:
+            audit.record(conn, now, "cli", "key_revoked", name, keys=len(digests))
+    if not digests:
+        raise _fail(f"no live key named {name!r}", 1)
+    system.redis.sadd(system.keys.revoked_keys, *digests)
+    typer.echo(f"revoked {len(digests)} key(s) of {name}")
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """The keys: name, prefix, permissions, area, created, revoked."""
+    from backend.store.models import api_keys
+
+    system = _system()
+    with system.db.connect() as conn:
+        rows = conn.execute(select(api_keys).order_by(api_keys.c.id)).mappings().all()
+    for r in rows:
+        perms = ",".join(r["permissions"] or ["(all: made before permissions)"])
+        state = "revoked" if r["revoked"] else "live"
+        typer.echo(f"{r['name']}\t{r['prefix']}…\t{perms}\t{r['area_code'] or 'city'}\t{state}")
+
+
+@user_app.command("create")
+def user_create(
+    name: str,
+    role: Annotated[
+        str, typer.Option(help="duty_officer | leader | handler | hall_supervisor | admin")
+    ],
+    area: Annotated[
+        str | None, typer.Option(help="the area the person sees (default: the city)")
+    ] = None,
+    unit: Annotated[list[str] | None, typer.Option(help="a handler's unit (repeatable)")] = None,
+    display_name: Annotated[str | None, typer.Option(help="the name shown on screens")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="the password (default: one is made and printed)")
+    ] = None,
+) -> None:
+    """Create a person who signs in to the screens."""
+    import secrets
+
+    from backend.auth import audit
+    from backend.auth.accounts import AccountError, create_user
     from backend.store.migrate import upgrade
 
     system = _system()
     upgrade(system.db)
+    made = password is None
+    password = password or secrets.token_urlsafe(12)
+    now = SystemClock().now()
     try:
         with system.db.begin() as conn:
-            key = create_key(conn, name, SystemClock().now())
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
-    typer.echo(key)
+            person = create_user(
+                conn,
+                username=name,
+                password=password,
+                role=role,
+                now=now,
+                display_name=display_name,
+                area_code=area,
+                units=unit or [],
+                known_areas=set(system.ref.area_levels),
+                known_units=set(system.ref.units),
+            )
+            audit.record(conn, now, "cli", "user_created", name, role=role, area=area)
+    except AccountError as exc:
+        raise _fail(
+            "; ".join(f"--{k.replace('_', '-')}: {v}" for k, v in exc.errors.items())
+        ) from None
+    typer.echo(f"created {person.username} ({person.role.value}, {person.area_code or 'city'})")
+    if made:
+        typer.echo(f"password: {password}")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Everyone who may sign in: name, role, area, units, state."""
+    from backend.auth.accounts import list_users
+
+    system = _system()
+    with system.db.connect() as conn:
+        rows = list_users(conn)
+    for r in rows:
+        state = "active" if r["active"] else "disabled"
+        units = ",".join(r["units"] or []) or "-"
+        typer.echo(f"{r['username']}\t{r['role']}\t{r['area_code'] or 'city'}\t{units}\t{state}")
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    name: str,
+    password: Annotated[str | None, typer.Option(help="default: one is made and printed")] = None,
+) -> None:
+    """Set a new password, lift a lockout and end the person's sessions."""
+    import secrets
+
+    from backend.auth import audit
+    from backend.auth.accounts import AccountError, find_user, set_password
+
+    system = _system()
+    made = password is None
+    password = password or secrets.token_urlsafe(12)
+    now = SystemClock().now()
+    try:
+        with system.db.begin() as conn:
+            set_password(conn, name, password, now)
+            row = find_user(conn, name)
+            audit.record(conn, now, "cli", "password_reset", name)
+    except AccountError as exc:
+        raise _fail("; ".join(exc.errors.values())) from None
+    system.sessions.end_all(int(row["id"]))
+    typer.echo(f"password of {name} reset; their sessions ended")
+    if made:
+        typer.echo(f"password: {password}")
+
+
+@user_app.command("disable")
+def user_disable(name: str) -> None:
+    """Refuse the person's logins from now on and end their sessions (their record stays)."""
+    from backend.auth import audit
+    from backend.auth.accounts import AccountError, find_user, set_active
+
+    system = _system()
+    now = SystemClock().now()
+    try:
+        with system.db.begin() as conn:
+            set_active(conn, name, False)
+            row = find_user(conn, name)
+            audit.record(conn, now, "cli", "user_disabled", name)
+    except AccountError as exc:
+        raise _fail("; ".join(exc.errors.values())) from None
+    system.sessions.end_all(int(row["id"]))
+    typer.echo(f"{name} disabled; their sessions ended")
 
 
 @dead_app.command("list")

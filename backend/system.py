@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 import redis
 from sqlalchemy import Engine
 
+from backend.auth.sessions import Sessions
 from backend.bus.connection import Keys, connect
 from backend.bus.live import LivePublisher
 from backend.bus.stream import CommandStream
@@ -75,6 +77,20 @@ class System:
     @cached_property
     def keys(self) -> Keys:
         return Keys(self.settings.key_prefix)
+
+    @cached_property
+    def sessions(self) -> Sessions:
+        """Signed-in sessions (Redis), signed with the settings' key."""
+        s = self.settings
+        return Sessions(
+            self.redis,
+            self.keys,
+            self.db,
+            self.clock,
+            s.effective_secret_key,
+            idle=timedelta(minutes=s.session_idle_minutes),
+            longest=timedelta(hours=s.session_max_hours),
+        )
 
     @cached_property
     def calendar(self) -> WorkCalendar:

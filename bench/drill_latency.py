@@ -42,6 +42,7 @@ from backend.drill.risk import refresh_risk
 from backend.store.models import cases, report_snapshots
 from backend.system import System
 from bench.common import machine
+from bench.session import COOKIE, bench_cookie
 from dashboard.app import create_app
 from tests.browser import serving
 
@@ -75,9 +76,10 @@ class SQLTimer:
 class DashClient:
     """Calls one Dash callback over HTTP, as the renderer does."""
 
-    def __init__(self, url: str, app: Any) -> None:
+    def __init__(self, url: str, app: Any, cookie: str) -> None:
         self.url = url
-        self.http = httpx.Client(timeout=120)
+        # signed in, and from the page's own origin, as the renderer's requests are
+        self.http = httpx.Client(timeout=120, cookies={COOKIE: cookie}, headers={"Origin": url})
         self.map = app.state.dash.callback_map
 
     def key_for(self, output: str) -> str:
@@ -242,7 +244,7 @@ def main() -> None:
     lang = {"leader-lang.data": "zh"}
     try:
         with serving(app) as base:
-            client = DashClient(base, app)
+            client = DashClient(base, app, bench_cookie(system, "leader"))
             app.state.leader.jobs.ensure_fresh()  # as a screen's first visit does
             took, n = _timed(app.state.leader.jobs.refresh_reports)
             jobs["report_snapshots_s"] = round(took, 2)

@@ -39,6 +39,7 @@ from backend.queries.reports import kpi
 from backend.queries.scope import Scope
 from backend.system import System
 from bench.common import TZ, fresh_system, machine
+from bench.session import COOKIE, bench_cookie
 from bench.ws_screen import ProtocolScreens
 from tests.browser import chromium, free_port
 
@@ -88,7 +89,8 @@ def start_server(system: System, kind: str) -> tuple[subprocess.Popen[bytes], st
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
-            if httpx.get(url + "/", timeout=1).status_code == 200:
+            # up: the wall (polling) or the way to sign in to it (push)
+            if httpx.get(url + "/", timeout=1).status_code in (200, 303):
                 return proc, url
         except httpx.HTTPError:
             time.sleep(0.2)
@@ -102,10 +104,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def open_screens(url: str, n: int, observe: bool = True) -> list[Any]:
+def open_screens(url: str, cookie: str, n: int, observe: bool = True) -> list[Any]:
     browsers = []
     for _ in range(n):
         b = chromium(1920, 1080)
+        b.get(url + "/login")
+        b.add_cookie({"name": COOKIE, "value": cookie, "path": "/"})
         b.get(url + "/")
         browsers.append(b)
     for b in browsers:
@@ -203,8 +207,9 @@ def measure(
     ``bench.ws_screen`` clients: the server does the same work for each, and only the one
     browser's drawing is on this machine (a real wall has a PC per screen)."""
     proc, url = start_server(system, kind)
-    browsers = open_screens(url, 1 if protocol_screens else screens)
-    others = ProtocolScreens(url, screens - 1 if protocol_screens else 0)
+    cookie = bench_cookie(system)
+    browsers = open_screens(url, cookie, 1 if protocol_screens else screens)
+    others = ProtocolScreens(url, cookie, screens - 1 if protocol_screens else 0)
     others.start()
     done: list[tuple[list[tuple[float, str]], int, str | None]] = []
     try:
@@ -259,7 +264,9 @@ def _quantiles(xs: list[float]) -> dict[str, float | None]:
 def soak(system: System, load: Load, seconds: float, rate: float, every: float) -> None:
     """One screen left open at ``rate`` events/s: its JS heap and DOM size over time."""
     proc, url = start_server(system, "push")
-    (b,) = open_screens(url, 1, observe=False)  # no latency log: it would grow, not the wall
+    (b,) = open_screens(
+        url, bench_cookie(system), 1, observe=False
+    )  # no latency log: it would grow, not the wall
     t0 = time.monotonic()
     samples = []
     try:

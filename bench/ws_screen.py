@@ -22,6 +22,7 @@ import httpx
 import orjson
 import websocket  # websocket-client
 
+from backend.auth.sessions import COOKIE
 from layouts import ids
 
 OPEN_TILE = ids.kpi_value("open")
@@ -30,9 +31,10 @@ OPEN_TILE = ids.kpi_value("open")
 class ProtocolScreen(threading.Thread):
     """One connected wall with no renderer: frames in, acknowledgements out."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, cookie: str) -> None:
         super().__init__(name="protocol-screen", daemon=True)
         self.url = url
+        self.cookie = cookie
         self.seen: list[tuple[float, str]] = []  # (epoch ms, open tile) as frames arrive
         self.frames = 0
         self.error: str | None = None
@@ -54,13 +56,16 @@ class ProtocolScreen(threading.Thread):
     def _run(self) -> None:
         stream = next(
             d["output"]
-            for d in httpx.get(self.url + "/_dash-dependencies", timeout=30).json()
+            for d in httpx.get(
+                self.url + "/_dash-dependencies", cookies={COOKIE: self.cookie}, timeout=30
+            ).json()
             if d.get("persistent") and d.get("websocket")
         )
         host = urlparse(self.url).netloc
         self._ws = ws = websocket.create_connection(
             f"ws://{host}/_dash-ws-callback",
             origin=self.url,
+            cookie=f"{COOKIE}={self.cookie}",  # signed in, like the browser beside it
             timeout=30,
             skip_utf8_validation=True,  # pure Python in websocket-client: not the screen's cost
         )
@@ -120,8 +125,8 @@ class ProtocolScreen(threading.Thread):
             )
 
 
-def _screens_process(url: str, n: int, stop: Any, results: Any) -> None:
-    screens = [ProtocolScreen(url) for _ in range(n)]
+def _screens_process(url: str, cookie: str, n: int, stop: Any, results: Any) -> None:
+    screens = [ProtocolScreen(url, cookie) for _ in range(n)]
     for s in screens:
         s.start()
     stop.wait()
@@ -134,14 +139,14 @@ class ProtocolScreens:
     """``n`` protocol screens in a process of their own, off the measuring process's cores'
     schedule: what they cost is theirs, as a PC per screen would be."""
 
-    def __init__(self, url: str, n: int) -> None:
+    def __init__(self, url: str, cookie: str, n: int) -> None:
         import multiprocessing as mp
 
         ctx = mp.get_context("spawn")
         self._stop = ctx.Event()
         self._results = ctx.Queue()
         self._proc = ctx.Process(
-            target=_screens_process, args=(url, n, self._stop, self._results), daemon=True
+            target=_screens_process, args=(url, cookie, n, self._stop, self._results), daemon=True
         )
         self.n = n
 

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, ctx, html, no_update
 
+from backend.api.gate import page_permission
 from backend.core.errors import CaseNotFound
 from backend.core.i18n import t
 from backend.drill.periods import KINDS, last_complete
@@ -22,7 +23,7 @@ from backend.queries.filters import DrillFilter
 from backend.queries.timeline import load_timeline
 from backend.store.refload import city_loaded
 from backend.system import System
-from callbacks.viewer import viewer_scope
+from callbacks.viewer import may, viewer_scope
 from dashboard.drill_jobs import DrillJobs
 from layouts import ids
 from layouts.leader import analysis, case, overview, periodic
@@ -123,6 +124,9 @@ def register(app: Dash, system: System, wall: Callable[[], Any], jobs: DrillJobs
         if ctx.triggered_id == ids.URL and path == shown and (search or "") == (filters or ""):
             # the page wrote its own filters into the URL: it shows them already
             return no_update, no_update
+        needed = page_permission(path)
+        if needed is not None and not may(needed):  # moved here without loading the page
+            return html.Div(t("gate_forbidden", "zh"), className="gw-404"), path
         if path == "/":
             return wall(), path
         if path.startswith("/leader"):

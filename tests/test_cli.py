@@ -27,6 +27,7 @@ FIGURES = (
     "satisfaction_rate",
 )
 GROUPS = ("by_unit", "by_channel", "by_category", "by_tier")
+_NOW = local(2026, 11, 23, 9, 0)
 
 
 @pytest.fixture
@@ -109,12 +110,49 @@ def test_apikey_create_prints_a_key_the_api_accepts(cli, db_url_and_engine):
     key = r.stdout.strip()
     assert key.startswith("gwk_") and len(key) > 20 and "\n" not in key
     with engine.connect() as conn:
-        assert check_key(conn, key) == "integration-x"
+        info = check_key(conn, key)
+        assert info is not None and info.name == "integration-x"
+        assert info.permissions == {"report", "public"}  # least privilege by default
         assert check_key(conn, key[:-2] + ("aa" if not key.endswith("aa") else "bb")) is None
-    other = cli("apikey", "create", "hotline").stdout.strip()
+    other = cli("apikey", "create", "hotline", "--allow", "report,read,act").stdout.strip()
     assert other != key
+    with engine.connect() as conn:
+        assert check_key(conn, other).permissions == {"report", "read", "act"}
     bad = cli("apikey", "create", "   ")
     assert bad.exit_code == 2 and "name" in bad.stderr
+    wrong = cli("apikey", "create", "x", "--allow", "report,everything")
+    assert wrong.exit_code == 2 and "everything" in wrong.stderr and "--allow" in wrong.stderr
+    nowhere = cli("apikey", "create", "x", "--area", "nowhere")
+    assert nowhere.exit_code == 2 and "nowhere" in nowhere.stderr
+
+
+def test_user_create_then_reset_and_disable(cli, db_url_and_engine):
+    from backend.auth.accounts import LoginRefused, authenticate
+
+    _, engine = db_url_and_engine
+    made = cli("user", "create", "wang", "--role", "leader", "--area", "361102001")
+    assert made.exit_code == 0, made.output
+    password = made.stdout.split("password: ")[1].strip()
+    with engine.begin() as conn:
+        assert authenticate(conn, "wang", password, _NOW).role == "leader"
+    for args, field in (
+        (("user", "create", "wang", "--role", "leader"), "exists already"),
+        (("user", "create", "li", "--role", "mayor"), "--role"),
+        (("user", "create", "li", "--role", "handler"), "--units"),
+        (("user", "create", "li", "--role", "leader", "--password", "short"), "--password"),
+        (("user", "create", "li", "--role", "leader", "--area", "x"), "--area"),
+    ):
+        r = cli(*args)
+        assert r.exit_code == 2 and field in r.stderr, (args, r.stderr)
+    assert cli("user", "reset-password", "wang", "--password", "a new long password").exit_code == 0
+    with engine.begin() as conn:
+        assert authenticate(conn, "wang", "a new long password", _NOW).username == "wang"
+    assert cli("user", "disable", "wang").exit_code == 0
+    with engine.begin() as conn, pytest.raises(LoginRefused):
+        authenticate(conn, "wang", "a new long password", _NOW)
+    listed = cli("user", "list").stdout
+    assert "wang\tleader\t361102001" in listed and "disabled" in listed
+    assert cli("user", "disable", "nobody").exit_code == 2
 
 
 def test_simulate_then_report(cli, db_url_and_engine):

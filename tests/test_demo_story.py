@@ -77,3 +77,16 @@ def test_the_simulator_leaves_the_storys_cases_alone(system, clock):
     touched = {c.case_id for c in planned}
     assert not touched & owned  # nothing planned for the story's cases
     assert urgent in touched  # the urgent one is the simulator's to carry on
+
+
+def test_the_demo_makes_one_account_per_role_once(system):
+    from backend.auth.accounts import authenticate
+    from backend.auth.permissions import Role
+    from backend.sim.accounts import demo_accounts
+
+    first = demo_accounts(system)
+    assert sorted(role for _u, role, _p in first) == sorted(r.value for r in Role)
+    assert demo_accounts(system) == first  # a restarted demo prints the same passwords
+    with system.db.begin() as conn:
+        for username, role, password in first:
+            assert authenticate(conn, username, password, system.clock.now()).role == role

@@ -24,6 +24,7 @@ DISTRIBUTION = {
     "chinese_calendar": "chinesecalendar",
     "pydantic_settings": "pydantic-settings",
     "websocket": "websocket-client",
+    "argon2": "argon2-cffi",
 }
 
 #: declared distributions that no module imports by name, and why they are needed

@@ -37,6 +37,7 @@ from dashboard.app import create_app
 from tests.browser import chromium, serving
 from tests.drilldata import simulate
 from tests.helpers import act, events_of, report
+from tests.people import sign_in_browser
 
 pytestmark = pytest.mark.browser
 OPEN = [s.value for s in OPEN_STATUSES]
@@ -54,8 +55,10 @@ def city(system, clock) -> Iterator[tuple[str, Any]]:
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
+def browser(system, city) -> Iterator[Any]:
+    """A Chromium signed in as a leader."""
     drv = chromium()
+    sign_in_browser(drv, city[0], system, "leader", username="leader1", display_name="王主任")
     yield drv
     drv.quit()
 
@@ -164,6 +167,7 @@ def test_three_clicks_from_the_city_to_a_stuck_case_and_the_url_carries_the_filt
     # the shared link, opened in a fresh browser, shows the same filtered view
     other = chromium()
     try:
+        sign_in_browser(other, url, system, "leader")  # another leader, given the link
         other.get(shared)
         w2 = _wait(other)
         w2.until(lambda d: _count(d) == expect)
@@ -224,7 +228,7 @@ def test_leader_actions_are_engine_commands_and_refusals_are_said_in_words(syste
     wait.until(lambda d: _timeline_types(d)[:1] == ["instructed"])
     assert "请三日内办结并回复" in _text(b, "#case-timeline li")
     evs = events_of(system, case_id)
-    assert evs[-1]["type"] == "instructed" and evs[-1]["actor"] == "leader:web"
+    assert evs[-1]["type"] == "instructed" and evs[-1]["actor"] == "user:leader1"
     assert evs[-1]["reason"] == "请三日内办结并回复"
     # escalation needs a reason: said per field, nothing stored
     _click(b, b.find_element(By.ID, "act-escalate"))

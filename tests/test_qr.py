@@ -16,6 +16,7 @@ from backend.domain.case import case_code
 from backend.store.models import case_reports, cases, report_photos
 from tests.helpers import act, case_row
 from tests.images import png
+from tests.people import sign_in_client
 
 GRID = "361102001001G02"
 
@@ -165,6 +166,8 @@ def _qr_path(url: str) -> str:
 def test_a_townships_posters_hold_every_grid_six_to_a_page(system, web):
     township = system.ref.grids[GRID].township_code
     grids = system.ref.grids_by_area[township]
+    assert web.get(f"/posters/{township}").status_code == 401  # staff only
+    sign_in_client(web, system, "duty_officer")
     r = web.get(f"/posters/{township}")
     assert r.status_code == 200
     shown = re.findall(r'class="poster" data-grid="([^"]+)"', r.text)

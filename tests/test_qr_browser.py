@@ -23,6 +23,7 @@ from dashboard.app import create_app
 from tests.browser import chromium, serving
 from tests.helpers import act, case_row
 from tests.images import png
+from tests.people import sign_in_browser
 
 pytestmark = pytest.mark.browser
 GRID = "361102001001G02"
@@ -112,6 +113,7 @@ def test_the_qr_code_and_the_township_posters_print(system, site, tmp_path):
         assert desk.execute_script("return document.documentElement.getBBox().width") > 100
         township = system.ref.grids[GRID].township_code
         grids = system.ref.grids_by_area[township]
+        sign_in_browser(desk, site, system, "duty_officer")
         desk.get(f"{site}/posters/{township}")
         wait = WebDriverWait(desk, 20)
         wait.until(

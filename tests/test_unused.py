@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
+from backend.auth.audit import ACTIONS as AUDIT_ACTIONS
+from backend.auth.permissions import Role
 from backend.core.i18n import TEXT
 from backend.domain.events import SPECS, EventType, StageEnd, Ticker
 from backend.domain.vocabulary import Channel, Colour, Rating, Status, Tier
@@ -64,6 +66,9 @@ FAMILIES: dict[str, set[str]] = {
     # backend/drill/export.py: the leader's workbook, its text columns and the bases of rates
     "xl_col_": set(COLUMNS) - set(FIGURES),
     "xl_base_": set(RATE_BASES),
+    # the administrator's pages: roles, and what the audit log records
+    "role_": {r.value for r in Role},
+    "audit_": set(AUDIT_ACTIONS),
 }
 
 

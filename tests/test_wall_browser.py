@@ -24,13 +24,17 @@ from layouts.svg import svg_of
 from layouts.wall import MAP_EMPTY, MAP_OVERDUE
 from tests.browser import chromium, free_port, serving
 from tests.helpers import act, grid_category, report
+from tests.people import sign_in_browser
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
+def browser(system, wall) -> Iterator[Any]:
+    """A Chromium signed in as a duty officer (cookies go by host: every server of the test
+    on 127.0.0.1 sees the session)."""
     drv = chromium()
+    sign_in_browser(drv, wall[0], system, "duty_officer")
     yield drv
     drv.quit()
 

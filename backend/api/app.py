@@ -12,11 +12,14 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from backend.api.errors import install_error_handlers
+from backend.api.gate import StaffGate
 from backend.api.routes import (
+    admin,
     cases,
     intake,
     kpi,
     live,
+    login,
     open311,
     ops,
     photos,
@@ -25,6 +28,7 @@ from backend.api.routes import (
     stuck,
     track_find,
 )
+from backend.queries.scope import scope_of_area
 from backend.system import System
 
 #: the resources of the versioned REST API for integrations (API key), under /api/v1
@@ -45,4 +49,11 @@ def create_api(system: System) -> FastAPI:
     app.include_router(qrcodes.router)  # 一格一码: QR codes and their printable posters
     app.include_router(track_find.router)  # a case found again by its code and phone
     app.include_router(ops.router)  # /healthz, /metrics
+    app.include_router(login.router)  # /login, /logout
+    app.include_router(admin.router)  # /admin: people and the audit log
+    app.add_middleware(
+        StaffGate,
+        sessions=lambda: system.sessions,
+        scope_of=lambda area: scope_of_area(system.ref, area),
+    )
     return app

@@ -17,11 +17,13 @@ from fastapi import Depends, Header, HTTPException, Request
 
 from backend.api.bodies import capped_body
 from backend.api.ratelimit import limit_key
-from backend.auth.apikeys import check_key
+from backend.api.responses import shown_case
+from backend.auth.apikeys import ApiKeyInfo, check_key
+from backend.auth.permissions import KeyPermission
 from backend.core.errors import CommandInvalid
 from backend.intake.service import Intake
 from backend.queries.cases import case_by_id
-from backend.queries.scope import Scope
+from backend.queries.scope import Scope, scope_of_area
 from backend.system import System
 
 #: the largest JSON body a route reads (a chunked body is cut off at the cap too)
@@ -37,10 +39,17 @@ def get_system(request: Request) -> System:
 SystemDep = Annotated[System, Depends(get_system)]
 
 
-def get_scope() -> Scope:
-    """What the caller may see: the whole city until people and API keys carry an area (the
-    accounts issue fills this in; every query already takes the scope it returns)."""
-    return Scope.city()
+def get_scope(request: Request) -> Scope:
+    """What the caller may see: the area of its API key, else the whole city (the citizen's
+    pages need no more; staff screens take the signed-in person's area)."""
+    info = getattr(request.state, "api_key", None)
+    if info is None:
+        header = request.headers.get("authorization") or ""
+        if header.lower().startswith("bearer "):
+            info = lookup_key(request, header.split(None, 1)[1].strip())
+    if info is None or info.area_code is None:
+        return Scope.city()
+    return scope_of_area(get_system(request).ref, info.area_code)
 
 
 ScopeDep = Annotated[Scope, Depends(get_scope)]
@@ -49,36 +58,66 @@ ScopeDep = Annotated[Scope, Depends(get_scope)]
 # ----------------------------------------------------------------------------- API keys
 
 
-def key_name(request: Request, key: str) -> str | None:
-    """The integration an API key belongs to (None: unknown or revoked); a known key is
-    remembered for ``KEY_CACHE_SECONDS``."""
-    cache: dict[str, tuple[str, float]] = request.app.state.key_cache
+def lookup_key(request: Request, key: str) -> ApiKeyInfo | None:
+    """The key's holder and permissions (None: unknown or revoked). A known key is remembered
+    for ``KEY_CACHE_SECONDS``, but a revocation listed in Redis counts at once."""
+    cache: dict[str, tuple[ApiKeyInfo, float]] = request.app.state.key_cache
+    system = get_system(request)
     hit = cache.get(key)
     if hit and hit[1] > time.monotonic():
+        if system.redis.sismember(system.keys.revoked_keys, hit[0].digest):
+            cache.pop(key, None)
+            return None
         return hit[0]
-    with get_system(request).db.connect() as conn:
-        name = check_key(conn, key)
-    if name is not None:
-        cache[key] = (name, time.monotonic() + KEY_CACHE_SECONDS)
-    return name
+    with system.db.connect() as conn:
+        info = check_key(conn, key)
+    if info is not None:
+        cache[key] = (info, time.monotonic() + KEY_CACHE_SECONDS)
+    return info
 
 
-def require_key(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
-    """Integrations authenticate with ``Authorization: Bearer <api key>``: the integration's
-    name, or 401."""
+def known_key(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> ApiKeyInfo:
+    """Integrations authenticate with ``Authorization: Bearer <api key>``: the key, or 401."""
     if not authorization or not authorization.lower().startswith("bearer "):
         raise HTTPException(
             401, "missing 'Authorization: Bearer <api key>'", headers={"WWW-Authenticate": "Bearer"}
         )
-    name = key_name(request, authorization.split(None, 1)[1].strip())
-    if name is None:
+    info = lookup_key(request, authorization.split(None, 1)[1].strip())
+    if info is None:
         raise HTTPException(
             401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
         )
-    return name
+    request.state.api_key = info
+    return info
 
 
-ApiClient = Annotated[str, Depends(require_key)]
+KnownKey = Annotated[ApiKeyInfo, Depends(known_key)]
+
+
+class KeyFor:
+    """A route's need, as a dependency: a key that may ``permission`` (403 otherwise); gives
+    the integration's name, which signs what it does."""
+
+    def __init__(self, permission: KeyPermission) -> None:
+        self.permission = permission
+
+    def __call__(self, key: KnownKey) -> str:
+        if not key.may(self.permission):
+            raise HTTPException(403, f"this API key may not {self.permission.value}")
+        return key.name
+
+
+ApiClient = Annotated[str, Depends(KeyFor(KeyPermission.READ))]
+ReportingClient = Annotated[str, Depends(KeyFor(KeyPermission.REPORT))]
+ActingClient = Annotated[str, Depends(KeyFor(KeyPermission.ACT))]
+
+
+def sees_personal_data(request: Request) -> bool:
+    """Whether the calling key may read reporters unmasked."""
+    info = getattr(request.state, "api_key", None)
+    return info is not None and info.may(KeyPermission.PERSONAL)
 
 
 class KeyRateLimit:
@@ -88,8 +127,8 @@ class KeyRateLimit:
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
 
-    def __call__(self, request: Request, client: ApiClient) -> None:
-        limit_key(request, self.bucket, client)
+    def __call__(self, request: Request, key: KnownKey) -> None:
+        limit_key(request, self.bucket, key.name)
 
 
 # ----------------------------------------------------------------------------- bodies
@@ -114,10 +153,11 @@ JsonObject = Annotated[dict[str, Any], Depends(json_object)]
 # ----------------------------------------------------------------------------- cases, intake
 
 
-def get_case(case_id: int, system: SystemDep, scope: ScopeDep) -> dict[str, Any]:
-    """The case the path names, as JSON; CaseNotFound (404) when there is none in scope."""
+def get_case(case_id: int, request: Request, system: SystemDep, scope: ScopeDep) -> dict[str, Any]:
+    """The case the path names, as JSON, its reporter masked unless the key may read it;
+    CaseNotFound (404) when there is none in scope."""
     with system.db.connect() as conn:
-        return case_by_id(conn, case_id, scope=scope)
+        return shown_case(case_by_id(conn, case_id, scope=scope), sees_personal_data(request))
 
 
 FoundCase = Annotated[dict[str, Any], Depends(get_case)]

@@ -172,6 +172,28 @@ class QrRating(BaseModel):
     comment: str | None = Field(default=None, description="at most 500 characters are kept")
 
 
+class LoginForm(BaseModel):
+    """Signing in (``POST /login``)."""
+
+    model_config = ConfigDict(title="LoginForm")
+
+    username: str
+    password: str
+    next: str | None = Field(default=None, description="a path on this server to go back to")
+
+
+class NewPerson(BaseModel):
+    """An administrator making an account (``POST /admin/people``); the password is made."""
+
+    model_config = ConfigDict(title="NewPerson")
+
+    username: str
+    display_name: str | None = None
+    role: str = Field(description="duty_officer | leader | handler | hall_supervisor | admin")
+    area: str | None = Field(default=None, description="an area code; empty: the whole city")
+    units: str | None = Field(default=None, description="a handler's unit codes, comma-separated")
+
+
 class TrackFind(BaseModel):
     """A citizen finding a case again without its link (``POST /t``)."""
 

@@ -83,5 +83,18 @@ class Keys:
     def live_seq(self) -> str:
         return f"{self.prefix}:live:seq"
 
+    def session(self, sid: str) -> str:
+        """One signed-in session (backend/auth/sessions.py); expires when idle."""
+        return f"{self.prefix}:session:{sid}"
+
+    def user_sessions(self, user_id: int) -> str:
+        """The sessions of one person, so a reset or a disabled account ends them all."""
+        return f"{self.prefix}:user:{user_id}:sessions"
+
+    @property
+    def revoked_keys(self) -> str:
+        """Digests of revoked API keys: every web process checks it before trusting a key."""
+        return f"{self.prefix}:apikeys:revoked"
+
 
 DEFAULT_KEYS = Keys()

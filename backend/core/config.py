@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,8 +33,19 @@ class Settings(BaseSettings):
     duplicate_similarity: float = Field(default=0.3, alias="GRIDWATCH_DUPLICATE_SIMILARITY")
     rate_public: str = Field(default="20/60", alias="GRIDWATCH_RATE_PUBLIC")
     rate_key: str = Field(default="600/60", alias="GRIDWATCH_RATE_KEY")
+    # the public Open311 feed: reads per address per 60 s, and how citizens' text is shown there
+    rate_feed: str = Field(default="60/60", alias="GRIDWATCH_RATE_FEED")
+    open311_text: Literal["redacted", "none"] = Field(
+        default="redacted", alias="GRIDWATCH_OPEN311_TEXT"
+    )
     jurisdiction_id: str | None = Field(default=None, alias="GRIDWATCH_JURISDICTION")
     text_confidence: float = Field(default=0.6, alias="GRIDWATCH_TEXT_CONFIDENCE")
+    # people (README, "Signing in"): the key that signs session cookies (unset: one made once
+    # and kept in GRIDWATCH_VAR), how long an idle session lives, and the longest a session lives
+    secret_key: str | None = Field(default=None, alias="GRIDWATCH_SECRET_KEY")
+    session_idle_minutes: int = Field(default=480, ge=1, alias="GRIDWATCH_SESSION_IDLE_MINUTES")
+    session_max_hours: int = Field(default=24, ge=1, alias="GRIDWATCH_SESSION_MAX_HOURS")
+    rate_login: str = Field(default="10/60", alias="GRIDWATCH_RATE_LOGIN")
     # the address citizens reach (printed in the QR codes); unset: the address of the request
     public_url: str | None = Field(default=None, alias="GRIDWATCH_PUBLIC_URL")
 
@@ -41,6 +55,19 @@ class Settings(BaseSettings):
             return self.database_url
         self.var_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{(self.var_dir / 'gridwatch.db').resolve()}"
+
+    @cached_property
+    def effective_secret_key(self) -> str:
+        """The cookie-signing key: set, or made once and kept (mode 600) beside the database."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret_key"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
 
 
 def load_settings() -> Settings:

@@ -5,15 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, true
+from sqlalchemy import ColumnElement, Table, and_, false, true
+
+from backend.refdata.index import RefIndex
+
+#: the column of a case (and of its delta) that names an area of each level
+_COLUMN = {"county": "county_code", "township": "township_code", "grid": "grid_code"}
 
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """An area a user may see: the whole city (``area=None``), a county or a township."""
+    """An area a user may see: the whole city (``area=None``), a county, a township, a
+    community (its grids, listed) or a grid."""
 
     area: str | None = None
-    level: str | None = None  # "county" | "township"
+    level: str | None = None  # "county" | "township" | "community" | "grid"
+    grids: tuple[str, ...] = ()  # a community's grids
 
     @classmethod
     def city(cls) -> Scope:
@@ -23,13 +30,29 @@ class Scope:
         """The SQL condition restricting ``table`` (which has county/township columns)."""
         if self.area is None:
             return true()
-        if self.level == "county":
-            return and_(table.c.county_code == self.area)
-        return and_(table.c.township_code == self.area)
+        if self.level == "community":
+            return table.c.grid_code.in_(self.grids) if self.grids else false()
+        return and_(table.c[_COLUMN.get(self.level or "township", "township_code")] == self.area)
 
     def admits(self, delta: dict[str, Any]) -> bool:
         """The same rule for a live delta, so screens and queries always agree."""
         if self.area is None:
             return True
-        key = "county_code" if self.level == "county" else "township_code"
-        return delta.get(key) == self.area
+        if self.level == "community":
+            return delta.get("grid_code") in self.grids
+        return delta.get(_COLUMN.get(self.level or "township", "township_code")) == self.area
+
+
+def scope_of_area(ref: RefIndex, area: str | None) -> Scope:
+    """The scope of a person or a key with this area (None or the city: everything)."""
+    if area is None:
+        return Scope.city()
+    level = ref.area_levels.get(area)
+    if level is None:
+        # an area no longer in the reference data sees nothing rather than everything
+        return Scope(area, "grid")
+    if level == "city":
+        return Scope.city()
+    if level == "community":
+        return Scope(area, level, tuple(sorted(ref.grids_by_area.get(area, ()))))
+    return Scope(area, level)

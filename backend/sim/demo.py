@@ -15,6 +15,7 @@ from backend.core.config import load_settings
 from backend.domain.case import CaseState
 from backend.domain.vocabulary import OPEN_VALUES
 from backend.engine.worker import EngineWorker
+from backend.sim.accounts import demo_accounts
 from backend.sim.runner import LiveSimulation, run_fast
 from backend.sim.simulator import CitySimulator, SimConfig
 from backend.sim.story import DemoStory
@@ -77,6 +78,8 @@ def run_demo(
     if story:  # the core story on screen within the first minute
         opening.start()
     log.info("demo city live at %.0fx; open http://127.0.0.1:%d/", speed, port)
+    for username, role, password in demo_accounts(system):
+        log.info("sign in as %-8s (%s): password %s", username, role, password)
     first_grid = sorted(system.ref.grids)[0]
     log.info(
         "citizens report by QR code (码上办) at http://127.0.0.1:%d/r/%s (its code: /r/%s/qr.svg);"

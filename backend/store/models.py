@@ -232,6 +232,57 @@ api_keys = Table(
     Column("prefix", String(12), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
+    # what the key may do (backend/auth/permissions.py, KEY_PERMISSIONS) and the area it sees
+    Column("permissions", JSON, nullable=True),
+    Column("area_code", String(32), nullable=True),
+)
+
+# ---------------------------------------------------------------- people (issue 11)
+
+#: Local accounts. Passwords are argon2 hashes; a run of wrong passwords locks the account for
+#: a while; ``active`` false keeps the row (and what it signed) but refuses the login.
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(64), nullable=False),
+    Column("password_hash", String(200), nullable=True),  # None: single sign-on only
+    Column("role", String(32), nullable=False),
+    Column("area_code", String(32), nullable=True),  # None: the whole city
+    Column("units", JSON, nullable=True),  # a handler's units
+    Column("active", Boolean, nullable=False, default=True),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("password_changed_at", UTCDateTime, nullable=True),
+    Column("oidc_subject", String(200), nullable=True, unique=True),
+)
+
+#: Signed-in sessions, durable: Redis holds them for speed (backend/auth/sessions.py), this
+#: table decides when Redis is away or has lost them, so a wall stays signed in across a
+#: Redis restart and an ended session stays ended. Only a digest of the session id is kept.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", BigInteger, nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+)
+
+#: Append-only: logins, refusals, actions, exports and views of personal data. Never updated.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("actor", String(64), nullable=False, index=True),
+    Column("action", String(32), nullable=False),
+    Column("target", String(100), nullable=True),
+    Column("ip", String(64), nullable=True),
+    Column("detail", JSON, nullable=True),
 )
 
 # ---------------------------------------------------------------- intake (issue 5)

@@ -16,13 +16,14 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, ctx, html, no_update, set_props
 from dash.exceptions import WebsocketDisconnected
 
+from backend.auth.permissions import Permission
 from backend.core.errors import CaseNotFound, CommandInvalid, GridwatchError, TransitionRefused
 from backend.core.i18n import t
 from backend.domain.commands import action_command
 from backend.queries.timeline import Timeline, load_timeline
 from backend.system import System
 from callbacks.router import case_id_of
-from callbacks.viewer import viewer_scope
+from callbacks.viewer import may, viewer_actor, viewer_scope
 from dashboard.case_watch import CaseWatcher
 from layouts import ids
 from layouts.leader import case as case_layout
@@ -95,6 +96,17 @@ def register(app: Dash, system: System, watcher: CaseWatcher) -> None:
         case_id, text, unit, re_reason, esc_reason, lead, co, con_reason, search, lang = args[4:]
         lang = lang or "zh"
         action = ACTIONS[trig]
+        if not may(Permission.ACT):  # the desk is open to some who may not act on cases
+            said = [
+                html.Strong(t("act_refused", lang) + " "),
+                html.Span(t("act_not_allowed", lang)),
+            ]
+            return (
+                dbc.Alert(said, color="danger", id="act-refused"),
+                no_update,
+                no_update,
+                no_update,
+            )
         params: dict[str, Any] = {
             "instruct": {"text": text},
             "reassign": {"unit": unit, "reason": re_reason},
@@ -102,7 +114,7 @@ def register(app: Dash, system: System, watcher: CaseWatcher) -> None:
             "consult": {"lead": lead, "co_units": co or [], "reason": con_reason},
         }[action]
         params = {k: v for k, v in params.items() if v is not None}
-        cmd = action_command(action, params, case_id=int(case_id), actor=ACTOR)
+        cmd = action_command(action, params, case_id=int(case_id), actor=viewer_actor(ACTOR))
         result = system.engine.apply([cmd]).results[0]
         if not result.ok:
             assert result.error is not None

@@ -13,11 +13,14 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, no_update
 
+from backend.auth import audit
+from backend.auth.permissions import Permission
 from backend.core.i18n import t
 from backend.drill import export, snapshots
 from backend.drill.periods import Period, period_of
 from backend.refdata.index import RefIndex
 from backend.system import System
+from callbacks.viewer import may, viewer_actor
 from dashboard.drill_jobs import DrillJobs
 from layouts import ids
 from layouts.leader import periodic as view
@@ -128,12 +131,15 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
     ) -> Any:
         from dash import ctx
 
-        if not ctx.triggered or not ctx.triggered[0]["value"]:
+        if not ctx.triggered or not ctx.triggered[0]["value"] or not may(Permission.EXPORT):
             return no_update
         lang = lang or "zh"
         p = _period(kind, day, system)
         rows, meta = period_report(system, p, system.clock.now(), lang)
         name = f"gridwatch-{p.kind}-{p.start.isoformat()}"
+        fmt = "csv" if ctx.triggered_id == ids.REPORT_CSV else "xlsx"
+        with system.db.begin() as conn:  # who took which report out of the building
+            audit.record(conn, system.clock.now(), viewer_actor(), "export", f"{name}.{fmt}")
         if ctx.triggered_id == ids.REPORT_CSV:
             return {
                 "content": export.to_csv(rows, meta),

@@ -14,16 +14,19 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.deps import (
+    ActingClient,
     ApiClient,
     FoundCase,
     IntakeDep,
     JsonObject,
     KeyRateLimit,
+    ReportingClient,
     ScopeDep,
     SystemDep,
     json_object,
+    sees_personal_data,
 )
-from backend.api.responses import outcome_response
+from backend.api.responses import outcome_response, shown_case, shown_report
 from backend.api.schemas import CaseAction, NewCase, json_body
 from backend.core.errors import CommandInvalid
 from backend.domain.commands import action_command
@@ -42,7 +45,12 @@ router = APIRouter(prefix="/cases", tags=["cases"])
     openapi_extra=json_body(NewCase),
 )
 async def create_case(
-    client: ApiClient, data: JsonObject, system: SystemDep, scope: ScopeDep, intake: IntakeDep
+    request: Request,
+    client: ReportingClient,
+    data: JsonObject,
+    system: SystemDep,
+    scope: ScopeDep,
+    intake: IntakeDep,
 ) -> Response:
     """DESIGN.md's REST intake. A report repeating an open case is attached to it: 200 with
     that case (``report.state`` = attached) instead of 201 with a new one."""
@@ -67,7 +75,7 @@ async def create_case(
         },
     )
     out = await run_in_threadpool(intake.submit, report, f"api:{client}"[:64])
-    return outcome_response(system, scope, out)
+    return outcome_response(system, scope, out, sees_personal_data(request))
 
 
 @router.get("/{case_id}")
@@ -106,8 +114,10 @@ async def action_body(case_id: int, request: Request) -> dict[str, Any]:
 
 @router.post("/{case_id}/actions", openapi_extra=json_body(CaseAction))
 async def case_action(
+    request: Request,
     case_id: int,
-    client: ApiClient,
+    client: ActingClient,
+    in_scope: FoundCase,  # 404 for a case outside the key's area, before anything is done
     data: Annotated[dict[str, Any], Depends(action_body)],
     system: SystemDep,
     scope: ScopeDep,
@@ -121,12 +131,12 @@ async def case_action(
         assert r.error is not None
         raise r.error
     with system.db.connect() as conn:
-        return case_by_id(conn, case_id, scope=scope)
+        return shown_case(case_by_id(conn, case_id, scope=scope), sees_personal_data(request))
 
 
 @router.get("/{case_id}/reports")
 def case_reports_of(
-    case_id: int, client: ApiClient, case: FoundCase, system: SystemDep
+    case_id: int, request: Request, client: ApiClient, case: FoundCase, system: SystemDep
 ) -> dict[str, Any]:
     """Every report of a case: the first, and each duplicate attached to it."""
     with system.db.connect() as conn:
@@ -135,5 +145,8 @@ def case_reports_of(
     return {
         "case_id": case_id,
         "duplicate_count": case["duplicate_count"],
-        "reports": [store.report_json(r, photos[r["id"]]) for r in rows],
+        "reports": [
+            shown_report(store.report_json(r, photos[r["id"]]), sees_personal_data(request))
+            for r in rows
+        ],
     }

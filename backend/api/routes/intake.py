@@ -11,15 +11,18 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.deps import (
+    ActingClient,
     ApiClient,
     IntakeDep,
     JsonObject,
     KeyRateLimit,
+    ReportingClient,
     ScopeDep,
     SystemDep,
     json_object,
+    sees_personal_data,
 )
-from backend.api.responses import outcome_response
+from backend.api.responses import outcome_response, shown_report
 from backend.api.schemas import TextMessage, TriageDecision, json_body
 from backend.core.errors import CommandInvalid
 from backend.intake import store
@@ -72,7 +75,12 @@ def check_text_message(data: dict[str, Any], ref: RefIndex) -> datetime | None:
     openapi_extra=json_body(TextMessage),
 )
 async def text_message(
-    client: ApiClient, data: JsonObject, system: SystemDep, scope: ScopeDep, intake: IntakeDep
+    request: Request,
+    client: ReportingClient,
+    data: JsonObject,
+    system: SystemDep,
+    scope: ScopeDep,
+    intake: IntakeDep,
 ) -> Response:
     """A 12345 hotline order or a WeChat group message as free Chinese text: the parser picks
     category, place and urgency; what it is unsure of goes to the triage queue (202)."""
@@ -94,11 +102,12 @@ async def text_message(
         triage=parsed.triage_reason(system.settings.text_confidence),
     )
     out = await run_in_threadpool(intake.submit, report, f"{channel}:{client}"[:64])
-    return outcome_response(system, scope, out)
+    return outcome_response(system, scope, out, sees_personal_data(request))
 
 
 @router.get("/triage")
 def triage_list(
+    request: Request,
     client: ApiClient,
     system: SystemDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -108,7 +117,9 @@ def triage_list(
     with system.db.connect() as conn:
         total, rows = store.triage_queue(conn, limit, offset, system.clock.now() - STALE)
         photos = store.photo_ids(conn, [r["id"] for r in rows])
-    return {"total": total, "items": [store.report_json(r, photos[r["id"]]) for r in rows]}
+    personal = sees_personal_data(request)
+    items = [shown_report(store.report_json(r, photos[r["id"]]), personal) for r in rows]
+    return {"total": total, "items": items}
 
 
 async def decision_body(report_id: int, request: Request) -> dict[str, Any]:
@@ -118,8 +129,9 @@ async def decision_body(report_id: int, request: Request) -> dict[str, Any]:
 
 @router.post("/triage/{report_id}", response_model=None, openapi_extra=json_body(TriageDecision))
 async def triage_decide(
+    request: Request,
     report_id: int,
-    client: ApiClient,
+    client: ActingClient,
     data: Annotated[dict[str, Any], Depends(decision_body)],
     system: SystemDep,
     scope: ScopeDep,
@@ -133,4 +145,4 @@ async def triage_decide(
         raise HTTPException(404, f"no report {report_id}") from None
     if out.case_id is None:
         return {"report": {"id": out.report_id, "state": out.state}}
-    return outcome_response(system, scope, out)
+    return outcome_response(system, scope, out, sees_personal_data(request))

@@ -21,11 +21,13 @@ from fastapi.responses import Response
 from sqlalchemy import RowMapping
 from starlette.concurrency import run_in_threadpool
 
-from backend.api.bodies import field, files, read_form
-from backend.api.deps import IntakeDep, ScopeDep, SystemDep, key_name
-from backend.api.ratelimit import limit_key
+from backend.api.bodies import client_ip, field, files, read_form
+from backend.api.deps import IntakeDep, ScopeDep, SystemDep, lookup_key
+from backend.api.ratelimit import Limit, limit_key, limiter
 from backend.api.schemas import Open311Request, form_body
+from backend.auth.permissions import KeyPermission
 from backend.core.errors import CommandInvalid, GridwatchError
+from backend.domain.personal import redact
 from backend.domain.vocabulary import OPEN_VALUES, Severity
 from backend.intake.photos import check_photos
 from backend.intake.service import ATTACHED, Report
@@ -239,6 +241,14 @@ def _status_notes(row: RowMapping) -> str:
     return text
 
 
+def _public_text(system: System, text: str | None) -> str | None:
+    """Citizens' words on the public feed: without phone, identity card or room numbers, or
+    not at all (GRIDWATCH_OPEN311_TEXT)."""
+    if system.settings.open311_text == "none":
+        return None
+    return redact(text)
+
+
 def _request_json(system: System, row: RowMapping, media: dict[int, str]) -> dict[str, Any]:
     ref = system.ref
     cat = ref.categories.get(row["category"])
@@ -255,7 +265,7 @@ def _request_json(system: System, row: RowMapping, media: dict[int, str]) -> dic
         "status_notes": _status_notes(row),
         "service_name": cat.name if cat else row["category"],
         "service_code": row["category"],
-        "description": row["description"],
+        "description": _public_text(system, row["description"]),
         "agency_responsible": unit.name if unit else row["unit_code"],
         "service_notice": None,
         "requested_datetime": _w3(row["reported_at"], system.tz),
@@ -372,12 +382,21 @@ async def service_definition(
     return render(fmt, "service_definition", None, _definition(code))
 
 
+def _limit_feed(request: Request, system: System) -> None:
+    """Bulk reads of the public feed are limited per address (GRIDWATCH_RATE_FEED)."""
+    try:
+        limiter(request).check("feed", client_ip(request), Limit.parse(system.settings.rate_feed))
+    except HTTPException as exc:
+        raise Open311Error(429, "too many requests: slow down") from exc
+
+
 @router.get("/requests.{fmt}")
 @open311_errors
 async def service_requests(
     request: Request, fmt: str, system: SystemDep, scope: ScopeDep
 ) -> Response:
     fmt = _fmt(fmt)
+    _limit_feed(request, system)
     params = dict(request.query_params)
     _check_jurisdiction(request, system, params.get("jurisdiction_id"))
     rows = await run_in_threadpool(_requests_query, system, scope, params)
@@ -395,6 +414,7 @@ async def service_request(
     jurisdiction_id: str | None = None,
 ) -> Response:
     fmt = _fmt(fmt)
+    _limit_feed(request, system)
     _check_jurisdiction(request, system, jurisdiction_id)
     if not request_id.isdigit():
         raise Open311Error(404, f"service_request_id {request_id!r} was not found")
@@ -427,9 +447,12 @@ async def post_request(
     key = field(form, "api_key") or request.query_params.get("api_key")
     if not key:
         raise Open311Error(403, "api_key was not provided")
-    client = key_name(request, key)
-    if client is None:
+    info = lookup_key(request, key)
+    if info is None:
         raise Open311Error(403, "invalid api_key received -- can't proceed with create_request")
+    if not info.may(KeyPermission.REPORT):
+        raise Open311Error(403, "this api_key may not create requests")
+    client = info.name
     limit_key(request, "open311", client)
     _check_jurisdiction(request, system, field(form, "jurisdiction_id"))
     code = field(form, "service_code")
