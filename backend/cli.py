@@ -404,6 +404,10 @@ def user_create(
     password: Annotated[
         str | None, typer.Option(help="the password (default: one is made and printed)")
     ] = None,
+    sso_subject: Annotated[
+        str | None,
+        typer.Option(help="the person's subject at the identity service (single sign-on)"),
+    ] = None,
 ) -> None:
     """Create a person who signs in to the screens."""
     import secrets
@@ -430,6 +434,7 @@ def user_create(
                 units=unit or [],
                 known_areas=set(system.ref.area_levels),
                 known_units=set(system.ref.units),
+                oidc_subject=sso_subject,
             )
             audit.record(conn, now, "cli", "user_created", name, role=role, area=area)
     except AccountError as exc:

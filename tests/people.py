@@ -23,6 +23,7 @@ def make_person(
     units: list[str] | None = None,
     username: str | None = None,
     display_name: str | None = None,
+    oidc_subject: str | None = None,
 ) -> Person:
     name = username or f"{role}-{next(_n)}-{uuid.uuid4().hex[:6]}"
     with system.db.begin() as conn:
@@ -35,6 +36,7 @@ def make_person(
             display_name=display_name,
             area_code=area,
             units=units,
+            oidc_subject=oidc_subject,
         )
 
 

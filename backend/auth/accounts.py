@@ -98,6 +98,7 @@ def create_user(
     units: list[str] | None = None,
     known_areas: set[str] | None = None,
     known_units: set[str] | None = None,
+    oidc_subject: str | None = None,
 ) -> Person:
     errors: dict[str, tuple[str, dict[str, Any]]] = {}
     if not _USERNAME.match(username or ""):
@@ -117,6 +118,11 @@ def create_user(
     name = (display_name or username or "").strip()
     if len(name) > 64:
         errors["display_name"] = ("acct_display_name", {})
+    if oidc_subject is not None and (
+        not 0 < len(oidc_subject) <= 200
+        or conn.execute(select(users.c.id).where(users.c.oidc_subject == oidc_subject)).first()
+    ):
+        errors["sso_subject"] = ("acct_sso_subject", {})
     if errors:
         raise AccountError(errors)
     row = (
@@ -133,6 +139,7 @@ def create_user(
                 failed_logins=0,
                 created_at=now,
                 password_changed_at=now if password else None,
+                oidc_subject=oidc_subject,
             )
             .returning(*users.c)
         )
@@ -144,6 +151,16 @@ def create_user(
 
 def find_user(conn: Connection, username: str) -> Any:
     return conn.execute(select(users).where(users.c.username == username)).mappings().first()
+
+
+def person_by_subject(conn: Connection, subject: str) -> Person | None:
+    """The active person a single sign-on subject is linked to, if any."""
+    row = (
+        conn.execute(select(users).where(users.c.oidc_subject == subject, users.c.active.is_(True)))
+        .mappings()
+        .first()
+    )
+    return person_of(row) if row else None
 
 
 def user_by_id(conn: Connection, user_id: int) -> Any:

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     duplicate_similarity: float = Field(default=0.3, alias="GRIDWATCH_DUPLICATE_SIMILARITY")
     rate_public: str = Field(default="20/60", alias="GRIDWATCH_RATE_PUBLIC")
     rate_key: str = Field(default="600/60", alias="GRIDWATCH_RATE_KEY")
+    # single sign-on (README, "Signing in"): a government's unified identity service by
+    # OpenID Connect; unset issuer: local accounts only
+    oidc_issuer: str | None = Field(default=None, alias="GRIDWATCH_OIDC_ISSUER")
+    oidc_client_id: str | None = Field(default=None, alias="GRIDWATCH_OIDC_CLIENT_ID")
+    oidc_client_secret: str | None = Field(default=None, alias="GRIDWATCH_OIDC_CLIENT_SECRET")
     # the public Open311 feed: reads per address per 60 s, and how citizens' text is shown there
     rate_feed: str = Field(default="60/60", alias="GRIDWATCH_RATE_FEED")
     open311_text: Literal["redacted", "none"] = Field(

@@ -165,6 +165,29 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "login_too_many": ("登录尝试过于频繁，请稍后再试", "Too many attempts: try again later"),
     "login_signed_out": ("您已安全退出", "You are signed out"),
+    "sso_button": ("统一身份认证登录", "Sign in with the unified identity service"),
+    "sso_off": ("未配置统一身份认证", "Single sign-on is not set up here"),
+    "sso_unreachable": (
+        "暂时无法连接统一身份认证平台，请稍后再试或使用账号密码登录",
+        "The identity service cannot be reached: try later, or sign in with a password",
+    ),
+    "sso_state": (
+        "登录已过期或来源不明，请重新登录",
+        "The sign-in expired or did not start here: please sign in again",
+    ),
+    "sso_token": (
+        "统一身份认证的凭证无效，请重新登录",
+        "The identity service's token was not valid",
+    ),
+    "sso_denied": ("统一身份认证未通过", "The identity service did not sign you in"),
+    "sso_unlinked": (
+        "您的统一身份认证账号尚未开通本系统权限，请联系系统管理员",
+        "Your identity is not linked to an account here: ask the administrator",
+    ),
+    "acct_sso_subject": (
+        "统一身份认证标识无效或已被其他账号使用",
+        "the single sign-on subject is empty, too long or linked to another account",
+    ),
     "gate_forbidden_title": ("没有权限", "Not allowed"),
     "gate_forbidden": (
         "您的账号没有查看此页面的权限。",

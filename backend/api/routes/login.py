@@ -6,8 +6,11 @@ A wrong name and a wrong password read the same; a run of wrong passwords locks 
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.bodies import client_ip, field, read_form
@@ -17,7 +20,8 @@ from backend.api.gate import same_origin
 from backend.api.ratelimit import Limit, limiter
 from backend.api.schemas import LoginForm, form_body
 from backend.auth import audit
-from backend.auth.accounts import LoginRefused, Person, authenticate
+from backend.auth.accounts import LoginRefused, Person, authenticate, person_by_subject
+from backend.auth.oidc import OidcClient, Pending, SsoRefused
 from backend.auth.permissions import Permission
 from backend.auth.sessions import COOKIE, Sessions
 from backend.core.i18n import t
@@ -60,11 +64,15 @@ def _form(
     next_path: str = "",
 ) -> HTMLResponse:
     query = "?lang=en" if lang_of(request) == "en" else ""
+    system: System = request.app.state.system
+    sso = system.settings.oidc_issuer is not None
+    nxt = f"?next={quote(next_path, safe='')}" if next_path else ""
     return page(
         request,
         "login.html",
         status,
         heading=t("login_title", lang_of(request)),
+        sso_url=f"/login/sso{nxt}" if sso else None,
         action=f"/login{query}",
         error=error,
         notice=notice,
@@ -136,6 +144,112 @@ def _check(system: System, username: str, password: str, ip: str) -> Person:
             audit.record(conn, now, person.actor, "login", ip=ip)
     if refused is not None:
         raise refused
+    return person
+
+
+# ----------------------------------------------------------------------------- single sign-on
+
+SSO_COOKIE = "gw_sso"
+SSO_MAX_AGE = 600  # seconds a person may spend at the provider
+
+
+def _oidc(request: Request, system: System) -> OidcClient | None:
+    s = system.settings
+    if not (s.oidc_issuer and s.oidc_client_id and s.oidc_client_secret):
+        return None
+    client = getattr(request.app.state, "oidc", None)
+    if client is None or client.issuer != s.oidc_issuer.rstrip("/"):
+        client = OidcClient(s.oidc_issuer, s.oidc_client_id, s.oidc_client_secret)
+        request.app.state.oidc = client
+    return client
+
+
+def _signer(system: System) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(system.settings.effective_secret_key, salt="gridwatch-sso")
+
+
+def _redirect_uri(request: Request, system: System) -> str:
+    base = system.settings.public_url or str(request.base_url)
+    return base.rstrip("/") + "/login/sso/callback"
+
+
+@router.get("/login/sso")
+def sso_begin(request: Request, system: SystemDep) -> Response:
+    lang = lang_of(request)
+    client = _oidc(request, system)
+    if client is None:
+        return _form(request, 404, error=t("sso_off", lang))
+    next_path = safe_next(request.query_params.get("next")) or ""
+    try:
+        url, pending = client.begin(_redirect_uri(request, system), next_path)
+    except SsoRefused as refused:
+        return _form(request, 502, error=t(refused.key, lang))
+    out = RedirectResponse(url, status_code=303)
+    out.set_cookie(
+        SSO_COOKIE,
+        _signer(system).dumps(pending.as_dict()),
+        max_age=SSO_MAX_AGE,
+        httponly=True,
+        samesite="lax",  # it must come back with the provider's top-level redirect
+        secure=request.url.scheme == "https",
+        path="/login/sso",
+    )
+    return out
+
+
+@router.get("/login/sso/callback")
+async def sso_callback(request: Request, system: SystemDep) -> Response:
+    lang = lang_of(request)
+    client = _oidc(request, system)
+    if client is None:
+        return _form(request, 404, error=t("sso_off", lang))
+    q = request.query_params
+    ip = client_ip(request)
+    try:
+        if q.get("error"):
+            raise SsoRefused("sso_denied", q.get("error", "")[:100])
+        try:
+            raw = _signer(system).loads(request.cookies.get(SSO_COOKIE, ""), max_age=SSO_MAX_AGE)
+        except BadSignature:
+            raise SsoRefused("sso_state") from None
+        pending = Pending.of(raw)
+        code, state = q.get("code"), q.get("state")
+        if not code or not state or len(code) > 2000 or len(state) > 200:
+            raise SsoRefused("sso_state")
+        claims = await run_in_threadpool(
+            client.finish, code, state, pending, _redirect_uri(request, system)
+        )
+        person = await run_in_threadpool(_sso_person, system, str(claims["sub"]), ip)
+    except SsoRefused as refused:
+        out = _form(request, 401, error=t(refused.key, lang))
+        out.delete_cookie(SSO_COOKIE, path="/login/sso")
+        return out
+    cookie = sessions_of(request).create(person)
+    done = RedirectResponse(pending.next_path or home_of(person), status_code=303)
+    done.delete_cookie(SSO_COOKIE, path="/login/sso")
+    done.set_cookie(
+        COOKIE,
+        cookie,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=system.settings.session_max_hours * 3600,
+        path="/",
+    )
+    return done
+
+
+def _sso_person(system: System, subject: str, ip: str) -> Person:
+    """The linked, active person, with the sign-in (or its refusal) in the audit log."""
+    now = system.clock.now()
+    with system.db.begin() as conn:
+        person = person_by_subject(conn, subject)
+        if person is None:
+            audit.record(conn, now, f"sso:{subject}"[:64], "login_refused", ip=ip, why="unlinked")
+        else:
+            audit.record(conn, now, person.actor, "login", ip=ip, via="sso")
+    if person is None:
+        raise SsoRefused("sso_unlinked")
     return person
 
 
