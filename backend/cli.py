@@ -31,7 +31,7 @@ dead_app = typer.Typer(help="Commands set aside because they could not be applie
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(dead_app, name="deadletters")
 
-CITY_KINDS = ("small", "shangrao")
+CITY_KINDS = ("small", "shangrao", "jizhou")  # backend/refdata/generator.py, sim/profiles.py
 log = logging.getLogger("gridwatch")
 
 
@@ -78,7 +78,7 @@ def _policy_or_fail(system) -> None:  # type: ignore[no-untyped-def]
 
 @app.command()
 def init(
-    city: Annotated[str, typer.Option(help="demo city: small | shangrao")] = "small",
+    city: Annotated[str, typer.Option(help="demo city: small | shangrao | jizhou")] = "small",
     replace: Annotated[bool, typer.Option(help="replace the city already loaded")] = False,
     data: Annotated[
         Path | None,
@@ -176,18 +176,22 @@ def _progress_printer(end: datetime, start: datetime):  # type: ignore[no-untype
 
 @app.command()
 def simulate(
-    city: Annotated[str, typer.Option(help="small | shangrao")] = "small",
+    city: Annotated[str, typer.Option(help="small | shangrao | jizhou")] = "small",
     days: Annotated[float, typer.Option(min=0.01)] = 1.0,
     speed: Annotated[float, typer.Option(min=1.0, help="simulated seconds per wall second")] = 60,
     fast: Annotated[bool, typer.Option(help="as fast as the machine allows, then exit")] = False,
     start: Annotated[str | None, typer.Option(help="start date YYYY-MM-DD (local)")] = None,
     seed: int = 42,
-    rate: Annotated[float | None, typer.Option(help="cases per grid per day")] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="cases per grid per day (default: the city's profile)"),
+    ] = None,
 ) -> None:
-    """Run the simulated city."""
-    from backend.engine.worker import EngineWorker
-    from backend.sim.runner import LiveSimulation, run_fast
-    from backend.sim.simulator import CitySimulator, SimConfig
+    """Run the simulated city, calibrated to its profile (backend/sim/profiles.py)."""
+    from backend.sim.handover import go_live
+    from backend.sim.profiles import PROFILES, sim_config
+    from backend.sim.runner import run_fast
+    from backend.sim.simulator import CitySimulator
 
     _setup_logging()
     _check_city(city)
@@ -196,9 +200,7 @@ def simulate(
         begin = _start_time(start, settings.tz)
     except ValueError as exc:
         raise _fail(str(exc)) from None
-    cfg = SimConfig(seed=seed)
-    if rate is not None:
-        cfg.cases_per_grid_per_day = rate
+    cfg = sim_config(PROFILES[city], seed=seed, rate=rate)
     if fast:
         clock = ManualClock(begin)
         system = _system(settings, clock)
@@ -230,18 +232,15 @@ def simulate(
     _policy_or_fail(system)
     system.init(city)
     sim = CitySimulator(system.ref, system.tz, cfg)
-    live = LiveSimulation(sim, system.stream, scaled, system.keys)
-    worker = EngineWorker(system.engine, system.stream, consumer="simulate")
+    live = go_live(system, sim, scaled, consumer="simulate")
     stop_at = begin + timedelta(days=days)
-    threading.Thread(target=worker.run, daemon=True, name="engine").start()
-    live.start()
     try:
         while scaled.now() < stop_at:
             threading.Event().wait(1.0)
     except KeyboardInterrupt:
         pass
-    live.stop()
-    worker.stop()
+    finally:
+        live.stop()
 
 
 def _start_time(text: str | None, tz: str) -> datetime:
@@ -381,9 +380,14 @@ def import_(
 def demo(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8050,
     speed: Annotated[float, typer.Option(min=1.0)] = 60.0,
-    city: Annotated[str, typer.Option(help="small | shangrao")] = "small",
-    history_days: Annotated[float, typer.Option(help="days simulated before going live")] = 3,
-    rate: Annotated[float, typer.Option(help="cases per grid per day")] = 2.0,
+    city: Annotated[str, typer.Option(help="small | shangrao | jizhou")] = "small",
+    history_days: Annotated[
+        float, typer.Option(min=0.0, help="days simulated before going live")
+    ] = 3,
+    rate: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="cases per grid per day (default: the city's profile)"),
+    ] = None,
 ) -> None:
     """Everything in one command: database, embedded Redis, engine, simulated city, dashboard."""
     from backend.sim.demo import run_demo
