@@ -398,7 +398,15 @@ def demo(
 
 
 def main() -> None:
-    app()
+    """The ``gridwatch`` command. SIGTERM and SIGHUP end it as Ctrl-C does, through the
+    clean-up that stops what it started (the embedded Redis server, child jobs)."""
+    from backend.core.runtime import exit_on_signals
+
+    exit_on_signals()
+    try:
+        app()
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":  # pragma: no cover
