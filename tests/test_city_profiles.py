@@ -22,6 +22,7 @@ import pytest
 from backend.deadlines.policy import Allowance, builtin_policy
 from backend.refdata.generator import generate_city
 from backend.sim.profiles import PROFILES, SEED, category_mix, measure, sim_config
+from tests.test_cli import cli  # noqa: F401  (the CLI fixture)
 
 DAYS = 30
 #: cases reported in the last week of the run are left out of the rates: a case needs days to
@@ -165,3 +166,21 @@ def test_jizhou_has_364_grids_in_three_grid_levels_and_its_qr_deadline() -> None
             mode="normal",
         )
         assert rule.allowance == Allowance(5, "wd")
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["simulate", "--city", "atlantis", "--fast"], "--city must be one of"),
+        (["demo", "--city", "atlantis"], "--city must be one of"),
+        (["simulate", "--rate", "-1", "--fast"], "--rate"),
+        (["demo", "--rate", "-0.5"], "--rate"),
+        (["demo", "--rate", "lots"], "--rate"),
+        (["demo", "--history-days", "-3"], "--history-days"),
+    ],
+)
+def test_a_bad_city_or_rate_is_refused_with_a_reason(cli, args: list[str], says: str) -> None:  # noqa: F811
+    """Nothing is started or stored: the command line is refused before (exit 2)."""
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert says in result.output
