@@ -6,7 +6,7 @@
 For each city, as a user would: ``gridwatch simulate --city C --days N --fast`` in a folder
 of its own (embedded SQLite and Redis), then ``gridwatch report --json``. The baseline of each
 figure is the profile's (its source: the seeds, or the model's own), and the ratio is
-measured ÷ profile. A run shorter than 60 days is read as the tests read a month: the rates
+measured ÷ profile. A run shorter than a year is read as the tests read a month: the rates
 over the cases reported up to a week before its end (a case needs days to be handled; a
 year's tail is small), the case count over the whole run. Prints one JSON line per city and a
 Markdown table for bench/RESULTS.md.
@@ -65,7 +65,7 @@ def run_city(city: str, days: int, start: date) -> dict[str, Any]:
         whole = json.loads(_cli(["report", "--json", "--to", str(end)], env, cwd))
         rates_days = float(days)
         rates = whole
-        if days < 60:
+        if days < 365:
             rates_days = days - FOLLOW_UP_DAYS
             cut = end - timedelta(days=FOLLOW_UP_DAYS)
             rates = json.loads(
