@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backend.core.config import Settings
-from backend.core.runtime import tune_gc
+from backend.core.runtime import die_with_parent, exit_on_signals, tune_gc
 from backend.sim.profiles import PROFILES, sim_config
 from backend.sim.runner import FastRunStats, run_fast
 from backend.sim.simulator import CitySimulator
@@ -90,6 +90,7 @@ def _shard_process(
     ready: Any,
     results: Any,
 ) -> None:
+    die_with_parent()  # a shard ends with the benchmark, however that ends
     tune_gc()
     system = open_system(settings, start)
     ready.wait()
@@ -104,6 +105,7 @@ def run_sharded(
     """The city's counties dealt out to ``engines`` processes, each with its own simulator,
     engine and clock, all writing to the one database (taking turns on SQLite)."""
     counties = sorted({g.county_code for g in system.ref.grids.values()})
+    system.redis.ping()  # an embedded server is started here, once, and the shards join it
     ctx = mp.get_context("spawn")
     ready = ctx.Barrier(engines + 1)
     results = ctx.Queue()
@@ -120,6 +122,7 @@ def run_sharded(
                 ready,
                 results,
             ),
+            daemon=True,  # ended at the benchmark's exit, not waited for
         )
         for i in range(engines)
     ]
@@ -142,6 +145,7 @@ def run_sharded(
 
 
 def main() -> None:
+    exit_on_signals()  # SIGTERM and SIGHUP clean up as Ctrl-C does (the embedded Redis)
     tune_gc()  # as the gridwatch processes run (backend/core/runtime.py)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--days", type=float, default=365)

@@ -121,6 +121,9 @@ class ProtocolScreen(threading.Thread):
 
 
 def _screens_process(url: str, n: int, stop: Any, results: Any) -> None:
+    from backend.core.runtime import die_with_parent
+
+    die_with_parent()  # the screens end with the benchmark, however that ends
     screens = [ProtocolScreen(url) for _ in range(n)]
     for s in screens:
         s.start()
