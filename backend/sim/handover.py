@@ -33,10 +33,14 @@ class Live:
     worker: EngineWorker
     simulation: LiveSimulation
     carried: int
+    engine_thread: threading.Thread
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop sending, then let the engine finish its batch and give its partitions back
+        (before the embedded Redis server is shut down at exit)."""
         self.simulation.stop()
         self.worker.stop()
+        self.engine_thread.join(timeout)
 
 
 def settle_for(clock: ScaledClock, worker: EngineWorker) -> timedelta:
@@ -59,6 +63,7 @@ def go_live(
     with system.db.connect() as conn:
         rows = conn.execute(select(cases).where(cases.c.status.not_in(FINAL))).all()
     live.observe(CaseState.from_row(row) for row in rows)
-    threading.Thread(target=worker.run, name="engine", daemon=True).start()
+    engine = threading.Thread(target=worker.run, name="engine", daemon=True)
+    engine.start()
     live.produce()
-    return Live(worker, live, len(rows))
+    return Live(worker, live, len(rows), engine)
