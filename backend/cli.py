@@ -33,7 +33,7 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(dead_app, name="deadletters")
 
-CITY_KINDS = ("small", "shangrao")
+CITY_KINDS = ("small", "shangrao", "jizhou")  # backend/refdata/generator.py, sim/profiles.py
 log = logging.getLogger("gridwatch")
 
 
@@ -80,7 +80,7 @@ def _policy_or_fail(system) -> None:  # type: ignore[no-untyped-def]
 
 @app.command()
 def init(
-    city: Annotated[str, typer.Option(help="demo city: small | shangrao")] = "small",
+    city: Annotated[str, typer.Option(help="demo city: small | shangrao | jizhou")] = "small",
     replace: Annotated[bool, typer.Option(help="replace the city already loaded")] = False,
     data: Annotated[
         Path | None,
@@ -178,18 +178,22 @@ def _progress_printer(end: datetime, start: datetime):  # type: ignore[no-untype
 
 @app.command()
 def simulate(
-    city: Annotated[str, typer.Option(help="small | shangrao")] = "small",
+    city: Annotated[str, typer.Option(help="small | shangrao | jizhou")] = "small",
     days: Annotated[float, typer.Option(min=0.01)] = 1.0,
     speed: Annotated[float, typer.Option(min=1.0, help="simulated seconds per wall second")] = 60,
     fast: Annotated[bool, typer.Option(help="as fast as the machine allows, then exit")] = False,
     start: Annotated[str | None, typer.Option(help="start date YYYY-MM-DD (local)")] = None,
     seed: int = 42,
-    rate: Annotated[float | None, typer.Option(help="cases per grid per day")] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="cases per grid per day (default: the city's profile)"),
+    ] = None,
 ) -> None:
-    """Run the simulated city."""
-    from backend.engine.worker import EngineWorker
-    from backend.sim.runner import LiveSimulation, run_fast
-    from backend.sim.simulator import CitySimulator, SimConfig
+    """Run the simulated city, calibrated to its profile (backend/sim/profiles.py)."""
+    from backend.sim.handover import go_live
+    from backend.sim.profiles import PROFILES, sim_config
+    from backend.sim.runner import run_fast
+    from backend.sim.simulator import CitySimulator
 
     _setup_logging()
     _check_city(city)
@@ -198,9 +202,7 @@ def simulate(
         begin = _start_time(start, settings.tz)
     except ValueError as exc:
         raise _fail(str(exc)) from None
-    cfg = SimConfig(seed=seed)
-    if rate is not None:
-        cfg.cases_per_grid_per_day = rate
+    cfg = sim_config(PROFILES[city], seed=seed, rate=rate)
     if fast:
         clock = ManualClock(begin)
         system = _system(settings, clock)
@@ -232,18 +234,15 @@ def simulate(
     _policy_or_fail(system)
     system.init(city)
     sim = CitySimulator(system.ref, system.tz, cfg)
-    live = LiveSimulation(sim, system.stream, scaled, system.keys)
-    worker = EngineWorker(system.engine, system.stream, consumer="simulate")
+    live = go_live(system, sim, scaled, consumer="simulate")
     stop_at = begin + timedelta(days=days)
-    threading.Thread(target=worker.run, daemon=True, name="engine").start()
-    live.start()
     try:
         while scaled.now() < stop_at:
             threading.Event().wait(1.0)
     except KeyboardInterrupt:
         pass
-    live.stop()
-    worker.stop()
+    finally:
+        live.stop()
 
 
 def _start_time(text: str | None, tz: str) -> datetime:
@@ -551,9 +550,14 @@ def import_(
 def demo(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8050,
     speed: Annotated[float, typer.Option(min=1.0)] = 60.0,
-    city: Annotated[str, typer.Option(help="small | shangrao")] = "small",
-    history_days: Annotated[float, typer.Option(help="days simulated before going live")] = 3,
-    rate: Annotated[float, typer.Option(help="cases per grid per day")] = 2.0,
+    city: Annotated[str, typer.Option(help="small | shangrao | jizhou")] = "small",
+    history_days: Annotated[
+        float, typer.Option(min=0.0, help="days simulated before going live")
+    ] = 3,
+    rate: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="cases per grid per day (default: the city's profile)"),
+    ] = None,
     story: Annotated[
         bool, typer.Option(help="open with an urgent report, overdue cases, a 会商, a reopening")
     ] = True,
@@ -575,7 +579,15 @@ def demo(
 
 
 def main() -> None:
-    app()
+    """The ``gridwatch`` command. SIGTERM and SIGHUP end it as Ctrl-C does, through the
+    clean-up that stops what it started (the embedded Redis server, child jobs)."""
+    from backend.core.runtime import exit_on_signals
+
+    exit_on_signals()
+    try:
+        app()
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

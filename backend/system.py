@@ -11,7 +11,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import redis
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from backend.auth.sessions import Sessions
 from backend.bus.connection import Keys, connect
@@ -28,6 +29,7 @@ from backend.refdata.generator import generate_city
 from backend.refdata.index import RefIndex
 from backend.store.db import make_engine
 from backend.store.migrate import upgrade
+from backend.store.models import settings_kv
 from backend.store.refload import city_loaded, load_city_into
 
 log = logging.getLogger("gridwatch")
@@ -101,7 +103,25 @@ class System:
 
     @cached_property
     def policy(self) -> PolicyPack:
-        return policy_from_setting(self.settings.policy)
+        """``GRIDWATCH_POLICY`` when it is set; else the demo city's own pack (Jizhou's QR
+        matters are due in 5 working days), else the default."""
+        setting = self.settings.policy
+        if "policy" not in self.settings.model_fields_set:
+            setting = self._city_policy() or setting
+        return policy_from_setting(setting)
+
+    def _city_policy(self) -> str | None:
+        from backend.sim.profiles import profile_for
+
+        try:
+            with self.db.connect() as conn:
+                kind = conn.execute(
+                    select(settings_kv.c.value).where(settings_kv.c.key == "city_kind")
+                ).scalar()
+        except SQLAlchemyError:  # no schema yet: nothing loaded, nothing to say
+            return None
+        profile = profile_for(kind) if kind else None
+        return profile.policy if profile else None
 
     @cached_property
     def ref(self) -> RefIndex:
@@ -128,5 +148,6 @@ class System:
         self, city_kind: str = "small", replace: bool = False, data_dir: Path | None = None
     ) -> str:
         name = init_database(self.db, city_kind, replace=replace, data_dir=data_dir)
-        self.__dict__.pop("ref", None)
+        for built in ("ref", "policy", "deadlines"):  # they depend on the city now loaded
+            self.__dict__.pop(built, None)
         return name

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from backend.core.config import Settings
-from backend.core.runtime import tune_gc
+from backend.core.runtime import die_with_parent, exit_on_signals, tune_gc
 from backend.domain.commands import action_command
 from backend.engine.worker import EngineWorker
 from backend.store.models import case_events, cases
@@ -44,6 +44,7 @@ def engine_process(
 ) -> None:
     """One ``gridwatch engine``: reads the stream while the gate is open. Commands carry their
     own time, so the clock stands still."""
+    die_with_parent()  # an engine ends with the benchmark, however that ends
     tune_gc()
     system = open_system(settings, start)
     worker = EngineWorker(system.engine, system.stream, consumer=name, batch_size=batch)
@@ -69,6 +70,7 @@ def run_engines(backend: str, n: int, batch: int, engines: int) -> dict[str, Any
         ctx.Process(
             target=engine_process,
             args=(settings, system.clock.now(), f"bench-{i}", batch, gate, stop),
+            daemon=True,  # ended at the benchmark's exit, not waited for
         )
         for i in range(engines)
     ]
@@ -108,6 +110,7 @@ def run_engines(backend: str, n: int, batch: int, engines: int) -> dict[str, Any
 
 
 def main() -> None:
+    exit_on_signals()
     tune_gc()
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", type=int, default=20_000)

@@ -3,10 +3,11 @@
     python -m bench.shangrao_year [--days 365] [--step-minutes 30] [--backend sqlite|postgres]
                                   [--engines 2]
 
-The simulator (12,000 grids, 0.32 cases per grid per day: Shangrao's 1.4 million a year) hands
-its commands to the engine in batches, one per simulated step, and the clock ticks after each
-step. Printed: simulated days, cases, events, wall time; and, as a baseline from the same run,
-the wall time the simulator alone needs to generate the same arrivals.
+The simulator (12,000 grids, Shangrao's profile: 0.32 cases per grid per day, 1.4 million a
+year; backend/sim/profiles.py) hands its commands to the engine in batches, one per simulated
+step, and the clock ticks after each step. Printed: simulated days, cases, events, wall time;
+and, as a baseline from the same run, the wall time the simulator alone needs to generate the
+same arrivals.
 
 With ``--engines K`` the counties are dealt out to K processes. Each simulates its counties
 with its own engine, and keeps the clock of its own cases only (``CaseEngine.tick`` with
@@ -16,6 +17,7 @@ with its own engine, and keeps the clock of its own cases only (``CaseEngine.tic
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing as mp
 import sys
@@ -24,16 +26,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backend.core.config import Settings
-from backend.core.runtime import tune_gc
+from backend.core.runtime import die_with_parent, exit_on_signals, tune_gc
+from backend.sim.profiles import PROFILES, sim_config
 from backend.sim.runner import FastRunStats, run_fast
-from backend.sim.simulator import CitySimulator, SimConfig
+from backend.sim.simulator import CitySimulator
 from backend.system import System
 from bench.common import TZ, fresh_system, machine, open_system
 
 
 def generator_only(system: System, start: datetime, end: datetime, step: timedelta) -> float:
     """Seconds the simulator needs just to generate the arrivals (no engine)."""
-    sim = CitySimulator(system.ref, system.tz, SimConfig())
+    sim = CitySimulator(system.ref, system.tz, sim_config(PROFILES["shangrao"]))
     t0 = time.perf_counter()
     t = start
     while t < end:
@@ -51,7 +54,8 @@ def simulate_shard(
     label: str = "",
 ) -> tuple[FastRunStats, int]:
     """Run the simulated city (or the shard of it in ``counties``) through its engine."""
-    sim = CitySimulator(system.ref, system.tz, SimConfig(counties=counties))
+    cfg = dataclasses.replace(sim_config(PROFILES["shangrao"]), counties=counties)
+    sim = CitySimulator(system.ref, system.tz, cfg)
     last = [0.0]
 
     def progress(t: datetime, s: FastRunStats) -> None:
@@ -86,6 +90,7 @@ def _shard_process(
     ready: Any,
     results: Any,
 ) -> None:
+    die_with_parent()  # a shard ends with the benchmark, however that ends
     tune_gc()
     system = open_system(settings, start)
     ready.wait()
@@ -100,6 +105,7 @@ def run_sharded(
     """The city's counties dealt out to ``engines`` processes, each with its own simulator,
     engine and clock, all writing to the one database (taking turns on SQLite)."""
     counties = sorted({g.county_code for g in system.ref.grids.values()})
+    system.redis.ping()  # an embedded server is started here, once, and the shards join it
     ctx = mp.get_context("spawn")
     ready = ctx.Barrier(engines + 1)
     results = ctx.Queue()
@@ -116,6 +122,7 @@ def run_sharded(
                 ready,
                 results,
             ),
+            daemon=True,  # ended at the benchmark's exit, not waited for
         )
         for i in range(engines)
     ]
@@ -138,6 +145,7 @@ def run_sharded(
 
 
 def main() -> None:
+    exit_on_signals()  # SIGTERM and SIGHUP clean up as Ctrl-C does (the embedded Redis)
     tune_gc()  # as the gridwatch processes run (backend/core/runtime.py)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--days", type=float, default=365)
@@ -172,6 +180,8 @@ def main() -> None:
                 "wall_s": round(stats.wall_seconds, 1),
                 "events_per_s": round(stats.events / stats.wall_seconds),
                 "generator_only_s": round(gen, 1),
+                # for ``gridwatch report --json`` on the year (bench/city_profiles.py)
+                "database": system.settings.effective_database_url,
             },
             ensure_ascii=False,
         )

@@ -126,6 +126,9 @@ class ProtocolScreen(threading.Thread):
 
 
 def _screens_process(url: str, cookie: str, n: int, stop: Any, results: Any) -> None:
+    from backend.core.runtime import die_with_parent
+
+    die_with_parent()  # the screens end with the benchmark, however that ends
     screens = [ProtocolScreen(url, cookie) for _ in range(n)]
     for s in screens:
         s.start()

@@ -20,11 +20,13 @@ to compute (Shangrao: bench/RESULTS.md), so both run in child processes
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import threading
 import time
 
+from backend.core.runtime import PARENT_PID_ENV
 from backend.drill.projection import refresh_stages
 from backend.system import System
 
@@ -115,6 +117,8 @@ class DrillJobs:
             capture_output=True,
             text=True,
             timeout=1800,
+            # the child ends with this process (backend/core/runtime.py die_with_parent)
+            env=os.environ | {PARENT_PID_ENV: str(os.getpid())},
             check=False,
         )
         if done.returncode != 0:

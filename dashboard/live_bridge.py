@@ -116,7 +116,8 @@ class _View:
     numbers_json: str = "{}"
     map_colours: list[str] = field(default_factory=list)
     ticker: list[Any] = field(default_factory=list)  # rendered items, newest first
-    ticker_top: int = 0  # seq of the newest item shown
+    ticker_seqs: list[int] = field(default_factory=list)  # the model's seq of each
+    ticker_top: int = 0  # the highest seq considered (lines not taken then are skipped)
     intake: tuple[Any, ...] = ()
 
 
@@ -351,7 +352,7 @@ class LiveBridge:
             self._numbers_changed = True
         if time.monotonic() - self._last_ticker >= self.ticker_interval:
             self._ticker_changes(out)
-        elif self.model.ticker and self.model.ticker[0].seq > self._view.ticker_top:
+        elif self.model.ticker_seq > self._view.ticker_top:
             self._ticker_waiting = True  # come back for it
         if heavy:
             self._heavy_changes(now, out)
@@ -360,25 +361,24 @@ class LiveBridge:
         return out
 
     def _ticker_changes(self, out: Props) -> None:
-        """New ticker lines, prepended with a ``Patch``; the oldest fall off the end.
+        """New ticker lines put in place with a ``Patch``, in time order, newest first (the
+        model's order); the oldest fall off the end.
 
         Each new line is a few components the browser must mount, which costs more than all
         the numbers together, so lines go out every ``ticker_interval``, not every frame.
         """
         m, v = self.model, self._view
+        shown = dict(zip(v.ticker_seqs, v.ticker, strict=True))
         # a wall is read by people: a few lines a frame, the newest, however busy the city is
-        fresh = [item for item in m.ticker if item.seq > v.ticker_top][:TICKER_PER_FRAME]
+        fresh = [i for i in m.ticker if i.seq > v.ticker_top and i.seq not in shown]
+        fresh = fresh[:TICKER_PER_FRAME]
         if fresh:
-            rendered = [self._ticker_item(item) for item in fresh]
-            p = Patch()
-            for item in reversed(rendered):
-                p.prepend(item)
-            total = len(v.ticker) + len(rendered)
-            for _ in range(max(0, total - TICKER_SHOWN)):
-                del p[TICKER_SHOWN]
-            v.ticker = (rendered + v.ticker)[:TICKER_SHOWN]
-            v.ticker_top = fresh[0].seq
-            out[ids.WALL_TICKER] = {"children": p}
+            lines = shown | {i.seq: self._ticker_item(i) for i in fresh}
+            target = [i.seq for i in m.ticker if i.seq in lines][:TICKER_SHOWN]
+            out[ids.WALL_TICKER] = {"children": _reorder(v.ticker_seqs, target, lines)}
+            v.ticker_seqs = target
+            v.ticker = [lines[seq] for seq in target]
+        v.ticker_top = max(v.ticker_top, m.ticker_seq)
         self._last_ticker = time.monotonic()
         self._ticker_waiting = False
 
@@ -436,3 +436,21 @@ class LiveBridge:
             unit.name if unit else "—",
             self.system.tz,
         )
+
+
+def _reorder(shown: list[int], target: list[int], lines: dict[int, Any]) -> Patch:
+    """The Patch that turns the lines ``shown`` into ``target`` (both newest first): lines
+    that left are deleted from the bottom up, new ones inserted where their time puts them.
+    Lines on both keep their order (the model only inserts), so this ends at ``target``."""
+    p = Patch()
+    keep = set(target)
+    now = list(shown)
+    for index in range(len(now) - 1, -1, -1):
+        if now[index] not in keep:
+            del p[index]
+            del now[index]
+    for index, seq in enumerate(target):
+        if index >= len(now) or now[index] != seq:
+            p.insert(index, lines[seq])
+            now.insert(index, seq)
+    return p

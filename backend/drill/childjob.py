@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from backend.core.runtime import die_with_parent
 from backend.store.db import make_engine
 
 
@@ -50,6 +51,7 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+    die_with_parent()
     job, url, now, tz = argv
     db = make_engine(url)
     try:

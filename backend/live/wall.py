@@ -332,10 +332,20 @@ class WallModel:
         return _told_key(item) in self._told_keys
 
     def _push_ticker(self, item: TickerItem) -> None:
-        if len(self.ticker) == self.ticker.maxlen:  # the oldest line leaves the ticker
-            self._told_keys.discard(_told_key(self.ticker[-1]))
+        """Put a line where its time puts it, newest first. Commands carry their own time and
+        the clock's moves are told when they commit, so lines do not arrive in time order; one
+        older than every line of a full ticker is not shown at all."""
+        ticker = self.ticker
+        at = item.at
+        index = 0
+        while index < len(ticker) and ticker[index].at > at:  # same time: the later one first
+            index += 1
+        if len(ticker) == ticker.maxlen:
+            if index == len(ticker):
+                return
+            self._told_keys.discard(_told_key(ticker.pop()))  # the oldest line leaves
         self.ticker_seq += 1
-        self.ticker.appendleft(replace(item, seq=self.ticker_seq))
+        ticker.insert(index, replace(item, seq=self.ticker_seq))
         self._told_keys.add(_told_key(item))
 
     def _contribution(self, e: Entry) -> Iterator[tuple[tuple[Any, ...], int]]:

@@ -56,6 +56,10 @@ def _figures(rows: list[dict[str, Any]], durations: list[float]) -> dict[str, An
         "overdue_open": sum(r["overdue_open"] for r in rows),
         "median_hours_to_close": round(statistics.median(durations), 4) if durations else None,
         "satisfaction_rate": round(satisfied / rated, 6) if rated else None,
+        # beside FIGURES (the screens' and exports' columns): DESIGN.md's 超期件, and the
+        # cases moved up a tier or more, which a simulated city is held to (sim/profiles.py)
+        "overdue_cases": sum(r["overdue_cases"] for r in rows),
+        "escalated_cases": sum(r["escalated_cases"] for r in rows),
     }
 
 
@@ -90,6 +94,8 @@ def build_report(
         rules.count_where(rules.overdue_now(now)).label("overdue_open"),
         rules.count_where(rules.is_rated()).label("rated"),
         rules.count_where(rules.is_satisfied()).label("satisfied"),
+        rules.count_where(rules.went_overdue()).label("overdue_cases"),
+        rules.count_where(rules.was_escalated()).label("escalated_cases"),
     ]
     wanted = {g: GROUPS[g] for g in groups}
     keys = list(wanted.values())

@@ -55,6 +55,16 @@ def on_time(t: Table = cases) -> ColumnElement[bool]:
     return and_(is_completed(t), t.c.completed_at <= t.c.due_at, t.c.overdue_tiers == "")
 
 
+def went_overdue(t: Table = cases) -> ColumnElement[bool]:
+    """Overdue at one tier or more (超期件), whether the clock has since moved it up."""
+    return t.c.overdue_tiers != ""
+
+
+def was_escalated(t: Table = cases) -> ColumnElement[bool]:
+    """Moved up one tier or more, by the clock or by a person."""
+    return t.c.escalations > 0
+
+
 def is_rated(t: Table = cases) -> ColumnElement[bool]:
     return t.c.rating.is_not(None)
 

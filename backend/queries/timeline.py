@@ -52,7 +52,7 @@ class Timeline:
 
     @property
     def last_seq(self) -> int:
-        return self.events[-1]["seq"] if self.events else 0
+        return max((e["seq"] for e in self.events), default=0)
 
 
 def load_timeline(conn: Connection, case_id: int, now: datetime, *, scope: Scope) -> Timeline:
@@ -61,7 +61,11 @@ def load_timeline(conn: Connection, case_id: int, now: datetime, *, scope: Scope
     if row is None:
         raise CaseNotFound(case_id)
     raw = event_rows(conn, case_id, scope=scope)
-    events = [event_json(e) | {"at_dt": e["at"]} for e in raw]
+    # in time order (the page lists them newest first): a command carries its own time, so
+    # the log's order can put a step sent late after the clock's move that followed it
+    events = sorted(
+        (event_json(e) | {"at_dt": e["at"]} for e in raw), key=lambda e: (e["at_dt"], e["seq"])
+    )
     stages = stages_from_events(raw)
     tl = Timeline(case_json(row), events, stages, now)
     tiers: dict[str, float] = {t.value: 0.0 for t in TIER_ORDER}

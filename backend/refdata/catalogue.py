@@ -174,6 +174,20 @@ SHANGRAO_COUNTIES: tuple[tuple[str, str, str, str, int, int], ...] = (
     ("361181", "德兴市", "Dexing City", "city", 2, 1),
 )
 
+# --------------------------------------------------------------------------- Ji'an, Jizhou
+# 吉安市吉州区 (seeds/002): 364 city grids in three grid levels under the district's 总网格 —
+# 镇街 (6 streets, 4 towns), 村(社区), and 小区片区 / 村小组 — which are the township,
+# community and grid levels of the area tree.
+JIAN_CODE = "3608"
+JIZHOU_COUNTY: tuple[str, str, str, str, int, int] = (
+    "360802",
+    "吉州区",
+    "Jizhou District",
+    "district",
+    0,
+    0,
+)
+
 # --------------------------------------------------------------------------- place names
 # Synthetic place names: first character × second character, plus "<surname>家<x>" forms.
 # They sound like Jiangxi place names; they are not the real townships and villages.

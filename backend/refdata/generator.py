@@ -2,8 +2,10 @@
 
 ``generate_city("small")`` is one district of Shangrao with 100 grids; ``"shangrao"`` is the whole
 city at the scale of the source report (12 counties, 12,000 grids, ~20,000 grid workers, 60
-departments). Everything comes from one seed through ``random.Random``, so the same seed always
-gives the same city, byte for byte.
+departments); ``"jizhou"`` is 吉安市吉州区 (364 grids, the seeds' three grid levels: 10 streets
+and towns, their villages and communities, and the grids of estates and village groups).
+Everything comes from one seed through ``random.Random``, so the same seed always gives the
+same city, byte for byte.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ class _Spec:
     grid_staff: int
     handlers_per_department: tuple[int, int]
     township_mix: tuple[int, int] | None = None  # fixed (streets, towns); the rest are 乡
+    # a one-county city: its prefecture (code, name) and the county's centre and extent
+    prefecture: tuple[str, str] = (catalogue.SHANGRAO_CODE, "上饶市")
+    centre: tuple[float, float] = (117.95, 28.45)
+    extent: tuple[float, float] = (0.30, 0.24)
 
 
 _SPECS: dict[str, _Spec] = {
@@ -67,6 +73,21 @@ _SPECS: dict[str, _Spec] = {
         departments=60,
         grid_staff=20_000,
         handlers_per_department=(3, 5),
+    ),
+    "jizhou": _Spec(
+        name="吉安市吉州区",
+        name_en="Jizhou District, Ji'an",
+        county_codes=(catalogue.JIZHOU_COUNTY[0],),
+        townships=(10, 10),
+        communities=(3, 6),
+        grids=364,
+        departments=30,
+        grid_staff=364 * 8,  # 一格八员: eight roles in every grid
+        handlers_per_department=(2, 3),
+        township_mix=(6, 4),
+        prefecture=(catalogue.JIAN_CODE, "吉安市"),
+        centre=(114.98, 27.12),
+        extent=(0.36, 0.30),
     ),
 }
 
@@ -140,10 +161,10 @@ def generate_city(kind: str = "small", seed: int = 7) -> CityData:
 
 def _lay_out_counties(kind: str, spec: _Spec, geo: random.Random) -> tuple[_Node, list[_Node]]:
     """The city and its counties, each with a quad placed around real-ish coordinates."""
-    counties_by_code = {c[0]: c for c in catalogue.SHANGRAO_COUNTIES}
-    if kind == "small":
-        quad = geometry.jitter_quad((117.95, 28.45), 0.30, 0.24, geo)
-        city = _Node(catalogue.SHANGRAO_CODE, "上饶市", "city", None, quad)
+    counties_by_code = {c[0]: c for c in (*catalogue.SHANGRAO_COUNTIES, catalogue.JIZHOU_COUNTY)}
+    if len(spec.county_codes) == 1:
+        quad = geometry.jitter_quad(spec.centre, *spec.extent, geo)
+        city = _Node(spec.prefecture[0], spec.prefecture[1], "city", None, quad)
         code, name, _en, ckind, _r, _c = counties_by_code[spec.county_codes[0]]
         return city, [_Node(code, name, "county", city.code, quad, kind=ckind)]
     quad = geometry.jitter_quad((117.40, 28.75), 2.10, 1.50, geo, skew=0.02)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -12,18 +11,35 @@ from sqlalchemy import func, select
 
 from backend.core.clock import ManualClock, ScaledClock, SystemClock
 from backend.core.config import load_settings
-from backend.domain.case import CaseState
-from backend.domain.vocabulary import OPEN_VALUES
-from backend.engine.worker import EngineWorker
 from backend.sim.accounts import demo_accounts
-from backend.sim.runner import LiveSimulation, run_fast
+from backend.sim.handover import go_live
+from backend.sim.profiles import PROFILES, profile_for, sim_config
+from backend.sim.runner import run_fast
 from backend.sim.simulator import CitySimulator, SimConfig
 from backend.sim.story import DemoStory
 from backend.store.db import start_wal_checkpointer
-from backend.store.models import cases
+from backend.store.models import cases, settings_kv
 from backend.system import System
 
 log = logging.getLogger("gridwatch.demo")
+
+
+def demo_config(system: System, city: str, rate: float | None) -> SimConfig:
+    """The simulator's knobs from the profile of the city in the database (which is the one
+    ``--city`` asked for, unless ``./var`` holds another already)."""
+    with system.db.connect() as conn:
+        kind = conn.execute(
+            select(settings_kv.c.value).where(settings_kv.c.key == "city_kind")
+        ).scalar()
+    profile = profile_for(kind or city) or PROFILES["small"]
+    cfg = sim_config(profile, rate=rate)
+    log.info(
+        "city %s: %.3f cases per grid per day (%s)",
+        profile.kind,
+        cfg.cases_per_grid_per_day,
+        "--rate" if rate is not None else f"its profile: {profile.cases_per_year:,.0f} a year",
+    )
+    return cfg
 
 
 def run_demo(
@@ -32,7 +48,7 @@ def run_demo(
     speed: float,
     city: str,
     history_days: float,
-    rate: float,
+    rate: float | None,
     serve: Callable[[Any, str, int], None],
     story: bool = True,
 ) -> None:
@@ -40,10 +56,10 @@ def run_demo(
     boot = System(settings, SystemClock())
     start_wal_checkpointer(boot.db)
     boot.init(city)
+    cfg = demo_config(boot, city, rate)
     with boot.db.connect() as conn:
         latest = conn.execute(select(func.max(cases.c.updated_at))).scalar()
     now = SystemClock().now()
-    cfg = SimConfig(cases_per_grid_per_day=rate)
     if latest is None and history_days > 0:
         # a city with some history, so the screens have something to show at once
         start = now - timedelta(days=history_days)
@@ -65,19 +81,18 @@ def run_demo(
     scaled = ScaledClock(begin, speed)
     system = System(settings, scaled)
     sim = CitySimulator(system.ref, system.tz, cfg)
-    with system.db.connect() as conn:
-        open_rows = conn.execute(select(cases).where(cases.c.status.in_(OPEN_VALUES))).all()
-    sim.observe(CaseState.from_row(r) for r in open_rows)  # pick up where the last run stopped
-    worker = EngineWorker(system.engine, system.stream, consumer="demo-engine")
-    threading.Thread(target=worker.run, name="engine", daemon=True).start()
-    live = LiveSimulation(sim, system.stream, scaled, system.keys)
-    live.start()
+    live = go_live(system, sim, scaled)  # picks up where the history or the last run stopped
     opening = DemoStory(
-        system.engine, system.ref, scaled, unit_speed=sim.unit_speed, hands_off=live.hands_off
+        system.engine,
+        system.ref,
+        scaled,
+        unit_speed=sim.unit_speed,
+        hands_off=live.simulation.hands_off,
     )
     if story:  # the core story on screen within the first minute
         opening.start()
-    log.info("demo city live at %.0fx; open http://127.0.0.1:%d/", speed, port)
+    log.info("demo city live at %.0fx, carrying on %d open cases", speed, live.carried)
+    log.info("open http://127.0.0.1:%d/", port)
     for username, role, password in demo_accounts(system):
         log.info("sign in as %-8s (%s): password %s", username, role, password)
     first_grid = sorted(system.ref.grids)[0]
@@ -94,4 +109,3 @@ def run_demo(
     finally:
         opening.stop()
         live.stop()
-        worker.stop()

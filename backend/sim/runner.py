@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from backend.bus.connection import DEFAULT_KEYS, Keys
 from backend.bus.live import parse_live_message
@@ -87,12 +88,31 @@ class LiveSimulation:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._subscribed = threading.Event()
 
     def start(self) -> None:
-        for target in (self._produce, self._listen):
-            th = threading.Thread(target=target, name=f"sim-{target.__name__}", daemon=True)
-            th.start()
-            self._threads.append(th)
+        """Listen, then produce: nothing the engine publishes from now on goes unseen."""
+        self.listen()
+        self.produce()
+
+    def listen(self) -> None:
+        """Subscribe to the live deltas; returns once the subscription is in place."""
+        self._spawn(self._listen)
+        self._subscribed.wait(timeout=10)
+
+    def produce(self) -> None:
+        """Send arrivals and planned steps from now on."""
+        self._spawn(self._produce)
+
+    def observe(self, changed: Iterable[Any]) -> None:
+        """Seed the simulator with cases read elsewhere (SQL), beside the listener's deltas."""
+        with self._lock:
+            self.sim.observe(changed)
+
+    def _spawn(self, target: Callable[[], None]) -> None:
+        th = threading.Thread(target=target, name=f"sim-{target.__name__}", daemon=True)
+        th.start()
+        self._threads.append(th)
 
     def stop(self) -> None:
         self._stop.set()
@@ -122,6 +142,8 @@ class LiveSimulation:
             pubsub = self.stream.r.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(self.keys.live)
+                pubsub.get_message(timeout=1.0)  # the subscription's confirmation
+                self._subscribed.set()
                 while not self._stop.is_set():
                     msg = pubsub.get_message(timeout=1.0)
                     if msg and msg["type"] == "message":

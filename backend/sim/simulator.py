@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.domain.commands import Command, action_command, create_command
+from backend.domain.vocabulary import OPEN_VALUES
 from backend.refdata.index import RefIndex
 
 #: relative arrivals per local hour (people report by day; patrols in working hours)
@@ -118,11 +119,25 @@ class SimConfig:
     unsatisfied_share: float = 0.04
     basic_share: float = 0.06
     rating_share: float = 0.85
+    #: share of cases no holder ever finishes (积案): they climb on the clock and stay open,
+    #: which is what keeps a city's close rate below 100% (backend/sim/profiles.py)
+    never_close_share: float = 0.0
+    #: the channel mix (name, weight); the default is the Shangrao profile's
+    channels: tuple[tuple[str, float], ...] = ()
+    #: relative frequency by category (others count 1); empty: COMMON_CATEGORIES
+    category_weights: tuple[tuple[str, float], ...] = ()
     #: prefix of command ids; unique per run by default, so two runs never share an id
     #: (a shared id would be skipped by the engine as already applied)
     run_id: str | None = None
     #: simulate only these counties (a shard of the city); None: the whole city
     counties: tuple[str, ...] | None = None
+
+
+#: what the simulator knows of a case: status, unit, mode and the start of its stage; a
+#: change of any of them is a new step to plan, a change of none (a reminder) is not
+_Key = tuple[str, str | None, str | None, float | None]
+#: the open statuses; a case that never closes plans no step from them
+OPEN_STEPS = frozenset(OPEN_VALUES)
 
 
 @dataclass(slots=True)
@@ -132,8 +147,7 @@ class _Planned:
     at: datetime
     case_id: int
     action: str
-    expect_status: str
-    expect_unit: str | None
+    expect: _Key
     params: dict[str, Any]
 
 
@@ -158,17 +172,22 @@ class CitySimulator:
         self.categories = sorted(ref.categories)
         # Zipf-like popularity: the first categories of the whistle list are the common ones
         # the matters the source reports name most are the most common; major ones are rare
+        common = dict(self.cfg.category_weights) or COMMON_CATEGORIES
         self.cat_weights = [
-            COMMON_CATEGORIES.get(c, 1.0) * (0.08 if ref.categories[c].major else 1.0)
-            for c in self.categories
+            common.get(c, 1.0) * (0.08 if ref.categories[c].major else 1.0) for c in self.categories
         ]
-        self.chan_names = [c for c, _ in CHANNELS]
-        self.chan_weights = [w for _, w in CHANNELS]
+        channels = self.cfg.channels or CHANNELS
+        self.chan_names = [c for c, _ in channels]
+        self.chan_weights = [w for _, w in channels]
         self.daily_mean = self.cfg.cases_per_grid_per_day * len(self.grids)
         self._unit_speed: dict[str, float] = {}
         self._plan: list[tuple[float, int, _Planned]] = []
         self._departments = sorted(u for u, i in ref.units.items() if i.kind == "department")
-        self._state: dict[int, tuple[str, str | None]] = {}
+        self._state: dict[int, _Key] = {}
+        self._version: dict[int, int] = {}
+        self._due: dict[int, float | None] = {}
+        #: live runs: how long after a deadline its move by the clock is surely seen (due_actions)
+        self.settle = timedelta(0)
         self._hands_off: set[int] = set()  # cases someone else drives (the demo's story)
         self._seq = itertools.count()
         self._ids = itertools.count(1)
@@ -265,50 +284,100 @@ class CitySimulator:
         for case_id in case_ids:
             self._hands_off.add(case_id)
             self._state.pop(case_id, None)
+            self._version.pop(case_id, None)
+            self._due.pop(case_id, None)
 
     def observe(self, changed: Iterable[Any]) -> None:
-        """Plan the next step of every case the engine just changed (CaseState or delta)."""
+        """Plan the next step of every case the engine just changed (CaseState or delta).
+
+        One plan per state: a change that leaves the case where it was (a reminder, a warning,
+        a leader's instruction) plans nothing more, and a delta older than what is known (one
+        published before a snapshot was read) is ignored. So each planned step is the one legal
+        step from the case's present state, whatever the order things were seen in."""
         for c in changed:
-            get: Any = c.get if isinstance(c, dict) else partial(getattr, c)
-            status: str = get("status")
-            unit: str = get("unit_code")
+            if isinstance(c, dict):
+                get: Any = c.get
+                version = c.get("v")
+            else:
+                get = partial(getattr, c)
+                version = getattr(c, "version", None)
             case_id: int | None = get("id")
             if case_id is None or case_id in self._hands_off:
                 continue
-            when = _parse_time(get("updated_at") or get("stage_started_at") or get("reported_at"))
+            known = self._version.get(case_id)
+            if version is not None:
+                if known is not None and version <= known:
+                    continue
+                self._version[case_id] = version
+            status = str(get("status"))
             if status in ("closed", "cancelled"):
                 self._state.pop(case_id, None)
+                self._version.pop(case_id, None)
+                self._due.pop(case_id, None)
                 continue
-            self._state[case_id] = (status, unit)
-            if status == "dispatched":
-                self._plan_dispatched(case_id, unit, get("tier"), when)
-            elif status == "accepted":
-                self._plan_accepted(case_id, unit, get("tier"), get("mode"), when)
-            elif status == "paused":
-                self._schedule(
-                    when + timedelta(hours=self.rng.uniform(6, 60)),
-                    case_id,
-                    "resume",
-                    status,
-                    unit,
-                    {"reason": "群众已补充材料"},
-                )
-            elif status == "resolved":
-                self._plan_resolved(case_id, unit, when)
-            elif status == "rated":
-                self._schedule(
-                    when + timedelta(hours=self.rng.uniform(0.5, 8)), case_id, "close", status, unit
-                )
+            unit: str | None = get("unit_code")
+            mode = get("mode")
+            key: _Key = (status, unit, str(mode) if mode else None, _stamp(get("stage_started_at")))
+            self._due[case_id] = _stamp(get("due_at"))
+            if self._state.get(case_id) == key:
+                continue
+            self._state[case_id] = key
+            if status in OPEN_STEPS and self.never_closes(case_id):
+                continue  # a case no one finishes: it climbs on the clock and stays open
+            when = _parse_time(get("updated_at") or get("stage_started_at") or get("reported_at"))
+            self._plan_next(case_id, key, get, when)
 
-    def _plan_dispatched(self, case_id: int, unit: str, tier: str, when: datetime) -> None:
+    def never_closes(self, case_id: int) -> bool:
+        """Whether this case is one of the few no holder finishes (the same answer in every run
+        and process of this seed, so a demo's live phase agrees with its history)."""
+        share = self.cfg.never_close_share
+        if share <= 0:
+            return False
+        return zlib.crc32(f"{self.cfg.seed}:{case_id}".encode()) / 2**32 < share
+
+    def _plan_next(self, case_id: int, key: _Key, get: Any, when: datetime) -> None:
+        """The one legal next step from the case's state (transitions.py)."""
+        status = key[0]
+        if status == "received":  # awaiting triage: a person picks its grid
+            self._schedule(
+                when + timedelta(hours=self.rng.uniform(0.2, 2)),
+                case_id,
+                "dispatch",
+                key,
+                {"grid": self._grid_for(get("township_code")), "reason": "人工分派"},
+            )
+        elif status == "dispatched":
+            self._plan_dispatched(case_id, key, when)
+        elif status == "accepted":
+            self._plan_accepted(case_id, key, get("tier"), when)
+        elif status == "in_progress":
+            self._plan_resolve(case_id, key, get("tier"), when)
+        elif status == "paused":
+            self._schedule(
+                when + timedelta(hours=self.rng.uniform(6, 60)),
+                case_id,
+                "resume",
+                key,
+                {"reason": "群众已补充材料"},
+            )
+        elif status == "resolved":
+            self._plan_resolved(case_id, key, when)
+        elif status == "rated":
+            self._schedule(when + timedelta(hours=self.rng.uniform(0.5, 8)), case_id, "close", key)
+
+    def _grid_for(self, township: str | None) -> str:
+        inside = [g for g in self.grids if township and self.ref.grids[g].township_code == township]
+        return self.rng.choice(inside or self.grids)
+
+    def _plan_dispatched(self, case_id: int, key: _Key, when: datetime) -> None:
         rng = self.rng
+        unit = key[1] or ""
         if rng.random() < self.cfg.cancel_share:
             self._schedule(
                 when + timedelta(hours=rng.uniform(0.2, 4)),
                 case_id,
                 "cancel",
-                "dispatched",
-                unit,
+                key,
                 {"reason": "重复反映，已合并处理"},
             )
             return
@@ -317,23 +386,20 @@ class CitySimulator:
             when + timedelta(hours=hours),
             case_id,
             "accept",
-            "dispatched",
-            unit,
+            key,
             # a stable hash: str hash() changes from process to process (PYTHONHASHSEED)
             {"holder": f"H{zlib.crc32(unit.encode()) % 10_000:04d}"},
         )
 
-    def _plan_accepted(
-        self, case_id: int, unit: str, tier: str, mode: str | None, when: datetime
-    ) -> None:
+    def _plan_accepted(self, case_id: int, key: _Key, tier: str, when: datetime) -> None:
         rng = self.rng
+        unit, mode = key[1] or "", key[2]
         if rng.random() < self.cfg.pause_share:
             self._schedule(
                 when + timedelta(hours=rng.uniform(1, 12)),
                 case_id,
                 "pause",
-                "accepted",
-                unit,
+                key,
                 {"reason": "等待群众补充材料"},
             )
             return
@@ -349,23 +415,20 @@ class CitySimulator:
                     when + timedelta(hours=rng.uniform(2, 24)),
                     case_id,
                     "consult",
-                    "accepted",
-                    unit,
+                    key,
                     {"lead": unit, "co_units": co, "reason": "涉及多个部门，召集会商"},
                 )
                 return
-        median = HANDLING_HOURS.get(tier, 24.0) * self.unit_speed(unit)
-        hours = median * math.exp(rng.gauss(0, 0.6))
+        self._plan_resolve(case_id, key, tier, when)
+
+    def _plan_resolve(self, case_id: int, key: _Key, tier: str, when: datetime) -> None:
+        median = HANDLING_HOURS.get(tier, 24.0) * self.unit_speed(key[1] or "")
+        hours = median * math.exp(self.rng.gauss(0, 0.6))
         self._schedule(
-            when + timedelta(hours=hours),
-            case_id,
-            "resolve",
-            "accepted",
-            unit,
-            {"reason": "已处置完毕"},
+            when + timedelta(hours=hours), case_id, "resolve", key, {"reason": "已处置完毕"}
         )
 
-    def _plan_resolved(self, case_id: int, unit: str, when: datetime) -> None:
+    def _plan_resolved(self, case_id: int, key: _Key, when: datetime) -> None:
         """The citizen rates the result; when they do not, the centre calls back (回访)."""
         rng = self.rng
         roll = rng.random()
@@ -379,8 +442,7 @@ class CitySimulator:
                 when + timedelta(hours=rng.uniform(1, 30)),
                 case_id,
                 "rate",
-                "resolved",
-                unit,
+                key,
                 {"rating": answer},
             )
         else:
@@ -388,8 +450,7 @@ class CitySimulator:
                 when + timedelta(hours=rng.uniform(24, 72)),
                 case_id,
                 "revisit",
-                "resolved",
-                unit,
+                key,
                 {"result": answer, "comment": "电话回访"},
             )
 
@@ -398,21 +459,34 @@ class CitySimulator:
         at: datetime,
         case_id: int,
         action: str,
-        status: str,
-        unit: str | None,
+        key: _Key,
         params: dict[str, Any] | None = None,
     ) -> None:
-        plan = _Planned(at, case_id, action, status, unit, params or {})
+        plan = _Planned(at, case_id, action, key, params or {})
         heapq.heappush(self._plan, (at.timestamp(), next(self._seq), plan))
 
     def due_actions(self, t1: datetime) -> list[Command]:
-        """Planned actions before ``t1``; stale ones (the case moved on since) are dropped."""
+        """Planned actions before ``t1``; stale ones (the case moved on since) are dropped.
+
+        With ``settle`` set (a live run, whose clock ticks apart from this loop), a step that
+        falls at or just before the case's deadline waits until ``settle`` after it: by then
+        the clock has moved the case on (and this step is stale) or left it where it was (the
+        top tier), and the step is still legal."""
         out: list[Command] = []
         limit = t1.timestamp()
+        settle = self.settle.total_seconds()
         while self._plan and self._plan[0][0] < limit:
             p = heapq.heappop(self._plan)[2]
-            if self._state.get(p.case_id) != (p.expect_status, p.expect_unit):
+            if self._state.get(p.case_id) != p.expect:
                 continue
+            if settle > 0:
+                due = self._due.get(p.case_id)
+                if due is not None and p.at.timestamp() < due + settle and due < limit + settle:
+                    later = datetime.fromtimestamp(due + settle, p.at.tzinfo)
+                    if later.timestamp() >= limit:
+                        p.at = later
+                        heapq.heappush(self._plan, (later.timestamp(), next(self._seq), p))
+                        continue
             n = next(self._ids)
             self.stats.actions += 1
             out.append(
@@ -420,7 +494,7 @@ class CitySimulator:
                     p.action,
                     p.params,
                     case_id=p.case_id,
-                    actor=f"sim:{p.expect_unit}",
+                    actor=f"sim:{p.expect[1]}",
                     at=p.at,
                     command_id=f"s{self._run}a{n}",
                 )
@@ -432,3 +506,8 @@ def _parse_time(v: Any) -> datetime:
     if isinstance(v, datetime):
         return v
     return datetime.fromisoformat(v)
+
+
+def _stamp(v: Any) -> float | None:
+    """A time as seconds, whether a datetime (SQL rows) or RFC 3339 text (deltas)."""
+    return None if v is None else _parse_time(v).timestamp()
