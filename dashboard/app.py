@@ -13,6 +13,7 @@ from backend.core.i18n import t
 from backend.store.refload import city_map
 from backend.system import System
 from callbacks import wall as wall_callbacks
+from dashboard.guard import guard_callbacks
 from dashboard.leader import register_leader
 from dashboard.live_bridge import LiveBridge
 from layouts.router import root
@@ -49,6 +50,7 @@ def create_app(system: System, *, frame_interval: float = 0.1) -> FastAPI:
     dash_app.layout = root
     wall_callbacks.register(dash_app, system, bridge)
     leader = register_leader(dash_app, system, lambda: wall_page(city, blank_map, blank_chart))
+    guard_callbacks(dash_app)  # last: every callback asks for its screen's permission
     server.state.dash = dash_app
     server.state.bridge = bridge
     server.state.leader = leader

@@ -3,6 +3,7 @@ the real app, SQL and Redis: each refusal is clear, logged where it matters, and
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -426,3 +427,89 @@ def test_the_public_feed_shows_citizens_words_redacted_or_not_at_all(system, api
     system.settings.rate_feed = "2/60"
     codes = [api.get("/open311/v2/requests.json").status_code for _ in range(3)]
     assert codes[-1] == 429
+
+
+def _callback_body(site, output, value=None):
+    deps = site.get("/_dash-dependencies").json()
+    dep = next(d for d in deps if d["output"] == output)
+
+    def spec(items):
+        return [{"id": i["id"], "property": i["property"], "value": value} for i in items]
+
+    out_id, prop = output.split(".", 1)
+    return {
+        "output": output,
+        "outputs": {"id": out_id, "property": prop},
+        "inputs": spec(dep["inputs"]),
+        "state": spec(dep.get("state", [])),
+        "changedPropIds": [],
+    }
+
+
+def test_each_callback_answers_only_those_who_may_see_its_screen(system, site):
+    post = {"origin": "http://gw.test"}
+    sign_in_client(site, system, "leader")
+    town = system.ref.area_names[system.ref.grids[sorted(system.ref.grids)[0]].township_code]
+    body = _callback_body(site, "f-area.options", town)  # typing a township's name
+    allowed = site.post("/_dash-update-component", json=body, headers=post)
+    assert allowed.status_code == 200
+    labels = [o["label"] for o in allowed.json()["response"]["f-area"]["options"]]
+    assert any(town in label for label in labels), labels
+    unit = sorted(system.ref.units)[0]
+    for role in ("handler", "hall_supervisor"):
+        other = TestClient(site.app, follow_redirects=False, base_url="http://gw.test")
+        sign_in_client(other, system, role, units=[unit] if role == "handler" else None)
+        refused = other.post("/_dash-update-component", json=body, headers=post)
+        assert refused.status_code == 204 and refused.content == b"", role
+
+
+#: what anyone may reach (citizens, integrations with their keys, the API's own documentation);
+#: written out here, not read from the gate, so a route the gate opens by mistake fails
+OPEN_TO_ANYONE = (
+    "/r/",
+    "/t",
+    "/citizen/",
+    "/open311/",
+    "/api/",
+    "/login",
+    "/logout",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+    "/docs",
+    "/redoc",
+)
+
+
+def _routes(routes, prefix=""):
+    """(path, methods) of every HTTP route, into included routers."""
+    for r in routes:
+        included = getattr(r, "include_context", None)
+        if included is not None:
+            yield from _routes(r.original_router.routes, prefix + included.prefix)
+        elif hasattr(r, "endpoint") and getattr(r, "methods", None):
+            yield prefix + r.path, set(r.methods)
+
+
+def test_every_route_is_either_public_or_behind_the_gate(system, site):
+    """A sweep over every HTTP route of the web process, as nobody: each staff route refuses
+    (401, or the sign-in page), each public one answers without asking for a session."""
+    checked = 0
+    for path, methods in _routes(site.app.routes):
+        sample = re.sub(r"\{[^}]+\}", "1", path)
+        for method in sorted(methods - {"HEAD", "OPTIONS"}):
+            r = site.request(method, sample, headers={**HTML, "origin": "http://gw.test"})
+            refused = (
+                r.status_code == 401
+                and r.headers.get("content-type", "").startswith("application/json")
+                and r.json().get("detail") == "signed_out"
+            )
+            to_login = r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+            public = sample.startswith(OPEN_TO_ANYONE)
+            if public:
+                assert not (refused or to_login), (method, path)
+            else:
+                assert refused or to_login, (method, path, r.status_code)
+            checked += 1
+    assert checked > 40, checked
