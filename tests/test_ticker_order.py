@@ -9,9 +9,11 @@ new screen starts from) and the leader's case page all list them newest first.
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from dash import Patch
 
 from backend.domain.commands import action_command, create_command
@@ -25,6 +27,7 @@ from layouts import ids
 from tests.conftest import TZ, local
 from tests.helpers import first_grid, grid_category
 from tests.test_live_bridge import _bridge, _until
+from tests.test_wall_browser import _open_wall, browser, wall  # noqa: F401  (fixtures)
 
 #: the order the issue saw them in: 20:13:17, 20:13:13, 20:13:12, 20:13:03, 20:12:43, 20:13:09
 ARRIVALS = [(20, 13, 17), (20, 13, 13), (20, 13, 12), (20, 13, 3), (20, 12, 43), (20, 13, 9)]
@@ -198,3 +201,31 @@ def test_the_case_page_lists_its_events_in_time_order(system, clock) -> None:
     seqs = [e["seq"] for e in tl.events]
     assert seqs != sorted(seqs)  # the log's order was not the time order
     assert tl.last_seq == max(seqs)
+
+
+@pytest.mark.browser
+def test_a_real_wall_shows_the_lines_in_time_order(system, wall, browser) -> None:  # noqa: F811
+    """In headless Chromium: the lines arrive out of time order, a few per frame, and the page
+    applies the Patches (inserts at an index) into a ticker in time order, newest first."""
+    url, _app = wall
+    wait = _open_wall(browser, url)
+    category, grid = grid_category(system), first_grid(system)
+    at_of: dict[str, datetime] = {}
+    for n, (h, m, s) in enumerate(ARRIVALS):
+        at = local(2026, 11, 23, h - 12, m, s)
+        body = {"category": category, "description": f"路灯不亮 {n}", "channel": "app"}
+        body["grid"] = grid
+        res = system.engine.apply([create_command(body, at=at)])
+        at_of[str(res.results[0].case_id)] = at
+        time.sleep(0.7)  # past the bridge's ticker interval: each line in a frame of its own
+
+    def cases(d: Any) -> list[str]:
+        rows = d.execute_script(
+            f"return Array.from(document.querySelectorAll('#{ids.WALL_TICKER} li'))"
+            ".map(function (li) { return li.dataset.case; })"
+        )
+        return [str(c) for c in rows]
+
+    wait.until(lambda d: set(at_of) <= set(cases(d)))
+    shown = [c for c in cases(browser) if c in at_of]
+    assert shown == sorted(at_of, key=lambda c: at_of[c], reverse=True)
