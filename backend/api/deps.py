@@ -13,7 +13,7 @@ import time
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Path, Request
 
 from backend.api.bodies import capped_body
 from backend.api.ratelimit import limit_key
@@ -37,6 +37,10 @@ def get_system(request: Request) -> System:
 
 
 SystemDep = Annotated[System, Depends(get_system)]
+
+#: an id in a path: a positive number that fits a BIGINT (a larger one is a 422, not a crash
+#: in the database driver)
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def get_scope(request: Request) -> Scope:
@@ -153,7 +157,9 @@ JsonObject = Annotated[dict[str, Any], Depends(json_object)]
 # ----------------------------------------------------------------------------- cases, intake
 
 
-def get_case(case_id: int, request: Request, system: SystemDep, scope: ScopeDep) -> dict[str, Any]:
+def get_case(
+    case_id: RowId, request: Request, system: SystemDep, scope: ScopeDep
+) -> dict[str, Any]:
     """The case the path names, as JSON, its reporter masked unless the key may read it;
     CaseNotFound (404) when there is none in scope."""
     with system.db.connect() as conn:

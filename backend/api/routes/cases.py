@@ -21,6 +21,7 @@ from backend.api.deps import (
     JsonObject,
     KeyRateLimit,
     ReportingClient,
+    RowId,
     ScopeDep,
     SystemDep,
     json_object,
@@ -80,7 +81,7 @@ async def create_case(
 
 @router.get("/{case_id}")
 def get_case(
-    case_id: int, client: ApiClient, case: FoundCase, system: SystemDep, scope: ScopeDep
+    case_id: RowId, client: ApiClient, case: FoundCase, system: SystemDep, scope: ScopeDep
 ) -> dict[str, Any]:
     """The case with its full event timeline."""
     with system.db.connect() as conn:
@@ -106,7 +107,7 @@ def action_of(data: dict[str, Any], client: str) -> tuple[str, dict[str, Any], s
     return action, params, actor[:64]
 
 
-async def action_body(case_id: int, request: Request) -> dict[str, Any]:
+async def action_body(case_id: RowId, request: Request) -> dict[str, Any]:
     """The body of an action, read only once the case id in the path is a number (else
     FastAPI's 422 for the path, as for any route)."""
     return await json_object(request)
@@ -115,7 +116,7 @@ async def action_body(case_id: int, request: Request) -> dict[str, Any]:
 @router.post("/{case_id}/actions", openapi_extra=json_body(CaseAction))
 async def case_action(
     request: Request,
-    case_id: int,
+    case_id: RowId,
     client: ActingClient,
     in_scope: FoundCase,  # 404 for a case outside the key's area, before anything is done
     data: Annotated[dict[str, Any], Depends(action_body)],
@@ -136,7 +137,7 @@ async def case_action(
 
 @router.get("/{case_id}/reports")
 def case_reports_of(
-    case_id: int, request: Request, client: ApiClient, case: FoundCase, system: SystemDep
+    case_id: RowId, request: Request, client: ApiClient, case: FoundCase, system: SystemDep
 ) -> dict[str, Any]:
     """Every report of a case: the first, and each duplicate attached to it."""
     with system.db.connect() as conn:

@@ -17,6 +17,7 @@ from backend.api.deps import (
     JsonObject,
     KeyRateLimit,
     ReportingClient,
+    RowId,
     ScopeDep,
     SystemDep,
     json_object,
@@ -122,7 +123,7 @@ def triage_list(
     return {"total": total, "items": items}
 
 
-async def decision_body(report_id: int, request: Request) -> dict[str, Any]:
+async def decision_body(report_id: RowId, request: Request) -> dict[str, Any]:
     """The body of a decision, read only once the report id in the path is a number."""
     return await json_object(request)
 
@@ -130,7 +131,7 @@ async def decision_body(report_id: int, request: Request) -> dict[str, Any]:
 @router.post("/triage/{report_id}", response_model=None, openapi_extra=json_body(TriageDecision))
 async def triage_decide(
     request: Request,
-    report_id: int,
+    report_id: RowId,
     client: ActingClient,
     data: Annotated[dict[str, Any], Depends(decision_body)],
     system: SystemDep,

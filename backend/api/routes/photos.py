@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
-from backend.api.deps import ApiClient, SystemDep
+from backend.api.deps import ApiClient, RowId, SystemDep
 from backend.api.responses import photo_response
 from backend.intake import store
 
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/photos", tags=["intake"])
 
 
 @router.get("/{photo_id}")
-def get_photo(photo_id: int, client: ApiClient, system: SystemDep) -> Response:
+def get_photo(photo_id: RowId, client: ApiClient, system: SystemDep) -> Response:
     with system.db.connect() as conn:
         p = store.photo(conn, photo_id)
     if p is None:

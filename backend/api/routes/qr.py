@@ -29,7 +29,7 @@ from backend.api.citizen_pages import (
     not_found,
     page,
 )
-from backend.api.deps import IntakeDep, ScopeDep, SystemDep
+from backend.api.deps import IntakeDep, RowId, ScopeDep, SystemDep
 from backend.api.ratelimit import limit_public
 from backend.api.responses import photo_response
 from backend.api.schemas import QrRating, QrReport, form_body
@@ -294,7 +294,7 @@ async def rate(token: str, request: Request, system: SystemDep) -> Response:
 
 
 @router.get("/t/{token}/photo/{photo_id}")
-def own_photo(token: str, photo_id: int, system: SystemDep) -> Response:
+def own_photo(token: str, photo_id: RowId, system: SystemDep) -> Response:
     """The citizen sees the photos of their own report, nobody else's."""
     with system.db.connect() as conn:
         rpt = store.report_by_token(conn, token)
