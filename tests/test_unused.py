@@ -23,6 +23,7 @@ from backend.queries.bottlenecks import OUTCOMES
 from backend.queries.reports import FIGURES
 from backend.queries.risk_bands import BANDS
 from callbacks.leader.case import ACTIONS
+from layouts.wall import TILES
 
 ROOT = Path(__file__).resolve().parent.parent
 #: the code that shows things to people (the benchmarks and tests use ids, but no id lives
@@ -60,6 +61,8 @@ FAMILIES: dict[str, set[str]] = {
     "w_": set(WEIGHTS),
     "fig_": set(FIGURES),
     "act_done_": set(ACTIONS.values()),
+    # layouts/wall.py: what each tile counts, a hover or tap away
+    "def_": {tile.key for tile in TILES},
 }
 
 
