@@ -442,4 +442,5 @@ class LiveBridge:
             (cat.name, cat.name_en) if cat else (item.category, item.category),
             unit.name if unit else "—",
             self.system.tz,
+            major=bool(cat and cat.major),
         )

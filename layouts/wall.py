@@ -458,15 +458,20 @@ def area_href(area: str) -> str:
     return "/leader?" + urlencode({"area": area})
 
 
-def flashes(item: TickerItem) -> bool:
-    """Urgent or major intake, and every case going overdue, flash on the wall."""
-    return item.kind == "overdue" or (item.kind == "new" and item.severity in FLASH_SEVERITIES)
+def flashes(item: TickerItem, major: bool = False) -> bool:
+    """Urgent or major intake (by its severity, or a category of the whistle list's major
+    matters such as 道路塌陷), and every case going overdue, flash on the wall."""
+    if item.kind == "overdue":
+        return True
+    return item.kind == "new" and (major or item.severity in FLASH_SEVERITIES)
 
 
-def ticker_item(item: TickerItem, category: tuple[str, str], unit: str, tz: Any) -> html.Li:
+def ticker_item(
+    item: TickerItem, category: tuple[str, str], unit: str, tz: Any, major: bool = False
+) -> html.Li:
     """One line of the ticker, a link to its case in a new tab (the wall itself stays as it
     is, for everyone); the key keeps React from re-creating the lines below it."""
-    flash = " is-flash" if flashes(item) else ""
+    flash = " is-flash" if flashes(item, major) else ""
     return html.Li(
         html.A(
             [

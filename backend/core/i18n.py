@@ -60,7 +60,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "of_which_past_due_now": ("其中已过当前时限", "of which past their present deadline"),
     "base_cases": ("件", "cases"),
     "base_ratings": ("条评价", "ratings"),
-    "base_reported_today": ("其中今日受理", "of them reported today"),
+    "base_reported_today": ("含当日受理", "reported today"),
     "base_awaiting_triage": ("其中待分派", "awaiting triage"),
     "base_since_midnight": ("自今日 0 时", "since 00:00 today"),
     "def_received_today": (
