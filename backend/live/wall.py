@@ -75,13 +75,6 @@ class Entry:
         """Past its present deadline: the engine has turned it red and its clock runs."""
         return self.colour == _RED and self.status in RUNNING
 
-    @property
-    def went_overdue(self) -> frozenset[str]:
-        """The tiers it went overdue at (empty: not a 超期件), as ``rules.went_overdue_at``."""
-        if not self.overdue_tiers and not self.overdue:
-            return frozenset()
-        return went_overdue_tiers(self.overdue_tiers, self.tier, self.overdue)
-
 
 def _dt(v: Any) -> datetime | None:
     if v is None or isinstance(v, datetime):
@@ -390,16 +383,17 @@ class WallModel:
             yield ("closed_today",), 1
         if e.status not in OPEN:
             return
-        went = e.went_overdue
-        overdue = bool(went)  # a 超期件: what the map and the ranking count as overdue
+        red = e.colour == _RED and e.status in RUNNING  # ``e.overdue``, inlined: a hot path
+        # a 超期件: what the tiles, the map and the ranking count as overdue
+        overdue = red or e.overdue_tiers != ""
         yield ("open",), 1
         yield ("open_tier", e.tier), 1
-        if e.overdue:
+        if red:
             yield ("overdue_tier", e.tier), 1
         if overdue:
             yield ("overdue_cases_open",), 1
             yield ("overdue_cases_tier", e.tier), 1
-            for tier in went:
+            for tier in went_overdue_tiers(e.overdue_tiers, e.tier, red):
                 yield ("went_overdue_at", tier), 1
         if e.grid:
             yield ("grid_open", e.grid), 1
