@@ -63,8 +63,8 @@ def register(app: Dash, system: System, walls: Walls) -> None:
             if not await wall_shown(ws):
                 return  # another screen of the app (the leader's): no wall frames for it
             where = wall_area(await ws.get_prop(ids.URL, "search", timeout=ACK_WAIT), system.ref)
-        except WebsocketDisconnected:
-            return
+        except (WebsocketDisconnected, TimeoutError):
+            return  # gone, or not answering: a screen that reconnects starts this again
         if isinstance(where, AreaProblem):
             return  # the page says what is wrong; there is nothing to stream
         bridge = walls.bridge(where.scope)
