@@ -165,7 +165,7 @@ def page(
                                             [
                                                 html.Th(bi("col_unit")),
                                                 html.Th(bi("open"), className="num"),
-                                                html.Th(bi("overdue_cases"), className="num"),
+                                                html.Th(bi("overdue_cases_short"), className="num"),
                                                 html.Th(bi("col_mean_wait"), className="num"),
                                             ]
                                         )
@@ -327,7 +327,7 @@ def _funnel_head() -> html.Div:
             html.Div(),
             html.Div(),
             html.Div(bi("open"), className="gw-funnel-open"),
-            html.Div(bi("overdue_cases"), className="gw-funnel-overdue"),
+            html.Div(bi("overdue_cases_short"), className="gw-funnel-overdue"),
         ],
         className="gw-funnel-row gw-funnel-head",
     )

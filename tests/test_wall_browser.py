@@ -110,7 +110,7 @@ def test_a_case_reported_through_the_api_appears_on_the_wall(system, wall, brows
     wait.until(lambda d: map_fill(d, grid) not in ("", MAP_EMPTY))
     # the language switch changes the labels, not the numbers
     browser.find_element(By.ID, "lang-toggle").click()
-    wait.until(lambda d: "Open overdue cases" in d.find_element(By.ID, "wall").text)
+    wait.until(lambda d: "Open overdue" in d.find_element(By.ID, "wall").text)
     assert tile(browser, "open") == "1"
     # the page never reloaded and never polled: one document, fed over the websocket
     assert browser.execute_script("return performance.getEntriesByType('navigation').length") == 1
