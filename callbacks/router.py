@@ -55,7 +55,7 @@ def period_args(search: str | None, today: date, default: str) -> tuple[str, dat
     return kind, day
 
 
-def register(app: Dash, system: System, wall: Callable[[], Any], jobs: DrillJobs) -> None:
+def register(app: Dash, system: System, wall: Callable[[str], Any], jobs: DrillJobs) -> None:
     city: dict[str, str | None] = {"name": None}
 
     def leader(path: str, search: str, lang: str) -> Any:
@@ -128,7 +128,7 @@ def register(app: Dash, system: System, wall: Callable[[], Any], jobs: DrillJobs
         if needed is not None and not may(needed):  # moved here without loading the page
             return html.Div(t("gate_forbidden", "zh"), className="gw-404"), path
         if path == "/":
-            return wall(), path
+            return wall(search or ""), path  # ?area=<code>: a district wall
         if path.startswith("/leader"):
             return leader(path, search or "", "en" if lang == "en" else "zh"), path
         return html.Div(t("page_not_found", "zh"), className="gw-404"), path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -12,8 +13,11 @@ from dash.exceptions import WebsocketDisconnected
 
 from backend.core.i18n import t
 from backend.system import System
-from dashboard.live_bridge import LiveBridge
+from callbacks.viewer import viewer_scope
+from callbacks.wall_area import AreaProblem, wall_area_for
+from dashboard.walls import Walls
 from layouts import ids
+from layouts.wall import area_error
 
 #: Seconds a stream callback waits for a frame before it looks at its connection again.
 IDLE_CHECK = 1.0
@@ -28,19 +32,44 @@ function (pulse) {
 }
 """
 
+#: Draws the map inline from its image, so each area is a link with a tooltip.
+MAP_JS = """
+function (src) {
+    if (window.gwLive) { window.gwLive.map(src); }
+    return window.dash_clientside.no_update;
+}
+"""
 
-def register(app: Dash, system: System, bridge: LiveBridge) -> None:
+
+def wall_screen(walls: Walls, system: System) -> Callable[[str], Any]:
+    """What the router draws at ``/``: the wall of the area the URL asks for, or why not."""
+
+    def draw(search: str) -> Any:
+        where = wall_area_for(search, system.ref, viewer_scope())
+        if isinstance(where, AreaProblem):
+            return area_error(where.zh, where.en)
+        return walls.page(where.scope, where.name)
+
+    return draw
+
+
+def register(app: Dash, system: System, walls: Walls) -> None:
     @app.callback(persistent=True, websocket=True, hidden=True)
     async def stream_wall() -> None:
-        """Runs for as long as a screen is connected: the bridge's frames, as they come."""
+        """Runs for as long as a screen is connected: its area's frames, as they come."""
         ws = ctx.websocket
         if ws is None:  # no websocket (an old browser): nothing to stream to
             return
         try:
             if not await wall_shown(ws):
                 return  # another screen of the app (the leader's): no wall frames for it
-        except WebsocketDisconnected:
-            return
+            search = await ws.get_prop(ids.URL, "search", timeout=ACK_WAIT)
+            where = wall_area_for(search, system.ref, viewer_scope())
+        except (WebsocketDisconnected, TimeoutError):
+            return  # gone, or not answering: a screen that reconnects starts this again
+        if isinstance(where, AreaProblem):
+            return  # the page says what is wrong; there is nothing to stream
+        bridge = walls.bridge(where.scope)
         screen = bridge.connect()
         try:
             while not ws.is_shutdown:
@@ -62,6 +91,9 @@ def register(app: Dash, system: System, bridge: LiveBridge) -> None:
 
     app.clientside_callback(
         PULSE_JS, Output(ids.WALL_SINK, "children"), Input(ids.WALL_PULSE, "data")
+    )
+    app.clientside_callback(
+        MAP_JS, Output(ids.WALL_MAP_SINK, "children"), Input(ids.WALL_MAP, "src")
     )
 
     @app.callback(
@@ -108,12 +140,25 @@ def calendar_notice(system: System, now: datetime, lang: str) -> Any:
     year = now.astimezone(system.tz).year
     for y in (year, year + 1):
         cal.is_working_day(date(y, 1, 4))  # records fallback / provisional years
-    lines = []
+    badges = []
     if cal.fallback_years:
-        lines.append(t("calendar_fallback", lang, years=_years(cal.fallback_years)))
+        years = _years(cal.fallback_years)
+        badges.append(
+            (
+                t("calendar_badge_fallback", lang, years=years),
+                t("calendar_fallback", lang, years=years),
+            )
+        )
     if cal.provisional_years:
-        lines.append(t("calendar_provisional", lang, years=_years(cal.provisional_years)))
-    return [html.Div(line, className="gw-notice") for line in lines] or None
+        years = _years(cal.provisional_years)
+        badges.append(
+            (
+                t("calendar_badge_provisional", lang, years=years),
+                t("calendar_provisional", lang, years=years),
+            )
+        )
+    # a compact badge in the header, its whole sentence a hover away
+    return [html.Span(short, title=full, className="gw-notice") for short, full in badges] or None
 
 
 def _years(years: set[int]) -> str:

@@ -15,11 +15,8 @@ from backend.system import System
 from callbacks import wall as wall_callbacks
 from dashboard.guard import guard_callbacks
 from dashboard.leader import register_leader
-from dashboard.live_bridge import LiveBridge
+from dashboard.walls import Walls
 from layouts.router import root
-from layouts.svg import data_uri, map_svg, project_city
-from layouts.wall import MAP_EMPTY, intake_chart
-from layouts.wall import page as wall_page
 
 
 def create_app(system: System, *, frame_interval: float = 0.1) -> FastAPI:
@@ -31,12 +28,7 @@ def create_app(system: System, *, frame_interval: float = 0.1) -> FastAPI:
     server = create_api(system)
     with system.db.connect() as conn:
         city, geojson = city_map(conn)
-    ref = system.ref
-    grids_per_area = {code: len(grids) for code, grids in ref.grids_by_area.items()}
-    city_shapes = project_city(geojson, grids_per_area)
-    blank_map = data_uri(map_svg(city_shapes, [MAP_EMPTY] * len(city_shapes.shapes)))
-    blank_chart = intake_chart([], {}, system.tz)
-    bridge = LiveBridge(system, city_shapes, frame_interval=frame_interval)
+    walls = Walls(system, city, geojson, frame_interval=frame_interval)
     dash_app = Dash(
         __name__,
         server=server,  # type: ignore[arg-type]  # Dash accepts a FastAPI app
@@ -48,10 +40,11 @@ def create_app(system: System, *, frame_interval: float = 0.1) -> FastAPI:
         update_title=None,  # type: ignore[arg-type]  # None: the title never flickers
     )
     dash_app.layout = root
-    wall_callbacks.register(dash_app, system, bridge)
-    leader = register_leader(dash_app, system, lambda: wall_page(city, blank_map, blank_chart))
+    wall_callbacks.register(dash_app, system, walls)
+    leader = register_leader(dash_app, system, wall_callbacks.wall_screen(walls, system))
     guard_callbacks(dash_app)  # last: every callback asks for its screen's permission
     server.state.dash = dash_app
-    server.state.bridge = bridge
+    server.state.bridge = walls.city  # the city wall's (tests and benchmarks read it)
+    server.state.walls = walls
     server.state.leader = leader
     return server

@@ -25,6 +25,7 @@ from callbacks.viewer import may
 CALLBACK_PERMISSIONS: tuple[tuple[str, Permission | None], ...] = (
     ("callbacks.router", None),
     ("callbacks.wall", Permission.WALL),
+    ("callbacks.wall_area", Permission.WALL),
     ("callbacks.leader", Permission.DESK),
 )
 

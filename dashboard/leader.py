@@ -36,7 +36,7 @@ class Leader:
         self.watcher.stop()
 
 
-def register_leader(app: Dash, system: System, wall: Callable[[], Any]) -> Leader:
+def register_leader(app: Dash, system: System, wall: Callable[[str], Any]) -> Leader:
     jobs = DrillJobs(system)
     watcher = CaseWatcher(system)
     router.register(app, system, wall, jobs)

@@ -47,8 +47,10 @@ from layouts.svg import CityMap, data_uri, map_svg
 from layouts.wall import (
     STUCK_SHOWN,
     TICKER_SHOWN,
+    area_href,
     intake_chart,
     map_colour,
+    map_tip,
     stuck_rows,
     ticker_item,
     typical_load,
@@ -115,6 +117,7 @@ class _View:
     #: JSON cleaner once per screen per frame (which walks every nested value in Python)
     numbers_json: str = "{}"
     map_colours: list[str] = field(default_factory=list)
+    map_load: list[tuple[int, int]] = field(default_factory=list)  # (open, 超期件) per shape
     ticker: list[Any] = field(default_factory=list)  # rendered items, newest first
     ticker_seqs: list[int] = field(default_factory=list)  # the model's seq of each
     ticker_top: int = 0  # the highest seq considered (lines not taken then are skipped)
@@ -387,6 +390,7 @@ class LiveBridge:
         self._dirty_heavy = False
         stuck = [
             (
+                r["unit"],
                 ref.units[r["unit"]].name if r["unit"] in ref.units else r["unit"],
                 r["open"],
                 r["overdue"],
@@ -405,9 +409,12 @@ class LiveBridge:
         colours = [
             map_colour(n, o, s.grids, typical) for (n, o), s in zip(load, shapes, strict=True)
         ]
-        if colours != v.map_colours:
+        if colours != v.map_colours or load != v.map_load:
             v.map_colours = colours
-            out[ids.WALL_MAP] = {"src": data_uri(map_svg(self.city, colours))}
+            v.map_load = load
+            titles = [map_tip(s.name, s.code, n, o) for (n, o), s in zip(load, shapes, strict=True)]
+            links = [area_href(s.code) for s in shapes]
+            out[ids.WALL_MAP] = {"src": data_uri(map_svg(self.city, colours, titles, links))}
 
         hours, by_channel = m.intake_by_channel()
         intake = (hours[-1], tuple(sorted((c, tuple(n)) for c, n in by_channel.items())))
@@ -435,6 +442,7 @@ class LiveBridge:
             (cat.name, cat.name_en) if cat else (item.category, item.category),
             unit.name if unit else "—",
             self.system.tz,
+            major=bool(cat and cat.major),
         )
 
 

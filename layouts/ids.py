@@ -15,11 +15,21 @@ WALL_STUCK = "wall-stuck"
 WALL_TICKER = "wall-ticker"
 WALL_INTAKE = "wall-intake"
 WALL_SINK = "wall-sink"
+WALL_MAP_SINK = "wall-map-sink"
+WALL_MAP_LIVE = "wall-map-live"
+WALL_SOUND = "wall-sound"
+WALL_FULLSCREEN = "wall-fullscreen"
+WALL_AREA_ERROR = "wall-area-error"
 
 
 def kpi_value(key: str) -> str:
     """The id of one KPI tile's number."""
     return f"wall-kpi-{key}"
+
+
+def kpi_base(key: str) -> str:
+    """The id of one KPI tile's base: the counts its rate is of."""
+    return f"wall-base-{key}"
 
 
 def funnel(tier: str, part: str) -> str:

@@ -16,6 +16,10 @@ from typing import Any
 
 #: The size of the drawing; the image scales to its box.
 MAP_WIDTH = 1000
+#: Township names are written on the map up to this many townships (beyond, they crowd).
+MAX_LABELS = 40
+#: Their size in map units: about 25 px on a 1920×1080 wall.
+LABEL_SIZE = 32
 CHART_WIDTH, CHART_HEIGHT = 480, 300
 
 
@@ -38,6 +42,8 @@ class CityMap:
     borders: str  # township borders over the grids, one SVG path
     width: int
     height: int
+    #: township names and where to write them (map coordinates), when few enough to read
+    labels: tuple[tuple[str, float, float], ...] = ()
 
 
 def project_city(geojson: dict[str, Any], grids_per_area: dict[str, int]) -> CityMap:
@@ -92,7 +98,23 @@ def project_city(geojson: dict[str, Any], grids_per_area: dict[str, int]) -> Cit
         if fill_level == "grid"
         else ""
     )
-    return CityMap(shapes, borders, MAP_WIDTH, height)
+    towns = [(p, rs) for p, rs in rings if p.get("level") == "township" and rs]
+    labels: tuple[tuple[str, float, float], ...] = ()
+    if len(towns) <= MAX_LABELS:
+        labels = tuple(
+            (
+                str(p.get("name", "")),
+                (_mid([pt[0] for pt in rs[0]]) - min(lons)) * kx * scale,
+                (max(lats) - _mid([pt[1] for pt in rs[0]])) * scale,
+            )
+            for p, rs in towns
+        )
+    return CityMap(shapes, borders, MAP_WIDTH, height, labels)
+
+
+def _mid(values: list[float]) -> float:
+    """The middle of a ring's extent: inside the convex quads the cities are made of."""
+    return (min(values) + max(values)) / 2
 
 
 def _rings(geometry: dict[str, Any]) -> list[list[list[float]]]:
@@ -101,21 +123,42 @@ def _rings(geometry: dict[str, Any]) -> list[list[list[float]]]:
     return [ring for polygon in geometry["coordinates"] for ring in polygon]
 
 
-def map_svg(city: CityMap, colours: list[str]) -> str:
-    """The map with each shape filled with its colour (in ``city.shapes`` order)."""
+def map_svg(
+    city: CityMap,
+    colours: list[str],
+    titles: list[str] | None = None,
+    links: list[str] | None = None,
+) -> str:
+    """The map with each shape filled with its colour (in ``city.shapes`` order); each shape's
+    tooltip is its title (by default its name) and, with ``links``, it is a link that opens in
+    a new tab. Township names are written over the shapes."""
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="-4 -4 {city.width + 8} '
         f'{city.height + 8}" preserveAspectRatio="xMidYMid meet">'
         '<g stroke="#0b1220" stroke-width="1" stroke-linejoin="round" fill-rule="evenodd">'
     ]
-    for shape, colour in zip(city.shapes, colours, strict=True):
-        parts.append(
+    for i, (shape, colour) in enumerate(zip(city.shapes, colours, strict=True)):
+        title = escape(titles[i] if titles is not None else shape.name)
+        path = (
             f'<path data-code="{escape(shape.code)}" fill="{colour}" d="{shape.path}">'
-            f"<title>{escape(shape.name)}</title></path>"
+            f"<title>{title}</title></path>"
         )
+        if links is not None:
+            path = f'<a href="{escape(links[i])}" target="_blank" rel="noopener">{path}</a>'
+        parts.append(path)
     parts.append("</g>")
     if city.borders:
         parts.append(f'<path fill="none" stroke="#9fb3d1" stroke-width="2.2" d="{city.borders}"/>')
+    if city.labels:
+        parts.append(
+            f'<g class="gw-map-labels" font-size="{LABEL_SIZE}" font-weight="700" '
+            'fill="#f2f6fc" stroke="#0b1220" stroke-width="6" paint-order="stroke" '
+            'text-anchor="middle" dominant-baseline="middle" pointer-events="none" '
+            'font-family="Noto Sans CJK SC, Noto Sans SC, sans-serif">'
+        )
+        for name, x, y in city.labels:
+            parts.append(f'<text x="{x:.1f}" y="{y:.1f}">{escape(name)}</text>')
+        parts.append("</g>")
     parts.append("</svg>")
     return "".join(parts)
 

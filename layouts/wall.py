@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from dash import dcc, html
 
@@ -29,22 +30,52 @@ def pct(v: float | None) -> str:
 @dataclass(frozen=True, slots=True)
 class Tile:
     """One tile across the top: its key (its id, and its label's translation key), the figure
-    of the wall model's ``kpi()`` it shows, and how that figure is written."""
+    of the wall model's ``kpi()`` it shows, and how that figure is written; its base (the
+    counts a rate is of, or what a count holds) as figures of ``kpi()`` and a unit label, so
+    no rate stands without its n. Its definition is ``def_<key>``, a hover or tap away."""
 
     key: str
     figure: str
     show: Callable[[Any], str] = str
+    base: tuple[str, ...] = ()
+    base_label: str = ""
+    base_first: bool = False  # the base's label reads before its number
 
 
-#: The tiles across the top, in reading order (a new tile: a row here, its label in the
-#: translation table, and its figure in ``WallModel.kpi`` if it is a new one).
+#: The tiles across the top, in reading order (a new tile: a row here, its label and its
+#: definition ``def_<key>`` in the translation table, and its figure in ``WallModel.kpi`` if
+#: it is a new one).
 TILES = (
-    Tile("received_today", "received_today"),
-    Tile("open", "open"),
-    Tile("closed_today", "closed_today"),
-    Tile("close_rate", "close_rate_today", pct),
-    Tile("on_time_rate", "on_time_rate_today", pct),
-    Tile("satisfaction_rate", "satisfaction_rate_today", pct),
+    Tile("received_today", "received_today", base_label="base_since_midnight", base_first=True),
+    Tile(
+        "open",
+        "open",
+        base=("awaiting_triage",),
+        base_label="base_awaiting_triage",
+        base_first=True,
+    ),
+    Tile(
+        "closed_today",
+        "closed_today",
+        base=("closed_of_today",),
+        base_label="base_reported_today",
+        base_first=True,
+    ),
+    Tile("close_rate", "close_rate_today", pct, ("closed_of_today", "handled_today"), "base_cases"),
+    Tile(
+        "on_time_rate",
+        "on_time_rate_today",
+        pct,
+        ("on_time_of_today", "closed_of_today"),
+        "base_cases",
+    ),
+    Tile(
+        "satisfaction_rate",
+        "satisfaction_rate_today",
+        pct,
+        ("satisfied_today", "rated_today"),
+        "base_ratings",
+    ),
 )
 KPI_KEYS = tuple(tile.key for tile in TILES)
 #: Map fill by load: no open cases, then rising open load, then overdue.
@@ -61,7 +92,9 @@ CHANNEL_COLOURS = {
     "open311": "#a0aec0",
 }
 TICKER_SHOWN = 14
-STUCK_SHOWN = 8
+STUCK_SHOWN = 6
+#: What flashes on the ticker: intake of these severities, and every overdue line.
+FLASH_SEVERITIES = frozenset({"urgent", "major"})
 
 
 def bi(key: str, **kw: object) -> list[html.Span]:
@@ -79,21 +112,27 @@ def bi_text(zh: str, en: str) -> list[html.Span]:
 # --------------------------------------------------------------------------- the page
 
 
-def page(city: str, map_src: str, intake_src: str, lang: str = "zh") -> html.Div:
+def page(
+    city: str, map_src: str, intake_src: str, lang: str = "zh", area: str | None = None
+) -> html.Div:
+    """The wall; ``area`` names a district wall's area (its frames carry that area only)."""
     return html.Div(
         [
             dcc.Store(id=ids.LANG, data=lang, storage_type="local"),
             dcc.Store(id=ids.WALL_PULSE),
             html.Div(id=ids.WALL_SINK, hidden=True),
+            html.Div(id=ids.WALL_MAP_SINK, hidden=True),
             _header(city),
-            html.Div(id=ids.NOTICE, className="gw-notices"),
-            html.Div([_kpi_tile(k) for k in KPI_KEYS] + [_overdue_tile()], className="gw-kpis"),
+            html.Div([_kpi_tile(tile) for tile in TILES] + [_overdue_tile()], className="gw-kpis"),
             html.Div(
                 [
                     html.Section(
                         [
-                            _panel_title("funnel_title"),
-                            html.Div([_funnel_row(tier) for tier in TIERS], className="gw-funnel"),
+                            _panel_title("funnel_title", "def_funnel"),
+                            html.Div(
+                                [_funnel_head()] + [_funnel_row(tier) for tier in TIERS],
+                                className="gw-funnel",
+                            ),
                             _panel_title("intake_title"),
                             _channel_legend(),
                             html.Img(id=ids.WALL_INTAKE, src=intake_src, className="gw-intake"),
@@ -102,15 +141,23 @@ def page(city: str, map_src: str, intake_src: str, lang: str = "zh") -> html.Div
                     ),
                     html.Section(
                         [
-                            _panel_title("map_title"),
-                            html.Img(id=ids.WALL_MAP, src=map_src, className="gw-map"),
+                            _panel_title("map_title", "def_map"),
+                            html.Div(
+                                [
+                                    # the image carries the map; assets/live.js draws it inline
+                                    # beside it, where each area is a link with a tooltip
+                                    html.Img(id=ids.WALL_MAP, src=map_src, className="gw-map"),
+                                    html.Div(id=ids.WALL_MAP_LIVE, className="gw-map-live"),
+                                ],
+                                className="gw-map-box",
+                            ),
                             _map_legend(),
                         ],
                         className="gw-col gw-col-mid",
                     ),
                     html.Section(
                         [
-                            _panel_title("stuck_units_title"),
+                            _panel_title("stuck_units_title", "def_stuck"),
                             html.Table(
                                 [
                                     html.Thead(
@@ -118,7 +165,7 @@ def page(city: str, map_src: str, intake_src: str, lang: str = "zh") -> html.Div
                                             [
                                                 html.Th(bi("col_unit")),
                                                 html.Th(bi("open"), className="num"),
-                                                html.Th(bi("overdue"), className="num"),
+                                                html.Th(bi("overdue_cases_short"), className="num"),
                                                 html.Th(bi("col_mean_wait"), className="num"),
                                             ]
                                         )
@@ -127,7 +174,7 @@ def page(city: str, map_src: str, intake_src: str, lang: str = "zh") -> html.Div
                                 ],
                                 className="gw-stuck",
                             ),
-                            _panel_title("ticker_title"),
+                            _panel_title("ticker_title", "def_ticker"),
                             html.Ul(id=ids.WALL_TICKER, className="gw-ticker", children=[]),
                         ],
                         className="gw-col gw-col-right",
@@ -138,6 +185,7 @@ def page(city: str, map_src: str, intake_src: str, lang: str = "zh") -> html.Div
         ],
         id=ids.WALL,
         className=f"gw-wall lang-{lang}",
+        **cast(Any, {"data-area": area or ""}),
     )
 
 
@@ -150,6 +198,7 @@ def _header(city: str) -> html.Header:
             ),
             html.Div(
                 [
+                    html.Span(id=ids.NOTICE, className="gw-notices"),
                     html.Span(id=ids.WALL_CLOCK, className="gw-clock"),
                     html.Span(
                         [
@@ -169,6 +218,17 @@ def _header(city: str) -> html.Header:
                         id=ids.WALL_LIVE,
                         className="gw-live is-stale",
                     ),
+                    # client-side only (assets/live.js): nothing here changes another wall
+                    html.Button(
+                        [
+                            html.Span(bi("sound_off"), className="gw-when-off"),
+                            html.Span(bi("sound_on"), className="gw-when-on"),
+                        ],
+                        id=ids.WALL_SOUND,
+                        className="btn gw-sound",
+                        **cast(Any, {"aria-pressed": "false"}),
+                    ),
+                    html.Button(bi("fullscreen"), id=ids.WALL_FULLSCREEN, className="btn"),
                     html.Button(bi_text("English", "中文"), id=ids.LANG_TOGGLE, className="btn"),
                 ],
                 className="gw-header-right",
@@ -178,25 +238,47 @@ def _header(city: str) -> html.Header:
     )
 
 
-def _panel_title(key: str) -> html.H2:
-    return html.H2(bi(key), className="gw-panel-title")
+def _definition(key: str) -> html.Div:
+    """What a figure counts, shown on hover, or on a tap (the tile takes the focus)."""
+    return html.Div(bi(key), className="gw-def", role="tooltip")
 
 
-def _kpi_tile(key: str) -> html.Div:
+def _panel_title(key: str, definition: str | None = None) -> html.H2:
+    if definition is None:
+        return html.H2(bi(key), className="gw-panel-title")
+    return html.H2(
+        [*bi(key), html.Span("ⓘ", className="gw-info"), _definition(definition)],
+        className="gw-panel-title has-def",
+        tabIndex="0",
+    )
+
+
+def _kpi_tile(tile: Tile) -> html.Div:
+    base: list[Any] = []
+    if tile.base:
+        base.append(html.Span("—", id=ids.kpi_base(tile.key), className="gw-base-n"))
+    if tile.base_label:
+        label = html.Span(bi(tile.base_label), className="gw-base-label")
+        base = [label, " ", *base] if tile.base_first else [*base, " ", label]
     return html.Div(
         [
-            html.Div("—", id=ids.kpi_value(key), className="gw-kpi-value"),
-            html.Div(bi(key), className="gw-kpi-label"),
+            html.Div("—", id=ids.kpi_value(tile.key), className="gw-kpi-value"),
+            html.Div(
+                [*bi(tile.key), html.Span("ⓘ", className="gw-info")], className="gw-kpi-label"
+            ),
+            html.Div(base, className="gw-kpi-base"),
+            _definition(f"def_{tile.key}"),
         ],
-        className="gw-kpi",
-        **cast(Any, {"data-kpi": key}),
+        className="gw-kpi has-def",
+        tabIndex="0",
+        **cast(Any, {"data-kpi": tile.key}),
     )
 
 
 def _overdue_tile() -> html.Div:
     parts = []
     for tier in TIERS:
-        key = f"overdue_{tier}"
+        key = f"went_overdue_{tier}"
         parts.append(
             html.Div(
                 [
@@ -208,8 +290,46 @@ def _overdue_tile() -> html.Div:
             )
         )
     return html.Div(
-        [html.Div(bi("overdue_now"), className="gw-kpi-group-label"), html.Div(parts)],
-        className="gw-kpi gw-kpi-overdue",
+        [
+            html.Div(
+                [
+                    *bi("overdue_cases_open"),
+                    " ",
+                    html.Span("—", id=ids.kpi_value("overdue_cases_open"), className="gw-od-n"),
+                    " · ",
+                    *bi("went_overdue_by_tier"),
+                    html.Span("ⓘ", className="gw-info"),
+                ],
+                className="gw-kpi-group-label",
+            ),
+            html.Div(parts, className="gw-kpi-parts"),
+            html.Div(
+                [
+                    html.Span(bi("of_which_past_due_now"), className="gw-base-label"),
+                    " ",
+                    html.Span("—", id=ids.kpi_value("overdue"), className="gw-base-n"),
+                    " ",
+                    html.Span(bi("base_cases"), className="gw-base-label"),
+                ],
+                className="gw-kpi-base",
+            ),
+            _definition("def_overdue_cases"),
+        ],
+        className="gw-kpi gw-kpi-overdue has-def",
+        tabIndex="0",
+        **cast(Any, {"data-kpi": "overdue_cases"}),
+    )
+
+
+def _funnel_head() -> html.Div:
+    return html.Div(
+        [
+            html.Div(),
+            html.Div(),
+            html.Div(bi("open"), className="gw-funnel-open"),
+            html.Div(bi("overdue_cases_short"), className="gw-funnel-overdue"),
+        ],
+        className="gw-funnel-row gw-funnel-head",
     )
 
 
@@ -234,7 +354,7 @@ def _map_legend() -> html.Div:
         (MAP_EMPTY, "legend_none"),
         (MAP_OPEN[1], "legend_open"),
         (MAP_OPEN[3], "legend_busy"),
-        (MAP_OVERDUE[1], "legend_overdue"),
+        (MAP_OVERDUE[1], "legend_overdue_cases"),
     ]
     return html.Div(
         [
@@ -260,27 +380,48 @@ def _channel_legend() -> html.Div:
     )
 
 
+def area_error(message_zh: str, message_en: str, lang: str = "zh") -> html.Div:
+    """A district wall asked for an area it cannot show: say why, and where to go instead."""
+    return html.Div(
+        [
+            html.P(bi_text(message_zh, message_en), className="gw-area-error-text"),
+            html.A(bi("wall_back_to_city"), href="/", className="btn"),
+        ],
+        id=ids.WALL_AREA_ERROR,
+        className=f"gw-wall gw-area-error lang-{lang}",
+        role="alert",
+    )
+
+
 # --------------------------------------------------------------------------- live pieces
 
 
 def kpi_values(k: dict[str, Any]) -> dict[str, str]:
-    """Tile id → the text it shows."""
+    """Element id → the text it shows: each tile's figure and base, and the 超期件."""
     out = {ids.kpi_value(tile.key): tile.show(k[tile.figure]) for tile in TILES}
+    for tile in TILES:
+        if len(tile.base) == 2:  # a rate: "part/whole"
+            out[ids.kpi_base(tile.key)] = f"{k[tile.base[0]]}/{k[tile.base[1]]}"
+        elif tile.base:
+            out[ids.kpi_base(tile.key)] = str(k[tile.base[0]])
     for tier, v in k["by_tier"].items():
-        out[ids.kpi_value(f"overdue_{tier}")] = str(v["overdue"])
+        out[ids.kpi_value(f"went_overdue_{tier}")] = str(v["went_overdue"])
+    out[ids.kpi_value("overdue_cases_open")] = str(k["overdue_cases_open"])
+    out[ids.kpi_value("overdue")] = str(k["overdue"])
     return out
 
 
 def funnel_values(by_tier: dict[str, dict[str, int]]) -> dict[str, dict[str, Any]]:
-    """Component id → props for the tier funnel."""
+    """Component id → props for the tier funnel: open cases now at each tier, and the
+    超期件 among them."""
     top = max([v["open"] for v in by_tier.values()] + [1])
     out: dict[str, dict[str, Any]] = {}
     for tier, v in by_tier.items():
         out[ids.funnel(tier, "bar")] = {"style": {"width": f"{100 * v['open'] / top:.1f}%"}}
         out[ids.funnel(tier, "open")] = {"children": str(v["open"])}
         out[ids.funnel(tier, "overdue")] = {
-            "children": str(v["overdue"]),
-            "className": "gw-funnel-overdue" + (" is-hot" if v["overdue"] else ""),
+            "children": str(v["overdue_cases"]),
+            "className": "gw-funnel-overdue" + (" is-hot" if v["overdue_cases"] else ""),
         }
     return out
 
@@ -305,35 +446,84 @@ def wall_numbers(k: dict[str, Any]) -> dict[str, dict[str, str]]:
     return out
 
 
-def ticker_item(item: TickerItem, category: tuple[str, str], unit: str, tz: Any) -> html.Li:
-    """One line of the ticker; the key keeps React from re-creating the lines below it."""
+def case_href(case_id: int) -> str:
+    return f"/leader/case/{case_id}"
+
+
+def unit_href(unit: str) -> str:
+    return "/leader?" + urlencode({"unit": unit})
+
+
+def area_href(area: str) -> str:
+    return "/leader?" + urlencode({"area": area})
+
+
+def flashes(item: TickerItem, major: bool = False) -> bool:
+    """Urgent or major intake (by its severity, or a category of the whistle list's major
+    matters such as 道路塌陷), and every case going overdue, flash on the wall."""
+    if item.kind == "overdue":
+        return True
+    return item.kind == "new" and (major or item.severity in FLASH_SEVERITIES)
+
+
+def ticker_item(
+    item: TickerItem, category: tuple[str, str], unit: str, tz: Any, major: bool = False
+) -> html.Li:
+    """One line of the ticker, a link to its case in a new tab (the wall itself stays as it
+    is, for everyone); the key keeps React from re-creating the lines below it."""
+    flash = " is-flash" if flashes(item, major) else ""
     return html.Li(
-        [
-            html.Span(f"{item.at.astimezone(tz):%H:%M:%S}", className="gw-t-time"),
-            html.Span(bi(item.kind.label_key), className=f"gw-t-kind gw-k-{item.kind}"),
-            html.Span(item.code, className="gw-t-code"),
-            html.Span(bi_text(*category), className="gw-t-cat"),
-            html.Span(unit, className="gw-t-unit"),
-        ],
+        html.A(
+            [
+                html.Span(f"{item.at.astimezone(tz):%H:%M:%S}", className="gw-t-time"),
+                html.Span(bi(item.kind.label_key), className=f"gw-t-kind gw-k-{item.kind}"),
+                html.Span(item.code, className="gw-t-code"),
+                html.Span(bi_text(*category), className="gw-t-cat"),
+                html.Span(unit, className="gw-t-unit"),
+            ],
+            href=case_href(item.case_id),
+            target="_blank",
+            rel="noopener",
+            className="gw-t-link",
+        ),
         key=str(item.seq),
-        className=f"gw-t gw-t-{item.kind}",
-        **cast(Any, {"data-case": str(item.case_id), "data-kind": item.kind}),
+        className=f"gw-t gw-t-{item.kind}{flash}",
+        **cast(
+            Any,
+            {
+                "data-case": str(item.case_id),
+                "data-kind": item.kind,
+                "data-severity": item.severity,
+            },
+        ),
     )
 
 
-def stuck_rows(rows: list[tuple[str, int, int, float]]) -> list[html.Tr]:
-    """(unit name, open, overdue, mean seconds in stage) → table rows."""
+def stuck_rows(rows: list[tuple[str, str, int, int, float]]) -> list[html.Tr]:
+    """(unit code, unit name, open, 超期件, mean seconds in stage) → table rows; the unit
+    opens on the leader's desk in a new tab."""
     return [
         html.Tr(
             [
-                html.Td(name, className="gw-s-unit"),
+                html.Td(
+                    html.A(name, href=unit_href(code), target="_blank", rel="noopener"),
+                    className="gw-s-unit",
+                ),
                 html.Td(str(n_open), className="num"),
                 html.Td(str(n_over), className="num" + (" is-hot" if n_over else "")),
                 html.Td(bi_text(duration(mean, "zh"), duration(mean, "en")), className="num"),
-            ]
+            ],
+            **cast(Any, {"data-unit": code}),
         )
-        for name, n_open, n_over, mean in rows
+        for code, name, n_open, n_over, mean in rows
     ]
+
+
+def map_tip(name: str, code: str, n_open: int, n_overdue: int) -> str:
+    """One area's tooltip on the map, in both languages (a tooltip cannot follow the page's
+    language class)."""
+    kw = {"name": name, "code": code, "open": n_open, "overdue": n_overdue}
+    return f"{t('map_tip', 'zh', **kw)}\n{t('map_tip', 'en', **kw)}"
 
 
 def map_colour(n_open: int, n_overdue: int, grids: int, typical: float = 2.0) -> str:

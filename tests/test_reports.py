@@ -27,7 +27,14 @@ NOW = local(2026, 11, 26, 12, 0)
 COMPLETED = {"resolved", "rated", "closed"}  # 办结: resolved, rated or closed
 OPEN = {"received", "dispatched", "accepted", "in_progress", "paused"}
 RATES = ("close_rate", "on_time_rate", "satisfaction_rate")
-COUNTS = ("cases_total", "cancelled", "closed", "overdue_open")
+COUNTS = (
+    "cases_total",
+    "cancelled",
+    "closed",
+    "overdue_open",
+    "overdue_cases",
+    "overdue_cases_open",
+)
 GROUP_COLUMNS = {
     "by_unit": "unit_code",
     "by_channel": "channel",
@@ -197,7 +204,11 @@ def _figures(rows: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
         if r["status"] in OPEN - {"paused"} and r["due_at"] is not None and r["due_at"] < now
     ]
     ratings = [r["rating"] for r in rows if r["rating"] is not None]
+    # 超期件: overdue at a tier before (recorded on the case), or past the deadline now
+    went = [r for r in rows if r["overdue_tiers"] or r in overdue]
     return {
+        "overdue_cases": len(went),
+        "overdue_cases_open": sum(1 for r in went if r["status"] in OPEN),
         "cases_total": total,
         "cancelled": cancelled,
         "closed": len(closed),
@@ -308,6 +319,8 @@ def test_build_report_follows_the_definitions(system, clock):
     assert got["satisfaction_rate"] == pytest.approx(3 / 5, abs=1e-6)
     # twelve days on, the reopened and the escalated cases are past their township deadlines
     assert got_later["overdue_open"] == 4
+    # 超期件: the two overdue now and the urgent one overdue at the department, since closed
+    assert got["overdue_cases"] == 3 and got["overdue_cases_open"] == 2
     # hours to close, Monday 00:00 → 10:00 for the first one
     assert got["median_hours_to_close"] is not None
     assert got["by_channel"]["grid_worker"]["median_hours_to_close"] == pytest.approx(
@@ -365,7 +378,22 @@ def _expected_kpi(rows: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
         r for r in open_rows if r["status"] != "paused" and r["due_at"] and r["due_at"] < now
     ]
     tiers = ("grid", "township", "department", "county")
+    went = [r for r in open_rows if r["overdue_tiers"] or r in overdue]
+
+    def went_at(r: dict[str, Any], t: str) -> bool:
+        return t in r["overdue_tiers"].split(",") or (r in overdue and r["tier"] == t)
+
+    window = [r for r in rows if midnight <= r["reported_at"] < midnight + timedelta(days=1)]
+    closed = [r for r in window if r["status"] in COMPLETED]
     return {
+        "handled_today": sum(1 for r in window if r["status"] != "cancelled"),
+        "closed_of_today": len(closed),
+        "on_time_of_today": sum(
+            1 for r in closed if r["completed_at"] <= r["due_at"] and not r["overdue_tiers"]
+        ),
+        "rated_today": sum(1 for r in window if r["rating"] is not None),
+        "satisfied_today": sum(1 for r in window if r["rating"] == "satisfied"),
+        "overdue_cases_open": len(went),
         "received_today": today["cases_total"],
         "closed_today": sum(
             1
@@ -382,6 +410,8 @@ def _expected_kpi(rows: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
             t: {
                 "open": sum(1 for r in open_rows if r["tier"] == t),
                 "overdue": sum(1 for r in overdue if r["tier"] == t),
+                "overdue_cases": sum(1 for r in went if r["tier"] == t),
+                "went_overdue": sum(1 for r in went if went_at(r, t)),
             }
             for t in tiers
         },
@@ -412,6 +442,12 @@ def test_kpi_tiles(system, clock):
     # overdue_dispatched
     assert got["open"] == 7
     assert got["satisfaction_rate_today"] == 1.0
+    # 超期件: the two past their deadline now, and the case reported before the window that
+    # went overdue at the grid and climbed to the township (within its deadline there now)
+    assert got["overdue_cases_open"] == 3 and got["overdue"] == 2
+    assert got["by_tier"]["grid"]["went_overdue"] == 3
+    assert got["by_tier"]["township"]["overdue_cases"] == 1
+    assert got["rated_today"] == 1 and got["satisfied_today"] == 1
 
     # later that day: a new case, one more completion; the tiles follow
     clock.set(local(2026, 11, 26, 15, 0))

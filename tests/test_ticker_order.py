@@ -98,7 +98,20 @@ def test_the_patch_turns_the_lines_shown_into_the_models_order() -> None:
 
 
 def _times(lines: list[Any]) -> list[str]:
-    return [li.to_plotly_json()["props"]["children"][0].children for li in lines]
+    """The time shown on each line (its ``gw-t-time`` span, wherever the line nests it)."""
+
+    def time_of(node: Any) -> str | None:
+        if isinstance(node, (list, tuple)):
+            return next((t for n in node if (t := time_of(n)) is not None), None)
+        props = getattr(node, "to_plotly_json", None)
+        if props is None:
+            return None
+        p = node.to_plotly_json()["props"]
+        if p.get("className") == "gw-t-time":
+            return str(p["children"])
+        return time_of(p.get("children"))
+
+    return [t for li in lines if (t := time_of(li)) is not None]
 
 
 def test_screens_get_the_lines_in_time_order_as_they_arrive_out_of_it(system) -> None:

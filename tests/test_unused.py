@@ -26,6 +26,7 @@ from backend.queries.bottlenecks import OUTCOMES
 from backend.queries.reports import FIGURES
 from backend.queries.risk_bands import BANDS
 from callbacks.leader.case import ACTIONS
+from layouts.wall import TILES
 
 ROOT = Path(__file__).resolve().parent.parent
 #: the code that shows things to people (the benchmarks and tests use ids, but no id lives
@@ -69,6 +70,8 @@ FAMILIES: dict[str, set[str]] = {
     # the administrator's pages: roles, and what the audit log records
     "role_": {r.value for r in Role},
     "audit_": set(AUDIT_ACTIONS),
+    # layouts/wall.py: what each tile counts, a hover or tap away
+    "def_": {tile.key for tile in TILES},
 }
 
 

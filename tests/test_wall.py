@@ -50,14 +50,15 @@ def _load(system, model: WallModel) -> None:
 def _sql_area_load(system, column) -> dict[str, tuple[int, int]]:
     with system.db.connect() as conn:
         rows = conn.execute(
-            select(column, cases.c.status, cases.c.colour).where(
+            select(column, cases.c.status, cases.c.colour, cases.c.overdue_tiers).where(
                 cases.c.status.in_(OPEN), column.is_not(None)
             )
         ).all()
+    # overdue on the map: a 超期件, overdue at a tier before or past its deadline now
     open_, over = Counter[str](), Counter[str]()
-    for code, status, colour in rows:
+    for code, status, colour, tiers in rows:
         open_[code] += 1
-        over[code] += status != Status.PAUSED.value and colour == "red"
+        over[code] += bool(tiers) or (status != Status.PAUSED.value and colour == "red")
     return {c: (open_[c], over[c]) for c in open_}
 
 
@@ -100,13 +101,30 @@ def test_the_wall_follows_a_simulated_city_and_equals_sql(settings, clock, tmp_p
     with system.db.connect() as conn:
         expected = kpi(conn, clock.now(), system.tz, scope=Scope.city())
     got = model.kpi()
-    for key in ("received_today", "closed_today", "open", "awaiting_triage", "overdue", "by_tier"):
+    for key in (
+        "received_today",
+        "closed_today",
+        "open",
+        "awaiting_triage",
+        "overdue",
+        "overdue_cases_open",
+        "by_tier",
+        # each rate's base
+        "handled_today",
+        "closed_of_today",
+        "on_time_of_today",
+        "rated_today",
+        "satisfied_today",
+    ):
         assert got[key] == expected[key], key
     for key in ("close_rate_today", "on_time_rate_today", "satisfaction_rate_today"):
         assert got[key] == expected[key], key
     # the day really moved things, overdue at more than one tier
     assert got["closed_today"] > 0
     assert sum(1 for v in got["by_tier"].values() if v["overdue"]) >= 2
+    # 超期件: more than the cases past their deadline this instant, at more than one tier
+    assert got["overdue_cases_open"] > got["overdue"]
+    assert sum(1 for v in got["by_tier"].values() if v["went_overdue"]) >= 2
     assert model.area_load("grid") == _sql_area_load(system, cases.c.grid_code)
     assert model.area_load("township") == _sql_area_load(system, cases.c.township_code)
 
@@ -176,6 +194,14 @@ def test_the_ticker_tells_new_escalated_overdue_and_closed(system, clock):
     # overdue at the township, so it climbs on its own ...
     latest = [(i.kind, i.case_id) for i in model.ticker][:2]
     assert latest == [("escalated", a), ("overdue", a)]
+    # past its deadline for an instant only, yet a 超期件: counted at the tier where it went
+    # overdue and at the one that holds it now, the same on the wall and in SQL
+    k = model.kpi()
+    assert k["overdue"] == 0 and k["overdue_cases_open"] == 2  # a, and the untouched earlier
+    assert k["by_tier"]["township"]["went_overdue"] == 1
+    assert k["by_tier"]["department"]["overdue_cases"] == 1
+    with system.db.connect() as conn:
+        assert kpi(conn, clock.now(), system.tz, scope=Scope.city())["by_tier"] == k["by_tier"]
     for _ in range(3):
         clock.advance(timedelta(days=30))
         system.engine.tick()

@@ -114,7 +114,7 @@ def test_a_case_reported_through_the_api_appears_on_the_wall(system, wall, brows
     wait.until(lambda d: map_fill(d, grid) not in ("", MAP_EMPTY))
     # the language switch changes the labels, not the numbers
     browser.find_element(By.ID, "lang-toggle").click()
-    wait.until(lambda d: "Overdue now, by tier" in d.find_element(By.ID, "wall").text)
+    wait.until(lambda d: "Open overdue" in d.find_element(By.ID, "wall").text)
     assert tile(browser, "open") == "1"
     # the page never reloaded and never polled: one document, fed over the websocket
     assert browser.execute_script("return performance.getEntriesByType('navigation').length") == 1
@@ -135,13 +135,13 @@ def test_a_case_going_overdue_moves_the_counters_and_the_map(system, clock, wall
     case_id = report(system, grid=grid)
     wait = _open_wall(browser, url)
     wait.until(lambda d: tile(d, "open") == "1")
-    assert tile(browser, "overdue_county") == "0"
+    assert tile(browser, "went_overdue_county") == "0"
     wait.until(lambda d: map_fill(d, grid) not in ("", MAP_EMPTY, *MAP_OVERDUE))
     # nobody acts: it goes overdue at each tier, climbs on its own and stays overdue at the top
     for _ in range(4):
         clock.advance(timedelta(days=30))
         system.engine.tick()
-    wait.until(lambda d: tile(d, "overdue_county") == "1")
+    wait.until(lambda d: tile(d, "went_overdue_county") == "1")
     wait.until(lambda d: map_fill(d, grid) in MAP_OVERDUE)
     # ticker lines go out twice a second, the map once a second: neither waits for the other
     wait.until(lambda d: {("overdue", str(case_id)), ("escalated", str(case_id))} <= set(ticker(d)))
@@ -150,7 +150,7 @@ def test_a_case_going_overdue_moves_the_counters_and_the_map(system, clock, wall
     # handled at last: the overdue count and the map go back
     act(system, case_id, "accept")
     act(system, case_id, "resolve", reason="已督办解决")
-    wait.until(lambda d: tile(d, "overdue_county") == "0" and tile(d, "open") == "0")
+    wait.until(lambda d: tile(d, "went_overdue_county") == "0" and tile(d, "open") == "0")
     wait.until(lambda d: map_fill(d, grid) == MAP_EMPTY)
 
 
@@ -184,7 +184,7 @@ def test_the_wall_recovers_from_a_redis_restart_and_equals_the_database(
             assert tile(browser, "received_today") == str(k["received_today"])
             assert tile(browser, "closed_today") == str(k["closed_today"])
             for tier, v in k["by_tier"].items():
-                assert tile(browser, f"overdue_{tier}") == str(v["overdue"])
+                assert tile(browser, f"went_overdue_{tier}") == str(v["went_overdue"])
             # nothing announced twice
             news = [c for kind, c in ticker(browser) if kind == "new"]
             assert len(news) == len(set(news))

@@ -38,7 +38,9 @@ def test_the_2027_calendar_is_announced_weeks_ahead(system):
     assert notice, "the 2027 calendar is provisional (or missing) and must be announced"
     assert "2027" in " ".join(n.children for n in notice)
     en = " ".join(n.children for n in calendar_notice(system, local(2026, 11, 23, 9), "en"))
-    assert "2027" in en and ("provisional" in en or "Monday" in en)
+    assert "2027" in en and ("provisional" in en or "calendar" in en)
+    # a compact badge, its whole sentence on hover
+    assert all(len(n.children) <= 16 and "2027" in n.title for n in notice)
 
 
 def test_every_text_has_both_languages():
@@ -59,6 +61,27 @@ def test_the_map_is_drawn_from_the_citys_own_polygons():
     svg = svg_of(data_uri(map_svg(projected, colours)))
     assert svg.count("<path data-code=") == len(grids)
     assert f'data-code="{grids[3]["properties"]["code"]}" fill="{MAP_OVERDUE[1]}"' in svg
+    # township names are written on the map, inside it
+    towns = [
+        f["properties"]["name"]
+        for f in city.geojson["features"]
+        if f["properties"]["level"] == "township"
+    ]
+    assert [name for name, _x, _y in projected.labels] == towns
+    for _name, x, y in projected.labels:
+        assert 0 <= x <= projected.width and 0 <= y <= projected.height
+    assert all(f">{name}</text>" in svg for name in towns)
+    # with links and tooltips, each area opens in a new tab; names are escaped
+    code = grids[0]["properties"]["code"]
+    tips = ["<b>&"] * len(grids)
+    linked = map_svg(
+        projected, colours, tips, [f"/leader?area={g['properties']['code']}" for g in grids]
+    )
+    assert (
+        f'<a href="/leader?area={code}" target="_blank" rel="noopener"><path data-code="{code}"'
+        in linked
+    )
+    assert "<title>&lt;b&gt;&amp;</title>" in linked and "<b>&" not in linked
     assert projected.borders and 'fill="none"' in svg  # township borders over the grids
     # every shape lies inside the drawing
     for shape in projected.shapes:
@@ -66,8 +89,10 @@ def test_the_map_is_drawn_from_the_citys_own_polygons():
             x, y = map(float, pair.split(","))
             assert 0 <= x <= projected.width + 0.1 and 0 <= y <= projected.height + 0.1
     page_ids = _ids(page("上饶市信州区", data_uri(svg), intake_chart([], {}, None)))
-    for key in ("received_today", "open", "closed_today", "overdue_county"):
+    for key in ("received_today", "open", "closed_today", "went_overdue_county"):
         assert ids.kpi_value(key) in page_ids
+    for key in ("close_rate", "on_time_rate", "satisfaction_rate"):
+        assert ids.kpi_base(key) in page_ids  # every rate with its base
     assert {ids.WALL_MAP, ids.WALL_TICKER, ids.WALL_STUCK, ids.WALL_INTAKE} <= page_ids
 
 
@@ -88,21 +113,40 @@ def test_colours_follow_load_and_overdue():
 def test_tiles_and_funnel_show_the_figures():
     k = {
         "received_today": 7,
+        "handled_today": 6,
+        "closed_of_today": 3,
+        "on_time_of_today": 0,
+        "rated_today": 1,
+        "satisfied_today": 1,
         "open": 5,
+        "awaiting_triage": 0,
         "closed_today": 2,
+        "overdue": 1,
+        "overdue_cases_open": 2,
         "close_rate_today": 0.5,
         "on_time_rate_today": None,
         "satisfaction_rate_today": 1.0,
-        "by_tier": {"grid": {"open": 4, "overdue": 0}, "county": {"open": 1, "overdue": 1}},
+        "by_tier": {
+            "grid": {"open": 4, "overdue": 0, "overdue_cases": 0, "went_overdue": 2},
+            "county": {"open": 1, "overdue": 1, "overdue_cases": 2, "went_overdue": 1},
+        },
     }
     v = kpi_values(k)
     assert v[ids.kpi_value("close_rate")] == "50.0%"
+    assert v[ids.kpi_base("close_rate")] == "3/6"  # the rate's base beside it
+    assert v[ids.kpi_base("satisfaction_rate")] == "1/1"
+    assert v[ids.kpi_base("closed_today")] == "3"  # of them reported today
     assert v[ids.kpi_value("on_time_rate")] == "—"
-    assert v[ids.kpi_value("overdue_county")] == "1"
+    # 超期件 by the tier where they went overdue; those past their deadline now beside them
+    assert v[ids.kpi_value("went_overdue_grid")] == "2"
+    assert v[ids.kpi_value("went_overdue_county")] == "1"
+    assert v[ids.kpi_value("overdue_cases_open")] == "2"
+    assert v[ids.kpi_value("overdue")] == "1"
     f = funnel_values(k["by_tier"])
     assert f[ids.funnel("grid", "bar")]["style"]["width"] == "100.0%"
     assert f[ids.funnel("county", "bar")]["style"]["width"] == "25.0%"
     assert "is-hot" in f[ids.funnel("county", "overdue")]["className"]
+    assert f[ids.funnel("county", "overdue")]["children"] == "2"  # 超期件 now at the county
     assert "is-hot" not in f[ids.funnel("grid", "overdue")]["className"]
 
 

@@ -43,17 +43,100 @@ TEXT: dict[str, tuple[str, str]] = {
     "live": ("实时", "Live"),
     "seconds_ago": ("秒前更新", "s since last change"),
     "reconnecting": ("正在重新连接…", "Reconnecting…"),
-    "funnel_title": ("层级分布（在办 / 超期）", "Tiers (open / overdue)"),
+    "funnel_title": ("层级分布（在办 / 超期件）", "Tiers (open / overdue cases)"),
     "intake_title": ("近24小时受理（按渠道）", "Intake, last 24 hours, by channel"),
-    "map_title": ("网格在办与超期分布", "Open and overdue cases by area"),
+    "map_title": ("网格在办与超期件分布", "Open and overdue cases by area"),
     "stuck_units_title": ("积压最久的承办单位", "Units where cases wait longest"),
     "ticker_title": ("实时动态", "Just now"),
     "col_mean_wait": ("平均滞留", "Mean wait"),
-    "overdue_now": ("当前超期（按层级）", "Overdue now, by tier"),
     "legend_none": ("无在办", "None open"),
     "legend_open": ("有在办", "Open"),
     "legend_busy": ("积压", "Busy"),
-    "legend_overdue": ("有超期", "Overdue"),
+    # the wall's figures, their bases and what each counts (issue 10: one block, kept together)
+    "legend_overdue_cases": ("有超期件", "Has overdue cases"),
+    "overdue_cases_open": ("在办超期件", "Open overdue"),
+    "overdue_cases_short": ("超期件", "Overdue"),
+    "went_overdue_by_tier": ("按超期层级", "by tier overdue at"),
+    "of_which_past_due_now": ("其中已过当前时限", "past their deadline now:"),
+    "base_cases": ("件", "cases"),
+    "base_ratings": ("条评价", "ratings"),
+    "base_reported_today": ("含当日受理", "of today's"),
+    "base_awaiting_triage": ("其中待分派", "untriaged"),
+    "base_since_midnight": ("自今日 0 时", "since 00:00"),
+    "def_received_today": (
+        "今日 0 时起受理的工单，重复反映合并为一件。",
+        "Cases reported since 00:00 today; repeat reports of one matter count once.",
+    ),
+    "def_open": (
+        "尚未办结的全部工单，不论何日受理。",
+        "Every case still being handled, whatever day it was reported.",
+    ),
+    "def_closed_today": (
+        "今日办结的全部工单，含往日受理的；办结率只计今日受理的工单，所以二者可以不同。",
+        "Cases completed today, including those reported earlier; the close rate counts "
+        "today's reports only, so the two can differ.",
+    ),
+    "def_close_rate": (
+        "今日受理工单中已办结的 ÷ 今日受理工单（不含撤销）。下方为件数。",
+        "Of the cases reported today (less cancelled), the share completed; the counts below.",
+    ),
+    "def_on_time_rate": (
+        "今日受理且已办结的工单中，在时限内办结且从未超期的 ÷ 已办结。下方为件数。",
+        "Of today's reports completed, the share completed by the deadline and never "
+        "overdue at any tier; the counts below.",
+    ),
+    "def_satisfaction_rate": (
+        "今日受理工单收到的评价中“满意”的 ÷ 全部评价。评价少时比率波动大，请看下方条数。",
+        "Of the ratings given to today's reports, the share satisfied; with few ratings the "
+        "rate jumps, so mind the count below.",
+    ),
+    "def_overdue_cases": (
+        "超期件：尚未办结、曾在某一层级超期（自动升级后仍计）或已过当前时限的工单。"
+        "按超期发生的层级计数，在两个层级超期的计入两处。",
+        "Open cases that went overdue at a tier (still counted after auto-escalation) or are "
+        "past their present deadline, by the tier where they went overdue; a case overdue at "
+        "two tiers counts at both.",
+    ),
+    "def_funnel": (
+        "在办：当前所在层级的在办工单；超期件：其中曾超期或已过当前时限的。",
+        "Open: cases now at the tier; overdue cases: those of them that went overdue at any "
+        "tier or are past their present deadline.",
+    ),
+    "def_map": (
+        "蓝色深浅按在办量（相对全市中位数）；红色：有在办超期件。点击网格打开该区域。",
+        "Blue by open load (against the city's median); red: open overdue cases. Click an "
+        "area to open it.",
+    ),
+    "def_stuck": (
+        "按在办工单在本环节累计滞留时间排序；超期件同上。点击单位打开其工单。",
+        "Ranked by the time open cases have waited in their present stage, summed; overdue "
+        "cases as above. Click a unit to open its cases.",
+    ),
+    "def_ticker": (
+        "最新的受理、升级、超期与办结，最新在上；紧急、重大受理与超期闪烁。点击打开工单。",
+        "The latest reports, escalations, overdue cases and completions, newest first; urgent "
+        "and major reports and overdue cases flash. Click to open the case.",
+    ),
+    "map_tip": (
+        "{name}（{code}）在办 {open} 件，超期件 {overdue} 件",
+        "{name} ({code}): {open} open, {overdue} overdue",
+    ),
+    "calendar_badge_provisional": ("{years} 日历暂定", "{years} calendar provisional"),
+    "calendar_badge_fallback": ("{years} 无法定日历", "No {years} calendar"),
+    "sound_on": ("提示音：开", "Sound: on"),
+    "sound_off": ("提示音：关", "Sound: off"),
+    "fullscreen": ("全屏", "Full screen"),
+    "wall_area_unknown": (
+        "没有代码为“{area}”的区域。请使用区县或乡镇（街道）代码，例如 /?area={example}。",
+        'No area has the code "{area}". Use a county or township code, e.g. /?area={example}.',
+    ),
+    "wall_area_level": (
+        "“{area}”是{level}，区域大屏按区县或乡镇（街道）显示，例如 /?area={example}。",
+        '"{area}" is a {level}; an area wall shows a county or a township, e.g. /?area={example}.',
+    ),
+    "wall_back_to_city": ("返回全市大屏", "Back to the city wall"),
+    "wall_level_community": ("社区（村）", "community"),
+    "wall_level_grid": ("网格", "grid"),
     "event_new": ("新受理", "New"),
     "event_escalated": ("升级", "Escalated"),
     "event_overdue": ("超期", "Overdue"),
@@ -187,6 +270,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "acct_sso_subject": (
         "统一身份认证标识无效或已被其他账号使用",
         "the single sign-on subject is empty, too long or linked to another account",
+    ),
+    "wall_area_outside": (
+        "区域 {area} 不在您的管辖范围内，大屏只显示您所辖区域。",
+        "Area {area} is outside your own: the wall shows only the area you are responsible for.",
+    ),
+    "wall_area_too_small": (
+        "大屏按县（区）或乡镇（街道）显示，您的账号所辖区域更小，请在工作台查看。",
+        "The wall shows a county or a township; your area is smaller: use the workbench.",
     ),
     "gate_forbidden_title": ("没有权限", "Not allowed"),
     "gate_forbidden": (

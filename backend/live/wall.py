@@ -6,8 +6,11 @@ costs "take away the entry's old contribution, add the new one" and nothing is r
 event. The figures follow ``backend.queries.reports.kpi`` (DESIGN.md "Report definitions"): a
 test holds the two side by side on the same data.
 
-A case counts as overdue on the wall when the engine has turned it red and it is not paused:
-the wall shows what the engine decided and published, at the moment it did.
+A case counts as overdue now on the wall when the engine has turned it red and it is not
+paused: the wall shows what the engine decided and published, at the moment it did. With
+auto-escalation that lasts an instant, so the wall's overdue figures are 超期件 (DESIGN.md
+``overdue_cases``): open cases that went overdue at one tier or more, counted by the tier
+where they went overdue and the tier where they are now.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from backend.domain.vocabulary import (
 )
 from backend.queries.live import INTAKE_HOURS, TICKER_LENGTH, TickerItem, WallSnapshot
 from backend.queries.reports import local_midnight
+from backend.queries.rules import went_overdue_tiers
 from backend.queries.scope import Scope
 
 OPEN = frozenset(OPEN_VALUES)
@@ -55,6 +59,7 @@ class Entry:
     township: str | None
     category: str
     channel: str
+    severity: str
     colour: str
     escalations: int
     overdue_tiers: str
@@ -67,6 +72,7 @@ class Entry:
 
     @property
     def overdue(self) -> bool:
+        """Past its present deadline: the engine has turned it red and its clock runs."""
         return self.colour == _RED and self.status in RUNNING
 
 
@@ -90,6 +96,7 @@ def entry_from_delta(d: dict[str, Any]) -> Entry:
         township=d["township_code"],
         category=d["category"],
         channel=d["channel"],
+        severity=d.get("severity") or "general",
         colour=d["colour"],
         escalations=int(d.get("escalations") or 0),
         overdue_tiers=d.get("overdue_tiers") or "",
@@ -207,29 +214,40 @@ class WallModel:
         """The tiles, in the shape of ``backend.queries.reports.kpi``."""
         s = self.sums
         by_tier = {
-            t: {"open": s.get(("open_tier", t), 0), "overdue": s.get(("overdue_tier", t), 0)}
+            t: {
+                "open": s.get(("open_tier", t), 0),
+                "overdue": s.get(("overdue_tier", t), 0),
+                "overdue_cases": s.get(("overdue_cases_tier", t), 0),
+                "went_overdue": s.get(("went_overdue_at", t), 0),
+            }
             for t in TIERS
         }
         received = s.get(("received",), 0)
         handled = received - s.get(("cancelled",), 0)
         closed = s.get(("closed_of_today",), 0)
+        on_time = s.get(("on_time",), 0)
         rated = s.get(("rated",), 0)
+        satisfied = s.get(("satisfied",), 0)
         return {
             "received_today": received,
+            "handled_today": handled,
+            "closed_of_today": closed,
+            "on_time_of_today": on_time,
+            "rated_today": rated,
+            "satisfied_today": satisfied,
             "closed_today": s.get(("closed_today",), 0),
             "open": s.get(("open",), 0),
             "awaiting_triage": s.get(("open_tier", None), 0),
             "overdue": sum(v["overdue"] for v in by_tier.values()),
+            "overdue_cases_open": s.get(("overdue_cases_open",), 0),
             "close_rate_today": round(closed / handled, 6) if handled else None,
-            "on_time_rate_today": round(s.get(("on_time",), 0) / closed, 6) if closed else None,
-            "satisfaction_rate_today": round(s.get(("satisfied",), 0) / rated, 6)
-            if rated
-            else None,
+            "on_time_rate_today": round(on_time / closed, 6) if closed else None,
+            "satisfaction_rate_today": round(satisfied / rated, 6) if rated else None,
             "by_tier": by_tier,
         }
 
     def area_load(self, level: str) -> dict[str, tuple[int, int]]:
-        """Open and overdue cases per grid or township code."""
+        """Open cases and open 超期件 per grid or township code."""
         out: dict[str, tuple[int, int]] = {}
         for key, n in self.sums.items():
             if key[0] == f"{level}_open" and n:
@@ -323,6 +341,7 @@ class WallModel:
             category=e.category,
             unit=e.unit,
             tier=tier,
+            severity=e.severity,
         )
         if not self._told(item):  # e.g. a "new" line the event log already gave on loading
             self._push_ticker(item)
@@ -374,11 +393,18 @@ class WallModel:
             yield ("closed_today",), 1
         if e.status not in OPEN:
             return
-        overdue = e.overdue
+        red = e.colour == _RED and e.status in RUNNING  # ``e.overdue``, inlined: a hot path
+        # a 超期件: what the tiles, the map and the ranking count as overdue
+        overdue = red or e.overdue_tiers != ""
         yield ("open",), 1
         yield ("open_tier", e.tier), 1
-        if overdue:
+        if red:
             yield ("overdue_tier", e.tier), 1
+        if overdue:
+            yield ("overdue_cases_open",), 1
+            yield ("overdue_cases_tier", e.tier), 1
+            for tier in went_overdue_tiers(e.overdue_tiers, e.tier, red):
+                yield ("went_overdue_at", tier), 1
         if e.grid:
             yield ("grid_open", e.grid), 1
             if overdue:

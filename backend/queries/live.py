@@ -53,6 +53,8 @@ class TickerItem:
     category: str
     unit: str | None
     tier: str | None
+    #: the case's severity: urgent and major intake flashes on the wall
+    severity: str = "general"
 
 
 @dataclass(slots=True)
@@ -104,6 +106,7 @@ def recent(conn: Connection, scope: Scope, tz: ZoneInfo) -> list[TickerItem]:
             cases.c.category,
             cases.c.unit_code,
             cases.c.tier,
+            cases.c.severity,
         )
         .join(cases, cases.c.id == case_events.c.case_id)
         .where(case_events.c.type.in_(sorted(TICKER_TYPES)), scope.clause(cases))
@@ -123,6 +126,7 @@ def recent(conn: Connection, scope: Scope, tz: ZoneInfo) -> list[TickerItem]:
             unit=r.to_unit or r.unit_code,
             # an overdue line names the tier where the deadline passed
             tier=(r.from_tier if r.type == EventType.OVERDUE else None) or r.to_tier or r.tier,
+            severity=r.severity,
         )
         for r in rows
     ]

@@ -54,11 +54,12 @@ def _figures(rows: list[dict[str, Any]], durations: list[float]) -> dict[str, An
         "close_rate": round(closed / handled, 6) if handled else None,
         "on_time_rate": round(on_time / closed, 6) if closed else None,
         "overdue_open": sum(r["overdue_open"] for r in rows),
+        "overdue_cases": sum(r["overdue_cases"] for r in rows),
+        "overdue_cases_open": sum(r["overdue_cases_open"] for r in rows),
         "median_hours_to_close": round(statistics.median(durations), 4) if durations else None,
         "satisfaction_rate": round(satisfied / rated, 6) if rated else None,
-        # beside FIGURES (the screens' and exports' columns): DESIGN.md's 超期件, and the
-        # cases moved up a tier or more, which a simulated city is held to (sim/profiles.py)
-        "overdue_cases": sum(r["overdue_cases"] for r in rows),
+        # beside FIGURES (the screens' and exports' columns): the cases moved up a tier or
+        # more, which a simulated city is held to (sim/profiles.py)
         "escalated_cases": sum(r["escalated_cases"] for r in rows),
     }
 
@@ -92,9 +93,12 @@ def build_report(
         rules.count_where(completed).label("closed"),
         rules.count_where(rules.on_time()).label("on_time"),
         rules.count_where(rules.overdue_now(now)).label("overdue_open"),
+        rules.count_where(rules.went_overdue(now)).label("overdue_cases"),
+        rules.count_where(and_(rules.is_open(), rules.went_overdue(now))).label(
+            "overdue_cases_open"
+        ),
         rules.count_where(rules.is_rated()).label("rated"),
         rules.count_where(rules.is_satisfied()).label("satisfied"),
-        rules.count_where(rules.went_overdue()).label("overdue_cases"),
         rules.count_where(rules.was_escalated()).label("escalated_cases"),
     ]
     wanted = {g: GROUPS[g] for g in groups}
@@ -206,7 +210,17 @@ def _ints(r: Any) -> dict[str, Any]:
     return {k: (int(v) if k in _MEASURES and v is not None else v) for k, v in dict(r).items()}
 
 
-_MEASURES = {"total", "cancelled", "closed", "on_time", "overdue_open", "rated", "satisfied"}
+_MEASURES = {
+    "total",
+    "cancelled",
+    "closed",
+    "on_time",
+    "overdue_open",
+    "overdue_cases",
+    "overdue_cases_open",
+    "rated",
+    "satisfied",
+}
 
 
 def local_midnight(now: datetime, tz: ZoneInfo) -> datetime:
@@ -215,40 +229,86 @@ def local_midnight(now: datetime, tz: ZoneInfo) -> datetime:
 
 
 def kpi(conn: Connection, now: datetime, tz: ZoneInfo, *, scope: Scope) -> dict[str, Any]:
-    """The big screen's tiles: today so far, plus what is open and overdue now."""
+    """The big screen's tiles: today so far, each rate with its base, plus what is open, and
+    the open 超期件 by the tier where they went overdue and the tier where they are now."""
     midnight = local_midnight(now, tz)
-    today = build_report(conn, midnight, midnight + timedelta(days=1), now, scope=scope)
+    today = build_report(
+        conn, midnight, midnight + timedelta(days=1), now, scope=scope, groups=(), medians=False
+    )
     sc = scope.clause(cases)
-    open_rows = conn.execute(
-        select(
-            cases.c.tier,
-            func.count().label("open"),
-            rules.count_where(rules.overdue_now(now)).label("overdue"),
+    bases = (
+        conn.execute(
+            select(
+                rules.count_where(rules.on_time()).label("on_time"),
+                rules.count_where(rules.is_rated()).label("rated"),
+                rules.count_where(rules.is_satisfied()).label("satisfied"),
+            ).where(
+                cases.c.reported_at >= midnight,
+                cases.c.reported_at < midnight + timedelta(days=1),
+                sc,
+            )
         )
-        .where(rules.is_open(), sc)
-        .group_by(cases.c.tier)
-    ).all()
+        .mappings()
+        .one()
+    )
+    went = rules.went_overdue(now)
+    open_rows = (
+        conn.execute(
+            select(
+                cases.c.tier,
+                func.count().label("open"),
+                rules.count_where(rules.overdue_now(now)).label("overdue"),
+                rules.count_where(went).label("overdue_cases"),
+                *(
+                    rules.count_where(rules.went_overdue_at(t.value, now)).label(t.value)
+                    for t in TIER_ORDER
+                ),
+            )
+            .where(rules.is_open(), sc)
+            .group_by(cases.c.tier)
+        )
+        .mappings()
+        .all()
+    )
     closed_today = conn.execute(
         select(func.count())
         .select_from(cases)
         .where(cases.c.completed_at >= midnight, rules.is_completed(), sc)
     ).scalar_one()
-    by_tier = {t.value: {"open": 0, "overdue": 0} for t in TIER_ORDER}
-    untriaged = 0
-    for tier, n_open, n_over in open_rows:
-        if tier is None:
-            untriaged += int(n_open)
+    by_tier = {t.value: _tier_figures() for t in TIER_ORDER}
+    untriaged = untriaged_overdue = 0
+    for r in open_rows:
+        if r["tier"] is None:
+            untriaged += int(r["open"])
+            untriaged_overdue += int(r["overdue_cases"] or 0)
         else:
-            by_tier[tier] = {"open": int(n_open), "overdue": int(n_over or 0)}
+            v = by_tier[r["tier"]]
+            v["open"] = int(r["open"])
+            v["overdue"] = int(r["overdue"] or 0)
+            v["overdue_cases"] = int(r["overdue_cases"] or 0)
+        for t in TIER_ORDER:  # where it went overdue, whatever tier holds it now
+            by_tier[t.value]["went_overdue"] += int(r[t.value] or 0)
     return {
         "as_of": now.isoformat(),
         "received_today": today["cases_total"],
+        "handled_today": today["cases_total"] - today["cancelled"],
+        "closed_of_today": today["closed"],
+        "on_time_of_today": int(bases["on_time"] or 0),
+        "rated_today": int(bases["rated"] or 0),
+        "satisfied_today": int(bases["satisfied"] or 0),
         "closed_today": int(closed_today),
         "open": sum(v["open"] for v in by_tier.values()) + untriaged,
         "awaiting_triage": untriaged,
         "overdue": sum(v["overdue"] for v in by_tier.values()),
+        "overdue_cases_open": sum(v["overdue_cases"] for v in by_tier.values()) + untriaged_overdue,
         "close_rate_today": today["close_rate"],
         "on_time_rate_today": today["on_time_rate"],
         "satisfaction_rate_today": today["satisfaction_rate"],
         "by_tier": by_tier,
     }
+
+
+def _tier_figures() -> dict[str, int]:
+    """One tier's open cases; past their deadline there now; 超期件 now at the tier; and
+    open cases that went overdue at the tier (a case overdue at two tiers counts at both)."""
+    return {"open": 0, "overdue": 0, "overdue_cases": 0, "went_overdue": 0}

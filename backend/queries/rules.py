@@ -43,6 +43,23 @@ def overdue_now(now: datetime, t: Table = cases) -> ColumnElement[bool]:
     return and_(t.c.status.in_(RUNNING_VALUES), t.c.due_at <= now)
 
 
+def went_overdue(now: datetime, t: Table = cases) -> ColumnElement[bool]:
+    """A 超期件 (DESIGN.md ``overdue_cases``): overdue at one tier or more (the tiers are
+    recorded on the case, whether auto-escalation has since moved it up), or past its present
+    deadline now. With auto-escalation a case is past its deadline only for an instant, so
+    "overdue now" alone hides nearly every case that went overdue."""
+    return or_(t.c.overdue_tiers != "", overdue_now(now, t))
+
+
+def went_overdue_at(tier: str, now: datetime, t: Table = cases) -> ColumnElement[bool]:
+    """Went overdue at ``tier``: recorded there, or past its deadline there now. Tier names
+    are no substring of one another, so a LIKE over the recorded list is exact."""
+    return or_(
+        t.c.overdue_tiers.contains(tier, autoescape=True),
+        and_(overdue_now(now, t), t.c.tier == tier),
+    )
+
+
 def not_overdue_now(now: datetime, t: Table = cases) -> ColumnElement[bool]:
     """The complement of ``overdue_now`` among open cases (a case with no deadline yet, or
     paused, is not overdue)."""
@@ -53,11 +70,6 @@ def on_time(t: Table = cases) -> ColumnElement[bool]:
     """Completed by the deadline it was working to, and never overdue at a tier before (an
     auto-escalated case got a fresh allowance, not a clean record)."""
     return and_(is_completed(t), t.c.completed_at <= t.c.due_at, t.c.overdue_tiers == "")
-
-
-def went_overdue(t: Table = cases) -> ColumnElement[bool]:
-    """Overdue at one tier or more (超期件), whether the clock has since moved it up."""
-    return t.c.overdue_tiers != ""
 
 
 def was_escalated(t: Table = cases) -> ColumnElement[bool]:
@@ -84,6 +96,15 @@ def stuck_order(t: Table = cases) -> tuple[Any, ...]:
 
 
 # ----------------------------------------------------------------------------- one row
+
+
+def went_overdue_tiers(overdue_tiers: str, tier: str | None, overdue: bool) -> frozenset[str]:
+    """The tiers one case went overdue at: those recorded, plus its present one when it is
+    overdue there now (``went_overdue_at`` for one row already read)."""
+    tiers = {x for x in overdue_tiers.split(",") if x}
+    if overdue and tier is not None:
+        tiers.add(tier)
+    return frozenset(tiers)
 
 
 def overdue_now_row(status: str, due_at: datetime | None, now: datetime) -> bool:
