@@ -13,11 +13,12 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
-from backend.core.i18n import TEXT
+from backend.core.i18n import MESSAGES, TEXT
 from backend.domain.events import SPECS, EventType, StageEnd, Ticker
 from backend.domain.vocabulary import Channel, Colour, Rating, Status, Tier
 from backend.drill.assessment import WEIGHTS
 from backend.drill.periods import KINDS, period_of
+from backend.drill.risk import BASES
 from backend.intake.service import RECEIVING, REJECTED, TRIAGE
 from backend.queries.bottlenecks import OUTCOMES
 from backend.queries.reports import FIGURES
@@ -60,6 +61,11 @@ FAMILIES: dict[str, set[str]] = {
     "w_": set(WEIGHTS),
     "fig_": set(FIGURES),
     "act_done_": set(ACTIONS.values()),
+    # layouts/leader/words.py: a risk's basis, a simulated reporter's channel
+    "basis_": set(BASES),
+    "channel_who_": _values(Channel),
+    # callbacks/leader/case.py: the fields of the leader's forms
+    "invalid_": {"text", "unit", "reason", "lead", "co_units"},
 }
 
 
@@ -99,6 +105,8 @@ def _strings_and_prefixes() -> tuple[set[str], set[str]]:
 def test_every_translation_key_is_used():
     literals, _prefixes = _strings_and_prefixes()
     built = {prefix + suffix for prefix, suffixes in FAMILIES.items() for suffix in suffixes}
+    # the engine's words and its one pattern, looked up by backend.core.i18n.message
+    built |= set(MESSAGES.values()) | {"why_auto_escalation"}
     unused = sorted(k for k in TEXT if k not in literals and k not in built)
     assert not unused, f"translation keys nothing looks up: {unused}"
 

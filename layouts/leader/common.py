@@ -27,6 +27,8 @@ PAGES = (
     ("/leader/assessment", "nav_assessment"),
     ("/leader/reports", "nav_reports"),
 )
+#: where the case page finds a citizen's photo (dashboard/leader.py serves it, in scope)
+PHOTO_URL = "/leader/photos/"
 #: pages whose content follows the filter bar
 FILTERED = ("/leader", "/leader/bottlenecks", "/leader/risk")
 COLOUR_CLASS = {
