@@ -30,9 +30,7 @@ def _engine_reasons() -> set[str]:
         args = list(node.args)
         if name == "_require" and len(args) == 4:
             args = [args[3]]
-        elif name == "TransitionRefused" and len(args) == 3:
-            args = [args[2]]
-        elif name == "_reopen" and len(args) == 3:
+        elif name in ("TransitionRefused", "_reopen") and len(args) == 3:
             args = [args[2]]
         else:
             args = [k.value for k in node.keywords if k.arg == "reason"]

@@ -499,6 +499,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "case_photos": ("群众上传的照片", "Photos from the citizen"),
     "case_photo_alt": ("现场照片 {n}", "photo {n}"),
     "photo_not_found": ("没有这张照片", "No such photo"),
+    "assess_rules": (
+        "得分相同的单位名次相同；受理不足 {min} 件的单位列出但不排名。各项比率按件数向全区水平"
+        "收缩（相当于另加 {k} 件全区平均水平的事项），件数少的单位不会仅凭几件事项排到最前。"
+        "较上期为与上一考核期得分之差。",
+        "Units with equal scores share a rank; units with fewer than {min} cases are listed, "
+        "not ranked. Each rate is shrunk towards the area's by its number of cases (as if "
+        "{k} cases at the area's rates were added), so a unit does not top the table on a "
+        "handful of cases. 'vs last' is the change from the previous period's score.",
+    ),
     # the leader's XLSX workbook (backend/drill/export.py)
     "xl_sheet_summary": ("汇总", "Summary"),
     "xl_sheet_table": ("明细", "Details"),
