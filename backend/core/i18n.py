@@ -317,7 +317,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "用时最长的承办单位（中位数）",
         "Units where stages last longest (median)",
     ),
-    "hours_axis": ("小时（对数）", "hours (log scale)"),
+    "hours_axis": ("用时（对数刻度）", "time (log scale)"),
     "tier_flows": ("层级流转", "Flows between tiers"),
     "node_intake": ("受理", "Reported"),
     "node_reopened": ("重新办理", "Reopened"),
@@ -493,6 +493,9 @@ TEXT: dict[str, tuple[str, str]] = {
     # --- issue 10 (wt10b): the leader desk ---
     "col_deadline_state": ("时限状态", "Deadline"),
     "day_md": ("{m}月{d}日", "{d} {mon}"),
+    "week_of": ("{day}当周", "week of {day}"),
+    "clear_dates": ("清除日期", "Clear dates"),
+    "pick_day": ("选择日期", "Choose a day"),
     "case_channel": ("渠道", "Channel"),
     "case_reports": ("反映人次", "Reports"),
     "case_reports_n": ("共 {n} 人反映", "{n} people reported it"),
@@ -500,13 +503,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "case_photo_alt": ("现场照片 {n}", "photo {n}"),
     "photo_not_found": ("没有这张照片", "No such photo"),
     "assess_rules": (
-        "得分相同的单位名次相同；受理不足 {min} 件的单位列出但不排名。各项比率按件数向全区水平"
-        "收缩（相当于另加 {k} 件全区平均水平的事项），件数少的单位不会仅凭几件事项排到最前。"
+        "得分相同的单位名次相同；受理不足 {min} 件的单位列出但不排名。得分按受理件数向全区平均"
+        "得分收缩（相当于另加 {k} 件全区平均水平的事项），件数少的单位不会仅凭几件事项排到最前。"
         "较上期为与上一考核期得分之差。",
         "Units with equal scores share a rank; units with fewer than {min} cases are listed, "
-        "not ranked. Each rate is shrunk towards the area's by its number of cases (as if "
-        "{k} cases at the area's rates were added), so a unit does not top the table on a "
-        "handful of cases. 'vs last' is the change from the previous period's score.",
+        "not ranked. A score is shrunk towards the area's average by the unit's number of "
+        "cases (as if {k} cases at the area's rates were added), so a unit does not top the "
+        "table on a handful of cases. 'vs last' is the change from the previous period's score.",
     ),
     # the leader's XLSX workbook (backend/drill/export.py)
     "xl_sheet_summary": ("汇总", "Summary"),

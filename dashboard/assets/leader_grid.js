@@ -18,3 +18,22 @@
         );
     };
 })();
+
+/* dcc's date picker labels its clear button "Clear Dates" in English whatever the page's
+   language: give it the page's own words (a hidden span the filter bar renders). */
+(function () {
+    function relabel() {
+        var label = document.getElementById("gw-clear-dates-label");
+        if (!label) { return; }
+        var buttons = document.querySelectorAll(".dash-datepicker-clear");
+        for (var i = 0; i < buttons.length; i++) {
+            if (buttons[i].getAttribute("aria-label") !== label.textContent) {
+                buttons[i].setAttribute("aria-label", label.textContent);
+                buttons[i].setAttribute("title", label.textContent);
+            }
+        }
+    }
+    new MutationObserver(relabel).observe(document.documentElement, {
+        childList: true, subtree: true, attributes: true, attributeFilter: ["aria-label"],
+    });
+})();

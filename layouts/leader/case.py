@@ -44,7 +44,7 @@ def header(tl: Timeline, ref: RefIndex, lang: str, tz: ZoneInfo, back: str) -> h
         ("col_unit", unit_name(ref, c["unit"])),
         ("col_holder", words.person(c["holder"], tl.staff, ref, lang)),
         ("case_channel", t(f"channel_{c['channel']}", lang) if c["channel"] else "—"),
-        ("case_reports", t("case_reports_n", lang, n=1 + (c["duplicate_count"] or 0))),
+        ("case_reports", t("case_reports_n", lang, n=c["duplicate_count"] or 1)),
         ("col_township", ref.area_names.get(c["township"] or "", "—")),
         ("col_reported", local_time(c["reported_at"], tz)),
         ("col_deadline", local_time(c["deadline"], tz)),

@@ -36,6 +36,7 @@ def period_picker(kind: str, day: date, lang: str, extra: list[Any] | None = Non
                 id=ids.PERIOD_DAY,
                 date=day.isoformat(),
                 display_format="YYYY-MM-DD",
+                placeholder=t("pick_day", lang),
                 className="gw-day",
             ),
             *(extra or []),
