@@ -496,6 +496,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "week_of": ("{day}当周", "week of {day}"),
     "clear_dates": ("清除日期", "Clear dates"),
     "pick_day": ("选择日期", "Choose a day"),
+    "bad_column_filter": (
+        "列筛选条件有误（时长与风险请填数字），请修改",
+        "A column filter is not understood (hours and risk take a number)",
+    ),
     "case_channel": ("渠道", "Channel"),
     "case_reports": ("反映人次", "Reports"),
     "case_reports_n": ("共 {n} 人反映", "{n} people reported it"),

@@ -122,6 +122,25 @@ def _order(sort_model: list[dict[str, Any]] | None) -> list[Any]:
     return out
 
 
+def block_request(request: Any) -> dict[str, Any]:
+    """The grid's request checked: rows as whole numbers, a list of sorts, a dict of filters
+    (anything else a client sends is a 4xx-style ``CommandInvalid``, never an exception)."""
+    if not isinstance(request, dict):
+        raise CommandInvalid({"request": "an object"})
+    try:
+        start = max(0, int(request.get("startRow") or 0))
+        end = int(request.get("endRow") or start + 100)
+    except (TypeError, ValueError):
+        raise CommandInvalid({"startRow": "a whole number"}) from None
+    sorts = request.get("sortModel") or []
+    filters = request.get("filterModel") or {}
+    if not isinstance(sorts, list) or not all(isinstance(x, dict) for x in sorts):
+        raise CommandInvalid({"sortModel": "a list of sorts"})
+    if not isinstance(filters, dict):
+        raise CommandInvalid({"filterModel": "an object"})
+    return {"startRow": start, "endRow": end, "sortModel": sorts, "filterModel": filters}
+
+
 def grid_block(
     conn: Connection,
     f: StuckFilter,
@@ -134,12 +153,10 @@ def grid_block(
 ) -> dict[str, Any]:
     """One block of rows and the number of rows that match (``rowCount``)."""
     f.validate()
-    start = max(0, int(request.get("startRow") or 0))
-    end = int(request.get("endRow") or start + 100)
-    limit = max(1, min(MAX_BLOCK, end - start))
-    conds = where_clauses(f, scope, now) + column_filters(
-        request.get("filterModel") or {}, ref, now
-    )
+    request = block_request(request)
+    start = request["startRow"]
+    limit = max(1, min(MAX_BLOCK, request["endRow"] - start))
+    conds = where_clauses(f, scope, now) + column_filters(request["filterModel"], ref, now)
     joined = with_risk()
     rows = conn.execute(
         select(

@@ -72,6 +72,8 @@ def refusal(exc: GridwatchError, lang: str) -> dbc.Alert:
         return dbc.Alert(
             [html.Strong(t("act_invalid", lang)), html.Ul(items)], color="warning", id="act-invalid"
         )
+    if isinstance(exc, CaseNotFound):
+        return dbc.Alert(t("case_not_found", lang), color="warning", id="act-invalid")
     return dbc.Alert(t("act_failed", lang), color="danger", id="act-refused")
 
 
@@ -123,7 +125,7 @@ def register(app: Dash, system: System, watcher: CaseWatcher) -> None:
             return (no_update,) * 4 + keep
         case_id, text, unit, re_reason, esc_reason, lead, co, con_reason, search, lang = args[4:]
         lang = lang if lang in ("zh", "en") else "zh"
-        if not isinstance(case_id, int) or isinstance(case_id, bool):
+        if not isinstance(case_id, int) or isinstance(case_id, bool) or not 0 < case_id < 2**63:
             bad = dbc.Alert(t("invalid_case", lang), color="warning", id="act-invalid")
             return (bad, no_update, no_update, no_update) + keep
         action = ACTIONS[trig]

@@ -8,6 +8,7 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, no_update
 
+from backend.core.errors import CommandInvalid
 from backend.core.i18n import t
 from backend.queries.filters import DrillFilter
 from backend.queries.grid import grid_block
@@ -138,9 +139,12 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
         lang = lang or "zh"
         ref, tz, now = system.ref, system.tz, system.clock.now()
         f = DrillFilter.lenient(query, ref)
-        with system.db.connect() as conn:
-            block = grid_block(conn, f.stuck(ref, tz), request, ref, viewer_scope(), now)
-            staff = people(conn, (r["holder"] for r in block["rows"]))
+        try:
+            with system.db.connect() as conn:
+                block = grid_block(conn, f.stuck(ref, tz), request, ref, viewer_scope(), now)
+                staff = people(conn, (r["holder"] for r in block["rows"]))
+        except CommandInvalid:  # a column filter that is not a number, a tampered request
+            return {"rowData": [], "rowCount": 0}, t("bad_column_filter", lang)
         data = [grid_row(r, ref, lang, tz, staff) for r in block["rows"]]
         total = block["total"]
         return {"rowData": data, "rowCount": total}, t("n_cases", lang, n=total)
