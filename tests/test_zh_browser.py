@@ -263,3 +263,35 @@ def test_the_stuck_table_names_handlers_and_has_one_status_column(system, city, 
     for r, left in zip(risks, lefts, strict=False):
         if r == "100%":
             assert left.startswith("超期")  # certain only once past due
+
+
+def _boxes(b: Any, graph: str, css: str) -> list[dict[str, float]]:
+    return list(
+        b.execute_script(
+            "return [...document.querySelectorAll(arguments[0])].map(e => {"
+            "const r = e.getBoundingClientRect();"
+            "return {l: r.left, r: r.right, t: r.top, b: r.bottom, text: e.textContent}; })",
+            f"#{graph} {css}",
+        )
+    )
+
+
+def test_the_bottleneck_charts_read(system, city, browser):
+    """Log axes ticked at round durations in words (not "5 2 10 5 2 1"), the overdue trend one
+    tick per report week, its legend clear of the axis title."""
+    url, _app, _cid = city
+    b = browser
+    b.get(url + "/leader/bottlenecks")
+    _settled(b, "受理周")
+    ticks = [x["text"] for x in _boxes(b, "chart-dwell-tier", ".ytick text")]
+    assert len(ticks) >= 3
+    assert all(re.fullmatch(r"\d+ (分钟|小时|天)", x) for x in ticks), ticks
+    unit_ticks = [x["text"] for x in _boxes(b, "chart-dwell-unit", ".xtick text")]
+    assert all(re.fullmatch(r"\d+ (分钟|小时|天)", x) for x in unit_ticks), unit_ticks
+    weeks = [x["text"] for x in _boxes(b, "chart-trend", ".xtick text")]
+    assert weeks == ["11月9日当周", "11月16日当周"]  # nine days from Monday 9 November
+    legend = _boxes(b, "chart-trend", ".legend")
+    title = _boxes(b, "chart-trend", ".g-xtitle text")
+    assert legend and title
+    lg, ti = legend[0], title[0]
+    assert lg["b"] <= ti["t"] or lg["t"] >= ti["b"] or lg["r"] <= ti["l"] or lg["l"] >= ti["r"]
