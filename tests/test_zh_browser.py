@@ -35,7 +35,8 @@ pytestmark = pytest.mark.browser
 
 #: English a Chinese page may show: the case number's prefix, file formats, units, brands, the
 #: language switch, and the leader's own words typed in tests elsewhere (none here)
-ALLOWED = {"GW", "CSV", "XLSX", "APP", "Open311", "English", "km", "QR", "SVG"}
+ALLOWED = {"GW", "CSV", "XLSX", "APP", "Open311", "English", "km", "QR", "SVG", "MB"}
+ALLOWED |= {"JPEG", "PNG", "WebP", "HEIC"}  # the photo formats the QR form accepts
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’_:-]*[A-Za-z0-9]")
 CASE_NUMBER = re.compile(r"GW\d+")
 PAGES = (
@@ -85,6 +86,7 @@ def city(system, clock) -> Iterator[tuple[str, Any, int]]:
             category="streetlight_out",
             grid=grid,
             photos=[Photo("image/png", png())],
+            tracking=True,
         ),
         actor="citizen:qr",
     )
@@ -104,6 +106,7 @@ def city(system, clock) -> Iterator[tuple[str, Any, int]]:
     refresh_risk(system.db, clock.now())
     app = create_app(system)
     with serving(app) as url:
+        app.state.token = first.token  # the citizen's tracking page
         yield url, app, first.case_id
     app.state.bridge.stop()
     app.state.leader.stop()
@@ -153,9 +156,10 @@ def _escalated_case(system: Any) -> int:
 
 
 def test_every_page_in_chinese_shows_no_untranslated_english(system, city, browser):
-    url, _app, photo_case = city
+    url, app, photo_case = city
     b = browser
     problems: dict[str, list[str]] = {}
+    citizen = {f"/r/{sorted(system.ref.grids)[3]}": "码上办", f"/t/{app.state.token}": "路灯"}
     ready = {
         "/": "实时",
         "/leader": "共",
@@ -166,7 +170,13 @@ def test_every_page_in_chinese_shows_no_untranslated_english(system, city, brows
         "/leader/reports": "按承办单位",
         "/leader/reports?kind=dekad": "按承办单位",
     }
-    pages = [*PAGES, f"/leader/case/{_escalated_case(system)}", f"/leader/case/{photo_case}"]
+    ready.update(citizen)
+    pages = [
+        *PAGES,
+        f"/leader/case/{_escalated_case(system)}",
+        f"/leader/case/{photo_case}",
+        *citizen,
+    ]
     for path in pages:
         b.get(url + path)
         text = _settled(b, ready.get(path, "全过程记录"))
