@@ -305,3 +305,30 @@ def test_the_bottleneck_charts_read(system, city, browser):
     assert legend and title
     lg, ti = legend[0], title[0]
     assert lg["b"] <= ti["t"] or lg["t"] >= ti["b"] or lg["r"] <= ti["l"] or lg["l"] >= ti["r"]
+
+
+def test_the_assessment_shares_ranks_shows_n_and_compares_with_the_period_before(
+    system, city, browser
+):
+    url, _app, _cid = city
+    b = browser
+    b.get(url + "/leader/assessment?kind=dekad&day=2026-11-11")  # 11–20 Nov, after 1–10 Nov
+    _settled(b, "考核排名")
+    WebDriverWait(b, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#assess-rows tbody tr"))
+    rows = [
+        [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+        for tr in b.find_elements(By.CSS_SELECTOR, "#assess-rows tbody tr")
+    ]
+    ranked = [r for r in rows if r[0] != "—"]
+    assert ranked
+    ranks = [int(r[0]) for r in ranked]
+    scores = [r[4] for r in ranked]
+    top = min(len(ranked), 30)  # past 60 the screen shows the best 30 and the last 30
+    for i in range(1, top):  # equal scores share the rank; the next one skips
+        if scores[i] == scores[i - 1]:
+            assert ranks[i] == ranks[i - 1]
+        else:
+            assert ranks[i] == i + 1
+    assert all(int(r[6]) >= 3 for r in ranked)  # n, the cases, is shown
+    assert any(r[5] != "—" for r in rows)  # 较上期 against the ten days before
+    assert "名次相同" in _read(b)
