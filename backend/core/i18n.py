@@ -423,6 +423,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "actor_leader_web": ("领导（驾驶舱）", "leader (desk)"),
     "actor_citizen_qr": ("群众（扫码上报）", "citizen (QR code)"),
     "actor_api": ("接口：{client}", "integration: {client}"),
+    "actor_user": ("用户 {user}", "user {user}"),
     "actor_person": ("{name}（{unit}）", "{name} ({unit})"),
     "actor_unknown": ("其他（{code}）", "other ({code})"),
     "channel_who_grid_worker": ("网格员", "grid worker"),

@@ -50,6 +50,8 @@ def actor(code: str | None, staff: dict[str, Person], ref: RefIndex, lang: str) 
         return t("actor_sim_unit", lang, unit=ref.units[rest].name)
     if kind == "api" and rest:
         return t("actor_api", lang, client=rest)
+    if kind == "user" and rest:  # a signed-in person's account (issue 11)
+        return t("actor_user", lang, user=rest)
     return t("actor_unknown", lang, code=code)
 
 
