@@ -4,15 +4,15 @@ The leader's risk screen says what each probability rests on (issue 10); the num
 with the probability when the model scores the open cases. Existing rows keep NULL until the
 next refresh (every five minutes).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: r001
+Revises: 0006 (on a branch that has 0007_people, revision u001: revises u001, one head)
 Create Date: 2026-12-03 08:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0007'
+revision = 'r001'
 down_revision = '0006'
 branch_labels = None
 depends_on = None
