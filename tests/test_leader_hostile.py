@@ -17,6 +17,11 @@ from tests.browser import serving
 from tests.drilldata import simulate
 from tests.helpers import act, events_of, report
 
+try:  # people sign in once accounts exist (issue 11): the desk then needs a leader's session
+    from tests.people import sign_in_client  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - before issue 11
+    sign_in_client = None
+
 LATIN = re.compile(r"[A-Za-z]{3,}")
 
 
@@ -25,7 +30,12 @@ def web(system, clock) -> Iterator[tuple[httpx.Client, Any, str]]:
     simulate(system, clock, days=2)
     refresh_risk(system.db, clock.now())
     app = create_app(system)
-    with serving(app) as url, httpx.Client(base_url=url, timeout=60) as http:
+    with (
+        serving(app) as url,
+        httpx.Client(base_url=url, timeout=60, headers={"Origin": url}) as http,
+    ):
+        if sign_in_client is not None:
+            sign_in_client(http, system, "leader")
         yield http, app, url
     app.state.bridge.stop()
     app.state.leader.stop()
