@@ -175,3 +175,15 @@ def test_a_risk_belongs_to_its_stage_a_case_moved_on_since_shows_none_until_resc
     assert row["risk"] is not None and 0.0 < row["risk"] < 1.0
     assert row["risk_basis"] and row["risk_n"] is not None
     assert after["none"] == before["none"] - 1
+
+
+def test_cheap_scoring_is_redone_sooner_but_never_more_than_a_tenth_of_a_core(system):
+    from dashboard.drill_jobs import DrillJobs
+
+    jobs = DrillJobs(system)
+    jobs._risk_at, jobs._risk_took = 1000.0, 0.8  # a small city: under a second
+    assert not jobs._risk_due(1000.0 + 29) and jobs._risk_due(1000.0 + 30)
+    jobs._risk_took = 9.0  # a large city: 90 s apart
+    assert not jobs._risk_due(1000.0 + 89) and jobs._risk_due(1000.0 + 90)
+    jobs._risk_took = 60.0  # never rarer than every five minutes
+    assert jobs._risk_due(1000.0 + 300)
