@@ -335,13 +335,13 @@ TEXT: dict[str, tuple[str, str]] = {
         "超期风险：一件在办事项本环节超期的概率，按以往相似环节在用去同样比例时限时仍在办、"
         "最终超期的比例估计（近 120 天）。同单位同类事项的经验最具体，件数少时向同层级同类、"
         "同单位、同层级和全市的经验收缩，所以件数少不会得出 0% 或 100%。“风险依据”列出所依据的"
-        "范围和件数。每五分钟更新；刚升级或改派的事项在下次更新前显示“待评估”。",
+        "范围和件数。至少每五分钟更新一次；刚升级或改派的事项在下次更新前显示“待评估”。",
         "Overdue risk: the chance that an open case misses its present deadline: of the "
         "similar past stages still open at the same share of their allowance (last 120 days), "
         "the share that went overdue. The same unit and category is the most specific; with "
         "few of them the estimate is shrunk towards the same category at the tier, the unit, "
         "the tier and the city, so thin evidence never gives 0% or 100%. 'Based on' names the "
-        "group and how many stages. Updated every five minutes; a case just moved up or "
+        "group and how many stages. Updated at least every five minutes; a case just moved up or "
         "reassigned shows 'not scored yet' until then.",
     ),
     "risk_table": ("在办事项（按超期风险排序）", "Open cases by overdue risk"),
