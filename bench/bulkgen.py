@@ -278,7 +278,10 @@ class Generator:
         if at > self.end:
             return
         st = c.state
-        holder = f"H{self.rng.randint(1000, 9999)}"
+        n = self.rng.randint(1000, 9999)
+        people = self.ref.staff_by_unit.get(st.unit_code or "")
+        # one of the unit's own staff, as the simulator signs (the desk shows their names)
+        holder = people[n % len(people)] if people else f"H{n}"
         frm = self._from(c)
         st.status, st.holder, st.status_changed_at = "accepted", holder, at
         self._log(c, "accepted", at, _unit_actor(st), frm, data={"holder": holder})

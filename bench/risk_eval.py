@@ -7,7 +7,9 @@ calibration table (``backend/drill/riskeval.py``).
 The model is trained on the stages that started before ``until − days`` and scored on the
 stages that started after, whose deadline had passed by ``until``, at 0, ¼, ½ and ¾ of their
 allowance. ``brier_base_rate`` is the score of predicting the test set's own miss share for
-every stage: a bar the model has to clear.
+every stage: a bar the model has to clear; ``brier_base_rate_train`` predicts the city's miss
+rate as the training data had it (what a predictor without the model would know). With
+``--markdown`` it prints the tables for ``bench/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -40,6 +43,7 @@ def main() -> None:
     ap.add_argument("--days", type=float, default=28, help="the held-back history, in days")
     ap.add_argument("--max-tests", type=int, default=50_000)
     ap.add_argument("--simulate", type=float, default=None, help="simulate this many days first")
+    ap.add_argument("--markdown", action="store_true", help="print RESULTS.md tables too")
     args = ap.parse_args()
     if args.simulate:
         var = Path(tempfile.mkdtemp(prefix="gwrisk-"))
@@ -79,6 +83,30 @@ def main() -> None:
         }
     )
     print(json.dumps(out, ensure_ascii=False))
+    if args.markdown:
+        print(markdown(out))
+
+
+def markdown(out: dict[str, Any]) -> str:
+    """The Brier scores and the reliability table, the model beside the base rate."""
+    lines = [
+        "| predictor | Brier | AUC |",
+        "| --- | ---: | ---: |",
+        f"| the model | **{out['brier']}** | {out['auc']} |",
+        f"| base rate as trained ({out['base_rate_train']}) "
+        f"| {out['brier_base_rate_train']} | 0.5 |",
+        f"| base rate of the test set ({out['missed_share']}) | {out['brier_base_rate']} | 0.5 |",
+        "",
+        "| predicted band | predictions | mean predicted | observed |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for r in out["calibration"]:
+        lines.append(f"| {r['band']} | {r['n']:,} | {r['predicted']} | {r['observed']} |")
+    for r in out["calibration_base_rate_train"]:
+        lines.append(
+            f"| base rate, {r['band']} | {r['n']:,} | {r['predicted']} | {r['observed']} |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -40,12 +40,15 @@ class DrillJobs:
         *,
         stage_every: float = 15.0,
         risk_every: float = 300.0,
+        risk_min_every: float = 30.0,
         max_age: float = 30.0,
         report_every: float = 60.0,
     ) -> None:
         self.system = system
         self.stage_every = stage_every
         self.risk_every = risk_every
+        self.risk_min_every = risk_min_every
+        self._risk_took = 0.0
         self.max_age = max_age
         self.report_every = report_every
         self._reports_at = -1e18
@@ -86,8 +89,10 @@ class DrillJobs:
     def refresh_risk(self) -> int:
         """Retrain and rescore the open cases in a child process."""
         with self._lock:
+            started = time.monotonic()
             n = self._child("risk")
             self._risk_at = time.monotonic()
+            self._risk_took = self._risk_at - started
             return n
 
     def refresh_reports(self) -> int:
@@ -125,6 +130,14 @@ class DrillJobs:
             raise RuntimeError(f"drill job {job} failed: {done.stderr.strip()[-2000:]}")
         return int(done.stdout.strip().splitlines()[-1])
 
+    def _risk_due(self, now: float) -> bool:
+        """Every ``risk_every`` seconds, or sooner when scoring is cheap: as often as ten times
+        its own duration allows (at most a tenth of a core), never under ``risk_min_every``.
+        A case moved up since the last scoring shows 待评估 until the next one, so a small
+        city's (about a second) is redone every 30 s rather than five minutes."""
+        every = min(self.risk_every, max(self.risk_min_every, 10 * self._risk_took))
+        return now - self._risk_at >= every
+
     def _reports_due(self, now: float) -> bool:
         return now - self._reports_at >= max(self.report_every, 10 * self._reports_took)
 
@@ -134,7 +147,7 @@ class DrillJobs:
             try:
                 if now - self._stages_at >= self.stage_every:
                     self.refresh_stages()
-                if now - self._risk_at >= self.risk_every:
+                if self._risk_due(now):
                     self.refresh_stages()
                     self.refresh_risk()
                 if self._reports_due(time.monotonic()):

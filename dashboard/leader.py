@@ -10,13 +10,19 @@ from importlib import resources
 from typing import Any
 
 from dash import Dash
-from fastapi.responses import FileResponse
+from fastapi import HTTPException
+from fastapi.responses import FileResponse, Response
 
+from backend.api.responses import photo_response
+from backend.core.i18n import t
+from backend.queries.timeline import photo_of_case
 from backend.system import System
 from callbacks import router
 from callbacks.leader import analysis, case, filters, options, overview, periodic
+from callbacks.viewer import viewer_scope
 from dashboard.case_watch import CaseWatcher
 from dashboard.drill_jobs import DrillJobs
+from layouts.leader.common import PHOTO_URL
 
 BOOTSTRAP_URL = "/static/vendor/bootstrap.min.css"
 
@@ -48,6 +54,15 @@ def register_leader(app: Dash, system: System, wall: Callable[[str], Any]) -> Le
     periodic.register(app, system, jobs)
     css = bootstrap_css()
     server: Any = app.server
+
+    @server.get(PHOTO_URL + "{photo_id}", include_in_schema=False)
+    def _photo(photo_id: int) -> Response:
+        """A citizen's photo on the case page, for a viewer whose scope holds the case."""
+        with system.db.connect() as conn:
+            p = photo_of_case(conn, photo_id, scope=viewer_scope())
+        if p is None:
+            raise HTTPException(404, t("photo_not_found"))
+        return photo_response(p)
 
     @server.get(BOOTSTRAP_URL, include_in_schema=False)
     def _bootstrap() -> FileResponse:

@@ -16,8 +16,16 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from backend.core.i18n import t
-from backend.drill import export
-from backend.drill.assessment import MIN_CASES, WEIGHTS, assess, assess_with_change
+from backend.drill import assessment, export
+from backend.drill.assessment import (
+    MIN_CASES,
+    PRIOR_CASES,
+    WEIGHTS,
+    UnitScore,
+    assess,
+    assess_with_change,
+    rank_ties,
+)
 from backend.drill.periods import last_complete, period_of
 from backend.queries.reports import FIGURES, GROUPS, build_report
 from backend.queries.scope import Scope
@@ -180,8 +188,12 @@ def test_assessment_follows_its_formula_and_ranks_with_the_change(system, clock)
         )
     ranked = [u for u in scores if u.rank is not None]
     assert len(ranked) >= 10
-    assert [u.rank for u in ranked] == list(range(1, len(ranked) + 1))
     assert [u.score for u in ranked] == sorted((u.score for u in ranked), reverse=True)
+    # competition ranking: equal scores as shown share a rank, the next one skips
+    for u in ranked:
+        shown = round(u.score, 1)
+        first = next(j for j, v in enumerate(ranked) if round(v.score, 1) == shown)
+        assert u.rank == first + 1
     moved = stages[stages["end_kind"].isin(["overdue", "escalated"])].groupby("unit_code").size()
     held = stages.groupby("unit_code").size()
     city_esc = moved.sum() / held.sum()
@@ -194,13 +206,21 @@ def test_assessment_follows_its_formula_and_ranks_with_the_change(system, clock)
             return v if v is not None else rep[k]
 
         esc = u.escalations / u.stages if u.stages else city_esc
-        expect = 100 * (
+        raw = 100 * (
             WEIGHTS["close_rate"] * rate("close_rate", figs["close_rate"])
             + WEIGHTS["on_time_rate"] * rate("on_time_rate", figs["on_time_rate"])
             + WEIGHTS["satisfaction_rate"] * rate("satisfaction_rate", figs["satisfaction_rate"])
             + WEIGHTS["no_escalation"] * (1 - esc)
         )
-        assert u.score == pytest.approx(round(expect, 2))
+        area = 100 * (
+            WEIGHTS["close_rate"] * rep["close_rate"]
+            + WEIGHTS["on_time_rate"] * rep["on_time_rate"]
+            + WEIGHTS["satisfaction_rate"] * rep["satisfaction_rate"]
+            + WEIGHTS["no_escalation"] * (1 - city_esc)
+        )
+        n = u.cases_total
+        expect = (n * round(raw, 2) + PRIOR_CASES * area) / (n + PRIOR_CASES)
+        assert u.score == pytest.approx(expect, abs=0.011)
     prev = {u.unit: u for u in before}
     changed = [u for u in ranked if u.prev_rank is not None]
     assert changed
@@ -208,3 +228,34 @@ def test_assessment_follows_its_formula_and_ranks_with_the_change(system, clock)
         assert u.prev_rank == prev[u.unit].rank
         assert u.rank_change == prev[u.unit].rank - u.rank
         assert u.score_change == pytest.approx(u.score - prev[u.unit].score, abs=0.011)
+    # every unit with cases in the period before is compared, ranked there or not
+    scored_before = {u.unit for u in before if u.cases_total > 0}
+    assert all(u.prev_score is not None for u in scores if u.unit in scored_before)
+
+
+def _unit(code: str, n: int, rate: float) -> UnitScore:
+    return UnitScore(code, n, rate, rate, rate, n, 0)
+
+
+def test_thin_units_do_not_top_the_table_and_ties_share_a_rank():
+    """The issue's 16 units tied at 100.0 on 3–5 cases ranked 1–16."""
+    units = [_unit(f"T{i}", 3 + i % 3, 1.0) for i in range(16)] + [_unit("BIG", 60, 0.97)]
+    city = {
+        "close_rate": 0.8,
+        "on_time_rate": 0.8,
+        "satisfaction_rate": 0.8,
+        "escalation_rate": 0.1,
+    }
+    area = assessment._score(UnitScore("", 0, None, None, None, 0, 0), city)
+    for u in units:
+        n = u.cases_total
+        u.score = round(
+            (n * assessment._score(u, city) + PRIOR_CASES * area) / (n + PRIOR_CASES), 2
+        )
+    units.sort(key=lambda u: (-(u.score or 0.0), u.unit))
+    rank_ties(units)
+    assert units[0].unit == "BIG" and units[0].rank == 1  # 60 cases at 97% beat 3 at 100%
+    fives = [u for u in units if u.cases_total == 5]
+    assert len({u.rank for u in fives}) == 1  # equal: one shared rank
+    ranks = [u.rank for u in units]
+    assert ranks == sorted(ranks) and ranks[-1] < len(units)  # skips after ties, never 1–17

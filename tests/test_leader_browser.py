@@ -99,6 +99,10 @@ def _open_count(system: Any, **where: str) -> int:
         return int(conn.execute(select(func.count()).select_from(cases).where(*cond)).scalar_one())
 
 
+def _query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+
+
 def _first_row(b: Any, table: str) -> Any:
     rows = b.find_elements(By.CSS_SELECTOR, f"#{table} tr.gw-b-row")
     return rows[0] if rows else None
@@ -143,9 +147,17 @@ def test_three_clicks_from_the_city_to_a_stuck_case_and_the_url_carries_the_filt
     first_cell = '#stuck-grid .ag-row[row-index="0"] [col-id="code"]'
     wait.until(lambda d: _count(d) == expect and _text(d, first_cell) == code)
     shared = b.current_url
-    # click 3: the case that has waited longest in its stage (the table's default order)
-    _click(b, b.find_element(By.CSS_SELECTOR, first_cell))
+    # click 3: the case that has waited longest in its stage (the table's default order); a
+    # case number is a real link that opens the case in a new tab, the table stays as it was
+    link = b.find_element(By.CSS_SELECTOR, first_cell + " a")
+    assert link.get_attribute("target") == "_blank"
+    table_tab = b.current_window_handle
+    _click(b, link)
+    wait.until(lambda d: len(d.window_handles) == 2)
+    assert urlparse(b.current_url).path == "/leader"
+    b.switch_to.window(next(h for h in b.window_handles if h != table_tab))
     wait.until(lambda d: "/leader/case/" in d.current_url)
+    assert _query(b) == _query_of(shared)  # the filters travel with the link
     case_id = int(urlparse(b.current_url).path.rsplit("/", 1)[1])
     wait.until(lambda d: _text(d, "#case-code") == code)
     with system.db.connect() as conn:
@@ -230,17 +242,26 @@ def test_leader_actions_are_engine_commands_and_refusals_are_said_in_words(syste
     evs = events_of(system, case_id)
     assert evs[-1]["type"] == "instructed" and evs[-1]["actor"] == "user:leader1"
     assert evs[-1]["reason"] == "请三日内办结并回复"
+    # done: its form is empty again
+    wait.until(lambda d: d.find_element(By.ID, "act-instruct-text").get_attribute("value") == "")
+    # an instruction with no text: said in Chinese, nothing stored
+    _click(b, b.find_element(By.ID, "act-instruct"))
+    wait.until(lambda d: "请填写批示内容" in _text(d, "#act-invalid"))
+    assert "required" not in _text(b, "#act-invalid")
     # escalation needs a reason: said per field, nothing stored
     _click(b, b.find_element(By.ID, "act-escalate"))
-    wait.until(lambda d: "理由" in _text(d, "#act-invalid"))
+    wait.until(lambda d: "请填写理由" in _text(d, "#act-invalid"))
     assert len(events_of(system, case_id)) == len(evs)
     # reassigning to the unit that has it already is refused by the state machine
     unit = evs[-1]["to_unit"]
     _pick(b, "act-reassign-unit", system.ref.units[unit].name)
     b.find_element(By.ID, "act-reassign-reason").send_keys("调整")
     _click(b, b.find_element(By.ID, "act-reassign"))
-    wait.until(lambda d: "already with that unit" in _text(d, "#act-refused"))
+    wait.until(lambda d: "该事项已由这个单位承办" in _text(d, "#act-refused"))
+    assert "already" not in _text(b, "#act-refused")
     assert len(events_of(system, case_id)) == len(evs)
+    # a refused action keeps what was typed, to be corrected
+    assert b.find_element(By.ID, "act-reassign-reason").get_attribute("value") == "调整"
     # escalate, with a reason: the case climbs a tier
     b.find_element(By.ID, "act-escalate-reason").send_keys("群众多次反映")
     _click(b, b.find_element(By.ID, "act-escalate"))
@@ -249,6 +270,10 @@ def test_leader_actions_are_engine_commands_and_refusals_are_said_in_words(syste
         tier = conn.execute(select(cases.c.tier).where(cases.c.id == case_id)).scalar_one()
     assert tier == "township"
     assert "乡镇" in _text(b, "#case-header")
+    wait.until(lambda d: d.find_element(By.ID, "act-escalate-reason").get_attribute("value") == "")
+    # who did what, in words: the leader's desk, not "leader:web"
+    assert "王主任" in _text(b, "#case-timeline")  # the signed-in leader, by name
+    assert "leader:web" not in _text(b, "#case-timeline")
 
 
 def test_the_case_page_follows_its_case_live(system, city, browser):

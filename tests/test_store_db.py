@@ -68,3 +68,31 @@ def test_dropping_the_event_logs_foreign_key_keeps_the_log_and_its_guard(db_url_
         conn.execute(text("DELETE FROM case_events"))
     with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
         conn.execute(text("UPDATE case_events SET actor = 'x'"))
+
+
+def test_migration_r001_adds_the_risk_basis_size_and_keeps_the_rows(db_url_and_engine):
+    """One step below head (r001 is the latest) and up again with a scored case in the
+    table: the row stays (its size unknown until the next refresh), and back down again."""
+    _, engine = db_url_and_engine
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "-1")
+    assert "n_similar" not in {c["name"] for c in inspect(engine).get_columns("drill_case_risk")}
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO drill_case_risk (case_id, p_miss, basis, computed_at) "
+                "VALUES (7, 0.25, 'tier', '2026-11-23 01:00:00')"
+            )
+        )
+    upgrade(engine)
+    assert "n_similar" in {c["name"] for c in inspect(engine).get_columns("drill_case_risk")}
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT p_miss, n_similar FROM drill_case_risk")).one()
+    assert tuple(row) == (0.25, None)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "-1")
+    assert "n_similar" not in {c["name"] for c in inspect(engine).get_columns("drill_case_risk")}
+    upgrade(engine)

@@ -15,12 +15,13 @@ from pathlib import Path
 
 from backend.auth.audit import ACTIONS as AUDIT_ACTIONS
 from backend.auth.permissions import Role
-from backend.core.i18n import TEXT
+from backend.core.i18n import MESSAGES, TEXT
 from backend.domain.events import SPECS, EventType, StageEnd, Ticker
 from backend.domain.vocabulary import Channel, Colour, Rating, Status, Tier
 from backend.drill.assessment import WEIGHTS
 from backend.drill.export import COLUMNS, RATE_BASES
 from backend.drill.periods import KINDS, period_of
+from backend.drill.risk import BASES
 from backend.intake.service import RECEIVING, REJECTED, TRIAGE
 from backend.queries.bottlenecks import OUTCOMES
 from backend.queries.reports import FIGURES
@@ -72,6 +73,11 @@ FAMILIES: dict[str, set[str]] = {
     "audit_": set(AUDIT_ACTIONS),
     # layouts/wall.py: what each tile counts, a hover or tap away
     "def_": {tile.key for tile in TILES},
+    # layouts/leader/words.py: a risk's basis, a simulated reporter's channel
+    "basis_": set(BASES),
+    "channel_who_": _values(Channel),
+    # callbacks/leader/case.py: the fields of the leader's forms
+    "invalid_": {"text", "unit", "reason", "lead", "co_units"},
 }
 
 
@@ -111,6 +117,8 @@ def _strings_and_prefixes() -> tuple[set[str], set[str]]:
 def test_every_translation_key_is_used():
     literals, _prefixes = _strings_and_prefixes()
     built = {prefix + suffix for prefix, suffixes in FAMILIES.items() for suffix in suffixes}
+    # the engine's words and its one pattern, looked up by backend.core.i18n.message
+    built |= set(MESSAGES.values()) | {"why_auto_escalation"}
     unused = sorted(k for k in TEXT if k not in literals and k not in built)
     assert not unused, f"translation keys nothing looks up: {unused}"
 

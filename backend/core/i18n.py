@@ -21,7 +21,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "col_tier": ("层级", "Tier"),
     "col_in_stage": ("本环节用时", "In stage"),
     "col_left": ("剩余/超期", "Left / overdue"),
-    "col_colour": ("状态", "State"),
     "language": ("English", "中文"),
     "calendar_fallback": (
         "{years} 年法定节假日数据缺失，工作日暂按周一至周五计算",
@@ -585,7 +584,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "用时最长的承办单位（中位数）",
         "Units where stages last longest (median)",
     ),
-    "hours_axis": ("小时（对数）", "hours (log scale)"),
+    "hours_axis": ("用时（对数刻度）", "time (log scale)"),
     "tier_flows": ("层级流转", "Flows between tiers"),
     "node_intake": ("受理", "Reported"),
     "node_reopened": ("重新办理", "Reopened"),
@@ -600,19 +599,24 @@ TEXT: dict[str, tuple[str, str]] = {
     "overdue_count": ("超期次数", "times overdue"),
     "report_week": ("受理周", "report week"),
     "risk_note": (
-        "超期风险：按同一承办单位、同一类别事项以往占用时限的情况，估计每件在办事项本环节"
-        "超期的概率；数据不足时依次参照同层级同类别、同单位、同层级、全市。每五分钟更新。",
-        "Overdue risk: the chance that an open case misses its present deadline, from how "
-        "much of their allowance similar stages (same unit, same category) used before; with "
-        "too little history it looks at the same category at the same tier, the unit, the "
-        "tier, the city. Updated every five minutes.",
+        "超期风险：一件在办事项本环节超期的概率，按以往相似环节在用去同样比例时限时仍在办、"
+        "最终超期的比例估计（近 120 天）。同单位同类事项的经验最具体，件数少时向同层级同类、"
+        "同单位、同层级和全市的经验收缩，所以件数少不会得出 0% 或 100%。“风险依据”列出所依据的"
+        "范围和件数。至少每五分钟更新一次；刚升级或改派的事项在下次更新前显示“待评估”。",
+        "Overdue risk: the chance that an open case misses its present deadline: of the "
+        "similar past stages still open at the same share of their allowance (last 120 days), "
+        "the share that went overdue. The same unit and category is the most specific; with "
+        "few of them the estimate is shrunk towards the same category at the tier, the unit, "
+        "the tier and the city, so thin evidence never gives 0% or 100%. 'Based on' names the "
+        "group and how many stages. Updated at least every five minutes; a case just moved up or "
+        "reassigned shows 'not scored yet' until then.",
     ),
     "risk_table": ("在办事项（按超期风险排序）", "Open cases by overdue risk"),
     "risk_very": ("极高风险 ≥80%", "Very high ≥80%"),
     "risk_high": ("高风险 50–80%", "High 50–80%"),
     "risk_mid": ("中风险 20–50%", "Medium 20–50%"),
     "risk_low": ("低风险 <20%", "Low <20%"),
-    "risk_none": ("无时限", "No deadline"),
+    "risk_none": ("待评估或无时限", "Not scored yet or no deadline"),
     "period_daily": ("日报", "Daily"),
     "period_dekad": ("旬报", "Ten-day"),
     "period_monthly": ("月报", "Monthly"),
@@ -662,6 +666,123 @@ TEXT: dict[str, tuple[str, str]] = {
     "fig_overdue_open": ("超期在办", "Overdue open"),
     "fig_median_hours_to_close": ("办结用时中位数（小时）", "Median hours to close"),
     "fig_satisfaction_rate": ("满意率", "Satisfaction"),
+    # --- issue 10 (wt10b): overdue risk, what each probability rests on ---
+    "col_risk_basis": ("风险依据", "Based on"),
+    "risk_basis_n": ("{basis} {n} 件", "{basis}, {n} stages"),
+    "risk_basis_past_due": ("已超过时限", "past its deadline"),
+    "basis_unit+category": ("同单位同类", "same unit and category"),
+    "basis_tier+category": ("同层级同类", "same tier and category"),
+    "basis_unit": ("同单位", "same unit"),
+    "basis_tier": ("同层级", "same tier"),
+    "basis_city": ("全市", "whole city"),
+    "risk_pending": ("待评估", "not scored yet"),
+    "risk_basis_tip": (
+        "以往相似环节（{basis}）在用去同样比例时限时仍在办的有 {n} 件，按其中最终超期的"
+        "比例估计，并向更大范围的经验收缩。",
+        "{n} similar past stages ({basis}) were still open at the same share of their "
+        "allowance; the estimate is the share of them that went overdue, shrunk towards the "
+        "wider groups'.",
+    ),
+    # --- issue 10 (wt10b): who did it, why, and what the engine refused, in words ---
+    "actor_clock": ("系统时钟", "system clock"),
+    "actor_sim_channel": ("模拟{who}", "simulated {who}"),
+    "actor_sim_unit": ("模拟承办人（{unit}）", "simulated handler ({unit})"),
+    "actor_leader_web": ("领导（驾驶舱）", "leader (desk)"),
+    "actor_citizen_qr": ("群众（扫码上报）", "citizen (QR code)"),
+    "actor_api": ("接口：{client}", "integration: {client}"),
+    "actor_user": ("用户 {user}", "user {user}"),
+    "actor_person": ("{name}（{unit}）", "{name} ({unit})"),
+    "actor_unknown": ("其他（{code}）", "other ({code})"),
+    "channel_who_grid_worker": ("网格员", "grid worker"),
+    "channel_who_hotline": ("12345热线", "12345 hotline"),
+    "channel_who_qr": ("扫码群众", "QR reporter"),
+    "channel_who_wechat": ("微信群", "WeChat group"),
+    "channel_who_walk_in": ("来访群众", "walk-in citizen"),
+    "channel_who_app": ("APP用户", "app user"),
+    "channel_who_open311": ("Open311 接口", "Open311 client"),
+    "why_triage_local": ("分拨：就地办理", "triage: handled where it arises"),
+    "why_triage_major": ("分拨：重大事项，直接上报", "triage: major matter, straight up"),
+    "why_imported": (
+        "导入：按来源系统指定的单位办理",
+        "imported: handled by the unit the source named",
+    ),
+    "why_manual_triage": ("人工分拨", "manual triage"),
+    "why_closed_source": ("来源系统已办结", "closed in the source system"),
+    "why_auto_escalation": ("{tier}超期，自动升级", "overdue at {tier}, moved up automatically"),
+    "why_top_tier": ("已在最高层级超期", "overdue at the top tier"),
+    "why_unsatisfied": ("群众不满意", "citizen unsatisfied"),
+    "why_revisit_unsatisfied": ("回访：群众不满意", "revisit: citizen unsatisfied"),
+    "refuse_dispatch": ("只有待分拨的事项才能分拨", "only a case awaiting triage is dispatched"),
+    "refuse_accept": ("只有已分拨的事项才能签收", "only a dispatched case is signed for"),
+    "refuse_start": ("请先签收再办理", "accept the case before starting work"),
+    "refuse_pause": ("只有办理中的事项才能等待群众", "only a case being handled can wait"),
+    "refuse_resume": ("事项未暂停", "the case is not paused"),
+    "refuse_resolve": ("请先签收再办结", "accept the case before resolving it"),
+    "refuse_rate": ("只有已办结的事项才能评价", "only a resolved case is rated"),
+    "refuse_revisit": (
+        "只有已办结或已评价的事项才能回访",
+        "only a resolved or rated case is revisited",
+    ),
+    "refuse_close": ("只有已办结或已评价的事项才能归档", "only a resolved or rated case is closed"),
+    "refuse_cancel": ("已办结的事项不能撤销", "a completed case is not cancelled"),
+    "refuse_attach": ("重复件只能合并到在办事项", "a duplicate is attached to an open case only"),
+    "refuse_escalate": ("只有办理中的事项才能升级", "only a case being handled is escalated"),
+    "refuse_consult": (
+        "只有办理中的事项才能召集会商",
+        "only a case being handled goes to consultation",
+    ),
+    "refuse_reassign": ("只有办理中的事项才能改派", "only a case being handled is reassigned"),
+    "refuse_county": ("该事项已在县级，无法再升级", "the case is already at the county tier"),
+    "refuse_no_grid": ("该事项尚未分拨到网格，请先分拨", "the case has no grid yet: dispatch it"),
+    "refuse_same_unit": ("该事项已由这个单位承办", "the case is already with that unit"),
+    "refuse_finished": ("该事项已归档或撤销", "the case is finished"),
+    "refuse_imported_only": ("只有导入的记录可以这样办结", "only imported records"),
+    "refuse_already_closed": ("该事项已办结或撤销", "the case is closed or cancelled already"),
+    "refuse_other": (
+        "当前状态（{status}）下不能执行此操作",
+        "not possible while the case is {status}",
+    ),
+    "invalid_text": ("请填写批示内容", "write the instruction"),
+    "invalid_unit": ("请从列表中选择改派单位", "choose the unit from the list"),
+    "invalid_reason": ("请填写理由", "give a reason"),
+    "invalid_lead": ("请从列表中选择牵头单位", "choose the lead unit from the list"),
+    "invalid_co_units": (
+        "请从列表中选择至少一个协办单位",
+        "choose at least one co-responsible unit",
+    ),
+    "invalid_co_lead": (
+        "牵头单位不能同时是协办单位",
+        "the lead unit is not also a co-responsible unit",
+    ),
+    "invalid_too_long": ("{field}过长，最多 {n} 字", "{field} is too long: at most {n} characters"),
+    "invalid_field": ("{field}有误，请检查", "check {field}"),
+    "invalid_case": ("工单编号有误", "not a case number"),
+    "act_failed": ("未执行：系统暂时无法处理，请稍后再试", "Not done: please try again shortly"),
+    # --- issue 10 (wt10b): the leader desk ---
+    "col_deadline_state": ("时限状态", "Deadline"),
+    "day_md": ("{m}月{d}日", "{d} {mon}"),
+    "week_of": ("{day}当周", "week of {day}"),
+    "clear_dates": ("清除日期", "Clear dates"),
+    "pick_day": ("选择日期", "Choose a day"),
+    "bad_column_filter": (
+        "列筛选条件有误（时长与风险请填数字），请修改",
+        "A column filter is not understood (hours and risk take a number)",
+    ),
+    "case_channel": ("渠道", "Channel"),
+    "case_reports": ("反映人次", "Reports"),
+    "case_reports_n": ("共 {n} 人反映", "{n} people reported it"),
+    "case_photos": ("群众上传的照片", "Photos from the citizen"),
+    "case_photo_alt": ("现场照片 {n}", "photo {n}"),
+    "photo_not_found": ("没有这张照片", "No such photo"),
+    "assess_rules": (
+        "得分相同的单位名次相同；受理不足 {min} 件的单位列出但不排名。得分按受理件数向全区平均"
+        "得分收缩（相当于另加 {k} 件全区平均水平的事项），件数少的单位不会仅凭几件事项排到最前。"
+        "较上期为与上一考核期得分之差。",
+        "Units with equal scores share a rank; units with fewer than {min} cases are listed, "
+        "not ranked. A score is shrunk towards the area's average by the unit's number of "
+        "cases (as if {k} cases at the area's rates were added), so a unit does not top the "
+        "table on a handful of cases. 'vs last' is the change from the previous period's score.",
+    ),
     # the leader's XLSX workbook (backend/drill/export.py)
     "xl_sheet_summary": ("汇总", "Summary"),
     "xl_sheet_table": ("明细", "Details"),
@@ -704,3 +825,52 @@ def duration(seconds: float, lang: str = "zh") -> str:
     if s < 48 * 3600:
         return t("hours", lang, n=f"{s / 3600:.1f}")
     return t("days", lang, n=f"{s / 86400:.1f}")
+
+
+#: the engine's own words (the API's 409 and 422 answers, the reasons it records) → the key that
+#: says them to a person; anything else was typed by a person and is shown as it is
+MESSAGES: dict[str, str] = {
+    "triage: handled where it arises": "why_triage_local",
+    "triage: major matter, straight up": "why_triage_major",
+    "imported: handled by the unit the source system named": "why_imported",
+    "manual triage": "why_manual_triage",
+    "closed in the source system": "why_closed_source",
+    "overdue at the top tier": "why_top_tier",
+    "citizen unsatisfied": "why_unsatisfied",
+    "revisit: citizen unsatisfied": "why_revisit_unsatisfied",
+    "only a case awaiting triage is dispatched": "refuse_dispatch",
+    "only a dispatched case is signed for": "refuse_accept",
+    "accept the case before starting work": "refuse_start",
+    "only a case being handled can wait for the citizen": "refuse_pause",
+    "the case is not paused": "refuse_resume",
+    "accept the case before resolving it": "refuse_resolve",
+    "only a resolved case is rated": "refuse_rate",
+    "only a resolved or rated case is revisited": "refuse_revisit",
+    "only a resolved or rated case is closed": "refuse_close",
+    "a completed case is not cancelled": "refuse_cancel",
+    "a duplicate report is attached to an open case only": "refuse_attach",
+    "only a case being handled is escalated": "refuse_escalate",
+    "only a case being handled goes to consultation": "refuse_consult",
+    "only a case being handled is reassigned": "refuse_reassign",
+    "the case is already at the county tier": "refuse_county",
+    "the case has no grid yet: dispatch it": "refuse_no_grid",
+    "the case is already with that unit": "refuse_same_unit",
+    "the case is finished": "refuse_finished",
+    "only imported records": "refuse_imported_only",
+    "the case is closed or cancelled already": "refuse_already_closed",
+}
+AUTO_ESCALATION = "auto-escalation: overdue at "
+
+
+def message(text: str | None, lang: str = "zh") -> str:
+    """A reason the engine recorded or answered with, in ``lang``; a person's own words (a
+    leader's instruction, a handler's note) pass through unchanged."""
+    if not text:
+        return ""
+    key = MESSAGES.get(text)
+    if key is not None:
+        return t(key, lang)
+    if text.startswith(AUTO_ESCALATION):
+        tier = text[len(AUTO_ESCALATION) :]
+        return t("why_auto_escalation", lang, tier=t(f"tier_{tier}", lang))
+    return text

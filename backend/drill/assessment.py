@@ -10,7 +10,14 @@ unit's figures here are the figures in its periodic report. ``escalation_rate`` 
 the stages the unit held (of cases reported in the period) that ended with the case moved up:
 overdue and escalated by the clock, or escalated by hand or at the handler's request. A rate
 with nothing to measure (no case closed, none rated) takes the whole city's value, so it neither
-helps nor hurts. Units with fewer than ``MIN_CASES`` cases in the period are listed, not ranked.
+helps nor hurts.
+
+A unit with a handful of cases can reach 100 by luck; its score is therefore shrunk towards the
+area's score by its number of cases, ``(n·score + PRIOR_CASES·area) / (n + PRIOR_CASES)``, as if
+``PRIOR_CASES`` cases at the area's rates were added: 3 perfect cases score well above the
+average, not at the top. Every unit with cases is scored (so the period after can compare with
+it); units with fewer than ``MIN_CASES`` cases are listed, not ranked. Equal scores (as shown, to
+one decimal) share a rank, and the next rank skips (1, 2, 2, 4).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ WEIGHTS = {
     "no_escalation": 0.20,
 }
 MIN_CASES = 3
+PRIOR_CASES = 5
 _MOVED_UP = (StageEnd.OVERDUE.value, StageEnd.ESCALATED.value)
 
 
@@ -140,14 +148,28 @@ def assess(
         "satisfaction_rate": report["satisfaction_rate"],
         "escalation_rate": (sum(m for _, m in esc.values()) / all_stages) if all_stages else None,
     }
-    ranked = [u for u in out if u.cases_total >= MIN_CASES]
-    for u in ranked:
-        u.score = _score(u, city)
+    area = _score(UnitScore("", 0, None, None, None, 0, 0), city)
+    for u in out:
+        if u.cases_total > 0:
+            n = u.cases_total
+            u.score = round((n * _score(u, city) + PRIOR_CASES * area) / (n + PRIOR_CASES), 2)
+    ranked = [u for u in out if u.cases_total >= MIN_CASES and u.score is not None]
     ranked.sort(key=lambda u: (-(u.score or 0.0), u.unit))
-    for i, u in enumerate(ranked, 1):
-        u.rank = i
-    rest = sorted((u for u in out if u.cases_total < MIN_CASES), key=lambda u: u.unit)
+    rank_ties(ranked)
+    rest = sorted((u for u in out if u not in ranked), key=lambda u: u.unit)
     return ranked + rest
+
+
+def rank_ties(ranked: list[UnitScore]) -> None:
+    """Standard competition ranking of units sorted best first: an equal score (to the one
+    decimal shown) shares the rank, and the next rank skips."""
+    prev: float | None = None
+    for i, u in enumerate(ranked, 1):
+        shown = round(u.score or 0.0, 1)
+        if shown != prev:
+            u.rank, prev = i, shown
+        else:
+            u.rank = ranked[i - 2].rank
 
 
 def assess_with_change(

@@ -37,6 +37,9 @@ from backend.domain.vocabulary import OPEN_VALUES, Status
 from backend.store.models import cases, drill_case_risk, drill_stages
 
 MIN_AT_RISK = 20
+#: a group with fewer similar stages than this is not named as the basis of an estimate
+MIN_BASIS = 5
+PAST_DUE = "past due"
 #: the history the model learns from: recent enough to describe the units as they work now,
 #: and a bounded cost however many years the database holds
 HISTORY_DAYS = 120
@@ -122,31 +125,54 @@ class RiskModel:
             city.add(t)
         return cls(dict(uc), dict(tc), dict(units), dict(tiers), city, min_at_risk)
 
-    def table_for(self, unit: str, tier: str, category: str, share: float) -> tuple[LifeTable, str]:
-        """The most specific table with enough stages still running at ``share``."""
-        for table, basis in (
-            (self.by_unit_category.get((unit, category)), BASES[0]),
-            (self.by_tier_category.get((tier, category)), BASES[1]),
-            (self.by_unit.get(unit), BASES[2]),
+    def levels(self, unit: str, tier: str, category: str) -> list[tuple[LifeTable | None, str]]:
+        """The groups a stage belongs to, most general first (the order of shrinkage)."""
+        return [
+            (self.city, BASES[4]),
             (self.by_tier.get(tier), BASES[3]),
-        ):
-            if table is not None and table.at_risk(share) >= self.min_at_risk:
-                return table, basis
-        return self.city, BASES[4]
+            (self.by_unit.get(unit), BASES[2]),
+            (self.by_tier_category.get((tier, category)), BASES[1]),
+            (self.by_unit_category.get((unit, category)), BASES[0]),
+        ]
 
-    def p_miss(
-        self, unit: str, tier: str, category: str, elapsed: float, due: float
-    ) -> tuple[float, str]:
+    def p_miss(self, unit: str, tier: str, category: str, elapsed: float, due: float) -> Estimate:
         """P(the stage is not completed by ``due`` | still open at ``elapsed``), both in
-        seconds from the stage's start."""
+        seconds from the stage's start.
+
+        Each group's own estimate S(1)/S(x) counts as many stages as it had still running
+        at x; from the whole city down to the unit and category, each is averaged with the
+        one above, weighted ``n : min_at_risk``. A group of 3 stages that all went overdue
+        thus moves the estimate a little, never to 100%, and the city's own estimate starts
+        from an even prior worth one stage each way (so it is never 0 or 1 either)."""
         if due <= elapsed or due <= 0:
-            return 1.0, "past due"
+            return Estimate(1.0, PAST_DUE, 0)
         share = elapsed / due
-        table, basis = self.table_for(unit, tier, category, share)
-        s_x = table.survival(share)
-        if s_x <= 0:
-            return 1.0, basis  # never seen open this long and then complete in time
-        return min(1.0, max(0.0, table.survival(1.0) / s_x)), basis
+        p = 0.5
+        weight = 2.0  # the prior: one stage missed, one met
+        basis, n_basis = BASES[4], 0
+        for table, name in self.levels(unit, tier, category):
+            if table is None:
+                continue
+            n = table.at_risk(share)
+            s_x = table.survival(share)
+            if n <= 0 or s_x <= 0:
+                continue  # no stage of this group was seen still open this late
+            own = min(1.0, max(0.0, table.survival(1.0) / s_x))
+            k = weight if name == BASES[4] else float(self.min_at_risk)
+            p = (n * own + k * p) / (n + k)
+            if n >= MIN_BASIS or name == BASES[4]:
+                basis, n_basis = name, int(n)
+        return Estimate(p, basis, n_basis)
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A probability, the most specific group that weighed in, and how many of its past
+    stages were still running at the same share of their allowance (what the screen shows)."""
+
+    p: float
+    basis: str
+    n: int
 
 
 # ----------------------------------------------------------------------------- training
@@ -242,8 +268,16 @@ def predict_open(conn: Connection, model: RiskModel, now: datetime) -> list[dict
             due = elapsed + max(0.0, r.budget_seconds - (r.used_seconds or 0.0))
         if due is None:
             continue
-        p, basis = model.p_miss(r.unit_code, r.tier or "", r.category, elapsed, due)
-        out.append({"case_id": r.id, "p_miss": p, "basis": basis, "computed_at": now})
+        est = model.p_miss(r.unit_code, r.tier or "", r.category, elapsed, due)
+        out.append(
+            {
+                "case_id": r.id,
+                "p_miss": est.p,
+                "basis": est.basis,
+                "n_similar": est.n,
+                "computed_at": now,
+            }
+        )
     return out
 
 
@@ -316,23 +350,34 @@ CHECKPOINTS = (0.0, 0.25, 0.5, 0.75)
 
 def score(model: RiskModel, tests: Iterable[TestStage]) -> dict[str, Any]:
     """Predict each test stage at 0, ¼, ½ and ¾ of its allowance (while it was still open)
-    and compare with what happened."""
+    and compare with what happened; beside it, two base-rate predictors that know nothing of
+    the stage: the city's miss rate as the training data had it (an honest bar), and the test
+    set's own miss share (a bar that knows the answer's average)."""
     p: list[float] = []
     y: list[int] = []
+    n_basis: list[int] = []
     for t in tests:
         for frac in CHECKPOINTS:
             e = frac * t.deadline
             if t.duration <= e:
                 continue  # already completed by then: nothing to predict
-            p.append(model.p_miss(t.unit, t.tier, t.category, e, t.deadline)[0])
+            est = model.p_miss(t.unit, t.tier, t.category, e, t.deadline)
+            p.append(est.p)
+            n_basis.append(est.n)
             y.append(1 if t.missed else 0)
     base = float(np.mean(y)) if y else math.nan
+    trained = float(model.city.survival(1.0))  # P(F > 1) at the start: the city's miss rate
     return {
         "predictions": len(p),
         "missed_share": round(base, 4) if y else None,
         "brier": round(brier(p, y), 4) if p else None,
+        "brier_base_rate_train": round(brier([trained] * len(y), y), 4) if y else None,
+        "base_rate_train": round(trained, 4),
         # the same share predicted for every stage: the score to beat
         "brier_base_rate": round(brier([base] * len(y), y), 4) if y else None,
         "auc": round(auc(p, y), 4) if p else None,
+        "max_p": round(max(p), 4) if p else None,
+        "median_n_basis": int(np.median(n_basis)) if n_basis else None,
         "calibration": calibration(p, y),
+        "calibration_base_rate_train": calibration([trained] * len(y), y),
     }

@@ -12,10 +12,12 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Connection, and_, case, func, or_, select
 
 from backend.core.errors import CommandInvalid
 from backend.domain.vocabulary import TIER_ORDER, Colour
+from backend.queries.people import ids_named as named
+from backend.queries.risk_bands import with_risk
 from backend.queries.scope import Scope
 from backend.queries.stuck import StuckFilter, stuck_row, where_clauses
 from backend.refdata.index import RefIndex
@@ -84,7 +86,13 @@ def column_filters(model: dict[str, Any], ref: RefIndex, now: datetime) -> list[
             }
             conds.append(cases.c.township_code.in_(_matching(towns, _text(spec)) or [""]))
         elif col == "holder" and _text(spec):
-            conds.append(cases.c.holder.contains(_text(spec), autoescape=True))
+            needle = _text(spec)
+            conds.append(
+                or_(
+                    cases.c.holder.contains(needle, autoescape=True),
+                    cases.c.holder.in_(named(needle)),
+                )
+            )
         elif col == "risk":
             value = _number(spec, col) / 100  # shown in per cent
             p = drill_case_risk.c.p_miss
@@ -114,6 +122,25 @@ def _order(sort_model: list[dict[str, Any]] | None) -> list[Any]:
     return out
 
 
+def block_request(request: Any) -> dict[str, Any]:
+    """The grid's request checked: rows as whole numbers, a list of sorts, a dict of filters
+    (anything else a client sends is a 4xx-style ``CommandInvalid``, never an exception)."""
+    if not isinstance(request, dict):
+        raise CommandInvalid({"request": "an object"})
+    try:
+        start = max(0, int(request.get("startRow") or 0))
+        end = int(request.get("endRow") or start + 100)
+    except (TypeError, ValueError):
+        raise CommandInvalid({"startRow": "a whole number"}) from None
+    sorts = request.get("sortModel") or []
+    filters = request.get("filterModel") or {}
+    if not isinstance(sorts, list) or not all(isinstance(x, dict) for x in sorts):
+        raise CommandInvalid({"sortModel": "a list of sorts"})
+    if not isinstance(filters, dict):
+        raise CommandInvalid({"filterModel": "an object"})
+    return {"startRow": start, "endRow": end, "sortModel": sorts, "filterModel": filters}
+
+
 def grid_block(
     conn: Connection,
     f: StuckFilter,
@@ -126,15 +153,15 @@ def grid_block(
 ) -> dict[str, Any]:
     """One block of rows and the number of rows that match (``rowCount``)."""
     f.validate()
-    start = max(0, int(request.get("startRow") or 0))
-    end = int(request.get("endRow") or start + 100)
-    limit = max(1, min(MAX_BLOCK, end - start))
-    conds = where_clauses(f, scope, now) + column_filters(
-        request.get("filterModel") or {}, ref, now
-    )
-    joined = cases.outerjoin(drill_case_risk, drill_case_risk.c.case_id == cases.c.id)
+    request = block_request(request)
+    start = request["startRow"]
+    limit = max(1, min(MAX_BLOCK, request["endRow"] - start))
+    conds = where_clauses(f, scope, now) + column_filters(request["filterModel"], ref, now)
+    joined = with_risk()
     rows = conn.execute(
-        select(cases, drill_case_risk.c.p_miss)
+        select(
+            cases, drill_case_risk.c.p_miss, drill_case_risk.c.basis, drill_case_risk.c.n_similar
+        )
         .select_from(joined)
         .where(and_(*conds))
         .order_by(*_order(request.get("sortModel")))
@@ -145,6 +172,8 @@ def grid_block(
     for r in rows:
         item = stuck_row(r, now)
         item["risk"] = r["p_miss"]
+        item["risk_basis"] = r["basis"] if r["p_miss"] is not None else None
+        item["risk_n"] = r["n_similar"]
         item["reported_at"] = r["reported_at"].isoformat()
         items.append(item)
     total = None

@@ -18,7 +18,9 @@ from backend.core.errors import CaseNotFound
 from backend.domain.events import EventType
 from backend.domain.stages import Stage, stages_from_events
 from backend.domain.vocabulary import TIER_ORDER
+from backend.intake import store
 from backend.queries.cases import case_row, event_rows
+from backend.queries.people import Person, people
 from backend.queries.scope import Scope
 from backend.queries.serialize import case_json, event_json
 
@@ -33,6 +35,10 @@ class Timeline:
     tier_dwell: dict[str, float] = field(default_factory=dict)
     #: unit → seconds, in the order the units first held it
     unit_dwell: dict[str, float] = field(default_factory=dict)
+    #: the staff among its handler and the actors of its events, by staff id (一员一号)
+    staff: dict[str, Person] = field(default_factory=dict)
+    #: the photos its reports brought (the first report's and each duplicate's), by id
+    photos: list[int] = field(default_factory=list)
 
     @property
     def reminders(self) -> int:
@@ -76,4 +82,18 @@ def load_timeline(conn: Connection, case_id: int, now: datetime, *, scope: Scope
         units[s.unit] = units.get(s.unit, 0.0) + d
     tl.tier_dwell = {k: v for k, v in tiers.items() if v or any(s.tier == k for s in stages)}
     tl.unit_dwell = dict(units)
+    tl.staff = people(conn, [row["holder"], *(e["actor"] for e in raw)])
+    report_ids = [r["id"] for r in store.reports_of_case(conn, case_id)]
+    tl.photos = [p for ids in store.photo_ids(conn, report_ids).values() for p in ids]
     return tl
+
+
+def photo_of_case(conn: Connection, photo_id: int, *, scope: Scope) -> Any:
+    """A photo, if the case its report belongs to is in ``scope`` (None otherwise)."""
+    p = store.photo(conn, photo_id)
+    if p is None:
+        return None
+    report = store.report_by_id(conn, p["report_id"])
+    if report is None or report["case_id"] is None:
+        return None
+    return p if case_row(conn, report["case_id"], scope=scope) is not None else None

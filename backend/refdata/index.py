@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, select
 
 from backend.domain.vocabulary import Tier
-from backend.store.models import areas, categories, units
+from backend.store.models import areas, categories, staff, units
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,8 @@ class RefIndex:
     township_unit: dict[str, str] = field(default_factory=dict)
     county_unit: dict[str, str] = field(default_factory=dict)
     grids_by_area: dict[str, list[str]] = field(default_factory=dict)
+    #: the staff ids of each unit, in id order: who can hold (sign for) its cases
+    staff_by_unit: dict[str, list[str]] = field(default_factory=dict)
     #: built on first use by ``locate``: the grids' bounding box, area names by level
     _bbox: tuple[float, float, float, float] | None = None
     _names: dict[str, list[tuple[str, str]]] | None = None
@@ -101,6 +103,10 @@ class RefIndex:
                 idx.township_unit[info.area_code] = info.code
             elif info.tier is Tier.COUNTY:
                 idx.county_unit[info.area_code] = info.code
+        for sid, unit_code in conn.execute(
+            select(staff.c.staff_id, staff.c.unit_code).order_by(staff.c.staff_id)
+        ):
+            idx.staff_by_unit.setdefault(unit_code, []).append(sid)
         for c in conn.execute(select(categories)).mappings():
             idx.categories[c["code"]] = CategoryInfo(
                 c["code"],

@@ -199,6 +199,14 @@ class CitySimulator:
 
     # ------------------------------------------------------------------ arrivals
 
+    def holder_of(self, unit: str) -> str:
+        """One of the unit's own staff (so the leader's desk can name them), the same one for
+        a unit's cases; a unit without staff on file gets a stable made-up id."""
+        people = self.ref.staff_by_unit.get(unit)
+        # a stable hash: str hash() changes from process to process (PYTHONHASHSEED)
+        h = zlib.crc32(unit.encode())
+        return people[h % len(people)] if people else f"H{h % 10_000:04d}"
+
     def unit_speed(self, unit: str) -> float:
         """A unit's handling-time factor: most near 1, a slow fifth three times slower."""
         s = self._unit_speed.get(unit)
@@ -387,8 +395,7 @@ class CitySimulator:
             case_id,
             "accept",
             key,
-            # a stable hash: str hash() changes from process to process (PYTHONHASHSEED)
-            {"holder": f"H{zlib.crc32(unit.encode()) % 10_000:04d}"},
+            {"holder": self.holder_of(unit)},
         )
 
     def _plan_accepted(self, case_id: int, key: _Key, tier: str, when: datetime) -> None:

@@ -370,6 +370,10 @@ drill_case_risk = Table(
     Column("case_id", BigInteger, primary_key=True, autoincrement=False),
     Column("p_miss", Float, nullable=False),
     Column("basis", String(16), nullable=False),
+    #: how many similar past stages the basis group had still running at the same point
+    Column("n_similar", Integer, nullable=True),
+    #: a risk belongs to the stage that was running then: it is shown only while the case's
+    #: present stage began before this (queries/risk_bands.py, queries/grid.py)
     Column("computed_at", UTCDateTime, nullable=False),
     Index("ix_drill_case_risk_p_miss", "p_miss"),
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -18,7 +19,7 @@ from dash.exceptions import WebsocketDisconnected
 
 from backend.auth.permissions import Permission
 from backend.core.errors import CaseNotFound, CommandInvalid, GridwatchError, TransitionRefused
-from backend.core.i18n import t
+from backend.core.i18n import message, t
 from backend.domain.commands import action_command
 from backend.queries.timeline import Timeline, load_timeline
 from backend.system import System
@@ -27,6 +28,7 @@ from callbacks.viewer import may, viewer_actor, viewer_scope
 from dashboard.case_watch import CaseWatcher
 from layouts import ids
 from layouts.leader import case as case_layout
+from layouts.leader.common import status_name
 
 ACTIONS = {
     ids.ACT_INSTRUCT: "instruct",
@@ -44,25 +46,52 @@ FIELD_LABELS = {
     "action": "field_action",
 }
 ACTOR = "leader:web"
+#: each action's own form fields, emptied once it has been done
+FORMS = {
+    ids.ACT_INSTRUCT: (ids.ACT_TEXT,),
+    ids.ACT_REASSIGN: (ids.ACT_UNIT, ids.ACT_REASSIGN_REASON),
+    ids.ACT_ESCALATE: (ids.ACT_ESCALATE_REASON,),
+    ids.ACT_CONSULT: (ids.ACT_LEAD, ids.ACT_CO, ids.ACT_CONSULT_REASON),
+}
+FORM_FIELDS = tuple(f for fields in FORMS.values() for f in fields)
 
 
 def refusal(exc: GridwatchError, lang: str) -> dbc.Alert:
-    """The engine's answer in words: what was refused and why, or which fields to fix."""
+    """The engine's answer in words: what was refused and why, or which fields to fix; in
+    the page's language (the engine's own words are the API's, in English)."""
     if isinstance(exc, TransitionRefused):
+        why = message(exc.reason, lang)
+        if why == exc.reason:  # a reason the table does not know: say what was refused
+            why = t("refuse_other", lang, status=status_name(exc.status, lang))
         return dbc.Alert(
-            [html.Strong(t("act_refused", lang) + " "), html.Span(exc.reason)],
+            [html.Strong(t("act_refused", lang) + " "), html.Span(why)],
             color="danger",
             id="act-refused",
         )
     if isinstance(exc, CommandInvalid):
-        items = [
-            html.Li(f"{t(FIELD_LABELS.get(k, k), lang)}：{v}")
-            for k, v in sorted(exc.errors.items())
-        ]
+        items = [html.Li(field_problem(k, v, lang)) for k, v in sorted(exc.errors.items())]
         return dbc.Alert(
             [html.Strong(t("act_invalid", lang)), html.Ul(items)], color="warning", id="act-invalid"
         )
-    return dbc.Alert(str(exc), color="danger")
+    if isinstance(exc, CaseNotFound):
+        return dbc.Alert(t("case_not_found", lang), color="warning", id="act-invalid")
+    return dbc.Alert(t("act_failed", lang), color="danger", id="act-refused")
+
+
+def field_problem(field: str, problem: str, lang: str) -> str:
+    """One field's problem as the form names it ("请填写批示内容"), never the API's words."""
+    label = t(FIELD_LABELS.get(field, "field_action"), lang)
+    too_long = _TOO_LONG.fullmatch(problem)
+    if too_long:
+        return t("invalid_too_long", lang, field=label, n=too_long.group(1))
+    if field == "co_units" and "lead" in problem:
+        return t("invalid_co_lead", lang)
+    if field in ("text", "unit", "reason", "lead", "co_units"):
+        return t(f"invalid_{field}", lang)
+    return t("invalid_field", lang, field=label)
+
+
+_TOO_LONG = re.compile(r"a text of at most (\d+) characters")
 
 
 def _render(tl: Timeline, system: System, lang: str, back: str) -> tuple[Any, Any]:
@@ -76,6 +105,7 @@ def register(app: Dash, system: System, watcher: CaseWatcher) -> None:
         Output(ids.CASE_HEADER, "children"),
         Output(ids.CASE_BODY, "children"),
         Output(ids.CASE_SEQ, "data"),
+        *[Output(f, "value") for f in FORM_FIELDS],
         *[Input(b, "n_clicks") for b in ACTIONS],
         State(ids.CASE_ID, "data"),
         State(ids.ACT_TEXT, "value"),
@@ -90,11 +120,15 @@ def register(app: Dash, system: System, watcher: CaseWatcher) -> None:
         prevent_initial_call=True,
     )
     def act(*args: Any) -> tuple[Any, ...]:
+        keep = (no_update,) * len(FORM_FIELDS)
         trig = ctx.triggered_id
         if trig not in ACTIONS or not ctx.triggered or not ctx.triggered[0]["value"]:
-            return (no_update,) * 4
+            return (no_update,) * 4 + keep
         case_id, text, unit, re_reason, esc_reason, lead, co, con_reason, search, lang = args[4:]
-        lang = lang or "zh"
+        lang = lang if lang in ("zh", "en") else "zh"
+        if not isinstance(case_id, int) or isinstance(case_id, bool) or not 0 < case_id < 2**63:
+            bad = dbc.Alert(t("invalid_case", lang), color="warning", id="act-invalid")
+            return (bad, no_update, no_update, no_update) + keep
         action = ACTIONS[trig]
         if not may(Permission.ACT):  # the desk is open to some who may not act on cases
             said = [
@@ -114,18 +148,20 @@ def register(app: Dash, system: System, watcher: CaseWatcher) -> None:
             "consult": {"lead": lead, "co_units": co or [], "reason": con_reason},
         }[action]
         params = {k: v for k, v in params.items() if v is not None}
-        cmd = action_command(action, params, case_id=int(case_id), actor=viewer_actor(ACTOR))
+        cmd = action_command(action, params, case_id=case_id, actor=viewer_actor(ACTOR))
         result = system.engine.apply([cmd]).results[0]
         if not result.ok:
             assert result.error is not None
-            return refusal(result.error, lang), no_update, no_update, no_update
+            return (refusal(result.error, lang), no_update, no_update, no_update) + keep
         with system.db.connect() as conn:
-            tl = load_timeline(conn, int(case_id), system.clock.now(), scope=viewer_scope())
+            tl = load_timeline(conn, case_id, system.clock.now(), scope=viewer_scope())
         head, body = _render(tl, system, lang, "/leader" + (search or ""))
         done = dbc.Alert(
             t(f"act_done_{action}", lang), color="success", id="act-done", duration=8000
         )
-        return done, head, body, tl.last_seq
+        # the action is done: its form starts empty again, the others keep what was typed
+        cleared = tuple(None if f in FORMS[trig] else no_update for f in FORM_FIELDS)
+        return (done, head, body, tl.last_seq) + cleared
 
     @app.callback(persistent=True, websocket=True, hidden=True)
     async def stream_case() -> None:

@@ -8,15 +8,18 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, no_update
 
+from backend.core.errors import CommandInvalid
 from backend.core.i18n import t
 from backend.queries.filters import DrillFilter
 from backend.queries.grid import grid_block
 from backend.queries.overview import overview
+from backend.queries.people import Person, people
 from backend.refdata.index import RefIndex
 from backend.system import System
 from callbacks.viewer import viewer_scope
 from dashboard.drill_jobs import DrillJobs
 from layouts import ids
+from layouts.leader import words
 from layouts.leader.common import (
     area_name,
     category_name,
@@ -40,7 +43,9 @@ function (query) {
 """
 
 
-def grid_row(item: dict[str, Any], ref: RefIndex, lang: str, tz: Any) -> dict[str, Any]:
+def grid_row(
+    item: dict[str, Any], ref: RefIndex, lang: str, tz: Any, staff: dict[str, Person]
+) -> dict[str, Any]:
     """A stuck row as the table shows it: names and durations as text, keys for the colours."""
     left = item["seconds_left"]
     if item["overdue"]:
@@ -54,17 +59,27 @@ def grid_row(item: dict[str, Any], ref: RefIndex, lang: str, tz: Any) -> dict[st
         "status": status_name(item["status"], lang),
         "tier": tier_name(item["tier"], lang),
         "unit": unit_name(ref, item["unit"]),
-        "holder": item["holder"] or "—",
+        "holder": words.person_name(item["holder"], staff, ref, lang),
+        "holder_tip": words.person(item["holder"], staff, ref, lang) + f" · {item['holder'] or ''}",
         "township": area_name(ref, item["township"]),
         "in_stage": hours(item["seconds_in_stage"], lang),
         "left": left_text,
         "colour": t(f"colour_{item['colour']}", lang),
         "colour_key": item["colour"],
         "overdue_tiers": "、".join(tier_name(x, lang) for x in item["overdue_tiers"]),
-        "risk": pct(item["risk"], 0) if item["risk"] is not None else "—",
+        "risk": _risk_text(item, lang),
         "risk_p": item["risk"],
+        "risk_basis": words.risk_basis(item.get("risk_basis"), item.get("risk_n"), lang),
+        "risk_tip": words.risk_tip(item.get("risk_basis"), item.get("risk_n"), lang),
         "reported_at": local_time(item["reported_at"], tz),
     }
+
+
+def _risk_text(item: dict[str, Any], lang: str) -> str:
+    if item["risk"] is not None:
+        return pct(item["risk"], 0)
+    # a deadline is running but the model has not seen this stage yet
+    return t("risk_pending", lang) if item["seconds_left"] is not None else "—"
 
 
 def register(app: Dash, system: System, jobs: DrillJobs) -> None:
@@ -124,31 +139,14 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
         lang = lang or "zh"
         ref, tz, now = system.ref, system.tz, system.clock.now()
         f = DrillFilter.lenient(query, ref)
-        with system.db.connect() as conn:
-            block = grid_block(conn, f.stuck(ref, tz), request, ref, viewer_scope(), now)
-        data = [grid_row(r, ref, lang, tz) for r in block["rows"]]
+        try:
+            with system.db.connect() as conn:
+                block = grid_block(conn, f.stuck(ref, tz), request, ref, viewer_scope(), now)
+                staff = people(conn, (r["holder"] for r in block["rows"]))
+        except CommandInvalid:  # a column filter that is not a number, a tampered request
+            return {"rowData": [], "rowCount": 0}, t("bad_column_filter", lang)
+        data = [grid_row(r, ref, lang, tz, staff) for r in block["rows"]]
         total = block["total"]
         return {"rowData": data, "rowCount": total}, t("n_cases", lang, n=total)
 
     app.clientside_callback(PURGE_JS, Output(ids.GRID_SINK, "children"), Input(ids.FILTERS, "data"))
-
-    @app.callback(
-        Output(ids.URL, "pathname"),
-        Input(ids.STUCK_GRID, "cellClicked"),
-        prevent_initial_call=True,
-    )
-    def open_case(cell: dict[str, Any] | None) -> Any:
-        """A click on a case number opens the case (the number ends in its id)."""
-        case_id = (
-            case_id_from_code((cell or {}).get("value"))
-            if (cell or {}).get("colId") == "code"
-            else None
-        )
-        return f"/leader/case/{case_id}" if case_id is not None else no_update
-
-
-def case_id_from_code(code: Any) -> int | None:
-    """GW + report date + the zero-padded id (``backend.domain.case.case_code``)."""
-    if not isinstance(code, str) or len(code) < 18 or not code[-8:].isdigit():
-        return None
-    return int(code[-8:])

@@ -21,6 +21,7 @@ from backend.queries.bottlenecks import (
     Trend,
 )
 from layouts import ids
+from layouts.leader import words
 from layouts.leader.common import card, tier_name
 from layouts.leader.overview import stuck_grid
 
@@ -40,9 +41,47 @@ def _layout(fig: go.Figure, height: int) -> go.Figure:
         paper_bgcolor="white",
         plot_bgcolor="white",
         font={"family": FONT, "size": 13},
-        legend={"orientation": "h", "y": -0.15},
+        # above the plot: below it, it ran into the x axis's title
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
     )
+    if fig.layout.showlegend is not False and len(fig.data) > 1:
+        fig.update_layout(margin={"t": 40})
     return fig
+
+
+#: ticks of a dwell axis (hours): round durations people say, labelled in words; plotly's own
+#: log ticks read "5 2 10 5 2 1"
+DWELL_TICKS = (
+    (1 / 12, "minutes", 5),
+    (0.25, "minutes", 15),
+    (0.5, "minutes", 30),
+    (1, "hours", 1),
+    (2, "hours", 2),
+    (4, "hours", 4),
+    (8, "hours", 8),
+    (24, "days", 1),
+    (72, "days", 3),
+    (168, "days", 7),
+    (336, "days", 14),
+    (720, "days", 30),
+    (2160, "days", 90),
+)
+
+
+def dwell_axis(dists: list[Distribution], lang: str) -> dict[str, Any]:
+    """A log axis over the boxes' whiskers with ticks at round durations, named in ``lang``."""
+    values = [v for d in dists for v in (d.quantiles[0.05], d.quantiles[0.95]) if v and v > 0]
+    lo, hi = (min(values), max(values)) if values else (0.25, 720.0)
+    ticks = [(h, key, n) for h, key, n in DWELL_TICKS if lo / 2 <= h <= hi * 2]
+    if len(ticks) < 2:
+        ticks = list(DWELL_TICKS)
+    return {
+        "type": "log",
+        "title": t("hours_axis", lang),
+        "gridcolor": "#eee",
+        "tickvals": [h for h, _k, _n in ticks],
+        "ticktext": [t(key, lang, n=n) for _h, key, n in ticks],
+    }
 
 
 def _graph(id_: str, height: int) -> dcc.Graph:
@@ -117,7 +156,7 @@ def tier_figure(dists: list[Distribution], lang: str) -> go.Figure:
             for d in dists
         ]
     )
-    fig.update_yaxes(type="log", title=t("hours_axis", lang), gridcolor="#eee")
+    fig.update_yaxes(**dwell_axis(dists, lang))
     fig.update_layout(showlegend=False)
     return _layout(fig, 360)
 
@@ -125,7 +164,7 @@ def tier_figure(dists: list[Distribution], lang: str) -> go.Figure:
 def unit_figure(dists: list[Distribution], name_of: Callable[[str], str], lang: str) -> go.Figure:
     boxes = [_box(d, f"{name_of(d.key)} (n={d.n})", "#4c9be8", True) for d in reversed(dists)]
     fig = go.Figure(boxes)
-    fig.update_xaxes(type="log", title=t("hours_axis", lang), gridcolor="#eee")
+    fig.update_xaxes(**dwell_axis(dists, lang))
     fig.update_layout(showlegend=False)
     if not dists:
         fig.add_annotation(
@@ -162,7 +201,9 @@ def sankey_figure(flows: Flows, lang: str) -> go.Figure:
 
 
 def trend_figure(trend: Trend, name_of: Callable[[str], str], lang: str) -> go.Figure:
-    x = [w.isoformat() for w in trend.weeks]
+    # one tick per report week, named as the reader writes a date (a date axis ticked days
+    # and read "Nov 8, 2026" under two points)
+    x = [t("week_of", lang, day=words.day(w, lang)) for w in trend.weeks]
     fig = go.Figure(
         [
             go.Scatter(x=x, y=trend.overdue[a], name=name_of(a), mode="lines+markers")
@@ -170,7 +211,7 @@ def trend_figure(trend: Trend, name_of: Callable[[str], str], lang: str) -> go.F
         ]
     )
     fig.update_yaxes(title=t("overdue_count", lang), gridcolor="#eee", rangemode="tozero")
-    fig.update_xaxes(title=t("report_week", lang))
+    fig.update_xaxes(title=t("report_week", lang), type="category")
     if not trend.areas:
         fig.add_annotation(
             text=t("no_rows", lang), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper"

@@ -13,13 +13,16 @@ from zoneinfo import ZoneInfo
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from backend.core.i18n import t
+from backend.core.i18n import message, t
 from backend.domain.events import consultation_of, rating_of, spec_of
 from backend.domain.stages import Stage
+from backend.queries.people import Person
 from backend.queries.timeline import Timeline
 from backend.refdata.index import RefIndex
 from layouts import ids
+from layouts.leader import words
 from layouts.leader.common import (
+    PHOTO_URL,
     card,
     category_name,
     colour_badge,
@@ -39,7 +42,9 @@ def header(tl: Timeline, ref: RefIndex, lang: str, tz: ZoneInfo, back: str) -> h
         ("col_status", status_name(c["status"], lang)),
         ("col_tier", tier_name(c["tier"], lang)),
         ("col_unit", unit_name(ref, c["unit"])),
-        ("col_holder", c["holder"] or "—"),
+        ("col_holder", words.person(c["holder"], tl.staff, ref, lang)),
+        ("case_channel", t(f"channel_{c['channel']}", lang) if c["channel"] else "—"),
+        ("case_reports", t("case_reports_n", lang, n=c["duplicate_count"] or 1)),
         ("col_township", ref.area_names.get(c["township"] or "", "—")),
         ("col_reported", local_time(c["reported_at"], tz)),
         ("col_deadline", local_time(c["deadline"], tz)),
@@ -71,6 +76,7 @@ def header(tl: Timeline, ref: RefIndex, lang: str, tz: ZoneInfo, back: str) -> h
                 [
                     html.Div(t("description", lang), className="gw-desc-l"),
                     html.P(c["description"], id="case-description"),
+                    _photos(tl.photos, lang),
                 ],
                 className="gw-desc",
             ),
@@ -78,7 +84,37 @@ def header(tl: Timeline, ref: RefIndex, lang: str, tz: ZoneInfo, back: str) -> h
     )
 
 
-def _event_line(e: dict[str, Any], ref: RefIndex, lang: str, tz: ZoneInfo) -> html.Li:
+def _photos(photo_ids: list[int], lang: str) -> html.Div | None:
+    """The citizen's photos (each report's, up to three a report), opened full size on click."""
+    if not photo_ids:
+        return None
+    return html.Div(
+        [
+            html.Div(t("case_photos", lang), className="gw-desc-l"),
+            html.Div(
+                [
+                    html.A(
+                        html.Img(
+                            src=f"{PHOTO_URL}{pid}",
+                            alt=t("case_photo_alt", lang, n=i),
+                            className="gw-photo",
+                        ),
+                        href=f"{PHOTO_URL}{pid}",
+                        target="_blank",
+                        rel="noopener",
+                    )
+                    for i, pid in enumerate(photo_ids, 1)
+                ],
+                className="gw-photos",
+                id="case-photos",
+            ),
+        ]
+    )
+
+
+def _event_line(
+    e: dict[str, Any], ref: RefIndex, lang: str, tz: ZoneInfo, staff: dict[str, Person]
+) -> html.Li:
     moves = []
     if e["from_unit"] != e["to_unit"] and e["to_unit"]:
         moves.append(f"{unit_name(ref, e['from_unit'])} → {unit_name(ref, e['to_unit'])}")
@@ -107,12 +143,12 @@ def _event_line(e: dict[str, Any], ref: RefIndex, lang: str, tz: ZoneInfo) -> ht
                 [
                     html.Span(local_time(e["at"], tz, "%m-%d %H:%M"), className="gw-ev-time"),
                     html.Span(t(spec.label_key, lang), className="gw-ev-type"),
-                    html.Span(e["actor"], className="gw-ev-actor"),
+                    html.Span(words.actor(e["actor"], staff, ref, lang), className="gw-ev-actor"),
                 ],
                 className="gw-ev-head",
             ),
             html.Div(" · ".join(moves), className="gw-ev-move") if moves else None,
-            html.Div(e["reason"], className="gw-ev-reason") if e["reason"] else None,
+            html.Div(message(e["reason"], lang), className="gw-ev-reason") if e["reason"] else None,
             html.Div(" · ".join(extra), className="gw-ev-extra") if extra else None,
         ],
         className=f"gw-ev gw-ev-{e['type']}",
@@ -215,7 +251,7 @@ def body(tl: Timeline, ref: RefIndex, lang: str, tz: ZoneInfo) -> html.Div:
                     card(
                         t("timeline", lang),
                         html.Ol(
-                            [_event_line(e, ref, lang, tz) for e in reversed(tl.events)],
+                            [_event_line(e, ref, lang, tz, tl.staff) for e in reversed(tl.events)],
                             className="gw-timeline",
                             id="case-timeline",
                         ),

@@ -27,6 +27,8 @@ PAGES = (
     ("/leader/assessment", "nav_assessment"),
     ("/leader/reports", "nav_reports"),
 )
+#: where the case page finds a citizen's photo (dashboard/leader.py serves it, in scope)
+PHOTO_URL = "/leader/photos/"
 #: pages whose content follows the filter bar
 FILTERED = ("/leader", "/leader/bottlenecks", "/leader/risk")
 COLOUR_CLASS = {
@@ -330,6 +332,9 @@ def filter_bar(f: DrillFilter, ref: RefIndex, lang: str) -> html.Div:
                         end_date_placeholder_text=t("f_to", lang),
                         className="gw-f-dates",
                     ),
+                    # the picker's clear button is labelled "Clear Dates" by dcc itself;
+                    # dashboard/assets/leader_grid.js relabels it with this
+                    html.Span(t("clear_dates", lang), id="gw-clear-dates-label", hidden=True),
                 ],
                 className="gw-f gw-f-dates-wrap",
             ),

@@ -76,7 +76,7 @@ def stuck_grid(
             "headerName": t("col_code", lang),
             "width": 190,
             "pinned": "left",
-            "cellClass": "gw-link",
+            "cellRenderer": "CaseLink",  # dashboard/assets/leader_grid.js: opens a new tab
             **text_filter,
         },
         {"field": "category", "headerName": t("col_category", lang), "width": 130, **text_filter},
@@ -89,27 +89,33 @@ def stuck_grid(
             "minWidth": 180,
             **text_filter,
         },
-        {"field": "holder", "headerName": t("col_holder", lang), "width": 110, **text_filter},
-        {"field": "township", "headerName": t("col_township", lang), "width": 120, **text_filter},
+        {
+            "field": "holder",
+            "headerName": t("col_holder", lang),
+            "width": 150,
+            "tooltipField": "holder_tip",
+            **text_filter,
+        },
+        {"field": "township", "headerName": t("col_township", lang), "width": 130, **text_filter},
         {
             "field": "in_stage",
             "headerName": t("col_in_stage", lang),
-            "width": 118,
+            "width": 130,
             "type": "rightAligned",
             **num_filter,
         },
         {
             "field": "left",
             "headerName": t("col_left", lang),
-            "width": 128,
+            "width": 136,
             "type": "rightAligned",
             "cellStyle": COLOUR_STYLE,
             **num_filter,
         },
         {
             "field": "colour",
-            "headerName": t("col_colour", lang),
-            "width": 90,
+            "headerName": t("col_deadline_state", lang),
+            "width": 110,
             "cellStyle": COLOUR_STYLE,
         },
         {
@@ -124,19 +130,36 @@ def stuck_grid(
             "width": 110,
             "type": "rightAligned",
             "cellStyle": RISK_STYLE,
+            "tooltipField": "risk_tip",
             **num_filter,
+        },
+        {
+            "field": "risk_basis",
+            "headerName": t("col_risk_basis", lang),
+            "width": 150,
+            "sortable": False,
+            "tooltipField": "risk_tip",
         },
         {"field": "reported_at", "headerName": t("col_reported", lang), "width": 140},
     ]
     for c in cols:
         c.setdefault("sortable", True)
+    if sort_by == "risk":  # the risk screen: the probability and its basis beside the case
+        front = [c for c in cols if c["field"] in ("code", "risk", "risk_basis")]
+        cols = front + [c for c in cols if c not in front]
     sort_col = next(c for c in cols if c["field"] == sort_by)
     sort_col["sort"] = "desc"
     return dag.AgGrid(
         id=grid_id,
         columnDefs=cols,
         rowModelType="infinite",
-        defaultColDef={"resizable": True, "suppressHeaderMenuButton": True},
+        # headers wrap instead of being cut off ("本环节用…")
+        defaultColDef={
+            "resizable": True,
+            "suppressHeaderMenuButton": True,
+            "wrapHeaderText": True,
+            "autoHeaderHeight": True,
+        },
         dashGridOptions={
             "rowHeight": 34,
             "headerHeight": 38,
@@ -145,6 +168,7 @@ def stuck_grid(
             "infiniteInitialRowCount": 1,
             "rowBuffer": 10,
             "suppressCellFocus": True,
+            "tooltipShowDelay": 300,
             "localeText": {"loadingOoo": t("loading", lang), "noRowsToShow": t("no_rows", lang)},
         },
         className="ag-theme-quartz gw-stuck-grid",

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from backend.core.i18n import t
-from backend.drill.assessment import WEIGHTS, UnitScore
+from backend.drill.assessment import MIN_CASES, PRIOR_CASES, WEIGHTS, UnitScore
 from backend.drill.periods import KINDS, Period
 from backend.queries.reports import FIGURES
 from layouts import ids
@@ -36,6 +36,7 @@ def period_picker(kind: str, day: date, lang: str, extra: list[Any] | None = Non
                 id=ids.PERIOD_DAY,
                 date=day.isoformat(),
                 display_format="YYYY-MM-DD",
+                placeholder=t("pick_day", lang),
                 className="gw-day",
             ),
             *(extra or []),
@@ -64,6 +65,11 @@ def assessment_page(kind: str, day: date, lang: str) -> html.Div:
             period_picker(kind, day, lang),
             html.H3(id=ids.ASSESS_TITLE, className="gw-report-title"),
             html.P(t("assess_formula", lang, formula=formula), className="gw-note"),
+            html.P(
+                t("assess_rules", lang, min=MIN_CASES, k=PRIOR_CASES),
+                className="gw-note",
+                id="assess-rules",
+            ),
             dbc.Row(
                 [
                     dbc.Col(
