@@ -224,6 +224,11 @@ def test_callbacks_need_a_session_and_our_origin(system, site):
     assert foreign.status_code == 403 and foreign.json() == {"detail": "cross_origin"}
     nameless = site.post("/_dash-update-component", json=body)  # neither Origin nor Referer
     assert nameless.status_code == 403
+    # a page that hides its origin: the browser's own Sec-Fetch-Site decides
+    hidden = {"origin": "null", "sec-fetch-site": "cross-site"}
+    assert site.post("/_dash-update-component", json=body, headers=hidden).status_code == 403
+    hidden["sec-fetch-site"] = "same-origin"
+    assert site.post("/_dash-update-component", json=body, headers=hidden).status_code != 403
     assert site.get("/_dash-layout").status_code == 200
 
 

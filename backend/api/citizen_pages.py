@@ -43,7 +43,18 @@ def lang_query(request: Request) -> str:
     return "?lang=en" if lang_of(request) == "en" else ""
 
 
-def page(request: Request, template: str, http_status: int = 200, **ctx: Any) -> HTMLResponse:
+#: staff pages post their forms back to this server, whose gate checks where a post comes
+#: from: a page must say (the citizen pages say nothing: their link is the citizen's key)
+STAFF_REFERRER = {"Referrer-Policy": "same-origin"}
+
+
+def page(
+    request: Request,
+    template: str,
+    http_status: int = 200,
+    headers: dict[str, str] | None = None,
+    **ctx: Any,
+) -> HTMLResponse:
     lang = lang_of(request)
     other = "zh" if lang == "en" else "en"
     html = (
@@ -57,7 +68,7 @@ def page(request: Request, template: str, http_status: int = 200, **ctx: Any) ->
             **ctx,
         )
     )
-    return HTMLResponse(html, status_code=http_status, headers=HEADERS)
+    return HTMLResponse(html, status_code=http_status, headers={**HEADERS, **(headers or {})})
 
 
 def message(request: Request, status: int, title_key: str, key: str) -> HTMLResponse:

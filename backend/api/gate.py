@@ -91,12 +91,14 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 def same_origin(scope: Scope) -> bool:
-    """The request comes from a page of this server (Origin, else Referer, names our host)."""
+    """The request comes from a page of this server: its Origin (else Referer) names our host,
+    or, where a page's referrer policy made the browser send ``Origin: null``, the browser's
+    own ``Sec-Fetch-Site: same-origin`` (a header no page script can set)."""
     host = _header(scope, b"host")
     source = _header(scope, b"origin") or _header(scope, b"referer")
-    if not host or not source or source == "null":
-        return False
-    return urlsplit(source).netloc == host
+    if host and source and source != "null":
+        return urlsplit(source).netloc == host
+    return _header(scope, b"sec-fetch-site") == "same-origin"
 
 
 class StaffGate:

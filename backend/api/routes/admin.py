@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from backend.api.bodies import client_ip, field, read_form
-from backend.api.citizen_pages import lang_of, page
+from backend.api.citizen_pages import STAFF_REFERRER, lang_of, page
 from backend.api.deps import SystemDep
 from backend.api.schemas import NewPerson, form_body
 from backend.auth import audit
@@ -45,7 +45,15 @@ def _frame(request: Request, template: str, status: int = 200, **ctx: Any) -> HT
         ("/admin/audit", t("admin_audit", lang)),
         ("/", t("admin_to_wall", lang)),
     ]
-    return page(request, template, status, nav=nav, person_name=_admin(request).display_name, **ctx)
+    return page(
+        request,
+        template,
+        status,
+        STAFF_REFERRER,
+        nav=nav,
+        person_name=_admin(request).display_name,
+        **ctx,
+    )
 
 
 def _people_page(
