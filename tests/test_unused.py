@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
+from backend.api.routes.work import HANDLER_ACTIONS
 from backend.auth.audit import ACTIONS as AUDIT_ACTIONS
 from backend.auth.permissions import Role
 from backend.core.i18n import TEXT
@@ -69,6 +70,9 @@ FAMILIES: dict[str, set[str]] = {
     # the administrator's pages: roles, and what the audit log records
     "role_": {r.value for r in Role},
     "audit_": set(AUDIT_ACTIONS),
+    # the handler's workbench: an action's button and the note after it (and a patrol report)
+    "wb_act_": set(HANDLER_ACTIONS),
+    "wb_done_": set(HANDLER_ACTIONS) | {"patrol"},
 }
 
 
