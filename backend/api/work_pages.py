@@ -47,9 +47,13 @@ def frame(request: Request, template: str, status: int = 200, **ctx: Any) -> HTM
         ("/work/me", t("wb_nav_me", lang)),
     ]
     ctx.setdefault("heading", t("wb_title", lang))
-    return page(
+    response = page(
         request, template, status, nav=nav, person_name=person_of(request).display_name, **ctx
     )
+    # the citizen pages' "no-referrer" makes a browser send "Origin: null" with a form post,
+    # which the gate refuses as cross-origin: staff pages name their own origin
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
 
 
 def local(dt: datetime | None, tz: ZoneInfo) -> str:
