@@ -375,3 +375,17 @@ def test_my_record_shows_what_i_did_and_my_units_figures(system, clock, handler)
     figures = page.text.split('id="figures"')[1].split("</table>")[0]
     assert "100%" in figures  # the one resolved in time
     assert b  # b left my grid by auto-escalation; it is no longer counted as mine
+
+
+def test_the_demo_handler_works_the_first_grid_and_its_township_centre(system):
+    from backend.sim.accounts import demo_accounts
+
+    password = {u: p for u, _r, p in demo_accounts(system)}["handler"]
+    client = _client(system)
+    signed = client.post("/login", data={"username": "handler", "password": password, "next": ""})
+    assert signed.headers["location"] == "/work"
+    at_grid = report(system)
+    at_township = report(system)
+    act(system, at_township, "return", reason="需街道统筹")
+    html = client.get("/work").text
+    assert f'data-case="{at_grid}"' in html and f'data-case="{at_township}"' in html
