@@ -389,3 +389,29 @@ def test_the_demo_handler_works_the_first_grid_and_its_township_centre(system):
     act(system, at_township, "return", reason="需街道统筹")
     html = client.get("/work").text
     assert f'data-case="{at_grid}"' in html and f'data-case="{at_township}"' in html
+
+
+def test_a_patrol_report_with_script_and_sql_is_kept_as_text_and_oversize_is_413(system, handler):
+    client, _ = handler
+    r = _patrol(client, system, description=SCRIPT + SQLI)
+    assert r.status_code == 303
+    page = client.get(r.headers["location"])
+    assert "<script>alert" not in page.text and "&lt;script&gt;" in page.text
+    assert "<script>alert" not in client.get("/work/me").text
+    before = _count(system, case_reports)
+    huge = client.post(
+        "/work/patrol",
+        content=b"description=" + b"x" * (16 * 1024 * 1024),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert huge.status_code == 413
+    assert _count(system, case_reports) == before
+
+
+def test_the_workbench_speaks_english_on_request(system, handler):
+    client, _ = handler
+    cid = report(system)
+    assert "My cases" in client.get("/work?lang=en").text
+    r = client.post(f"/work/cases/{cid}/accept?lang=en")
+    assert r.headers["location"] == f"/work/cases/{cid}?done=accept&lang=en"
+    assert "Accepted." in client.get(r.headers["location"]).text
