@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from backend.api.app import create_api
 from backend.auth.sessions import COOKIE
 from backend.queries.scope import Scope
-from backend.store.models import case_events, case_reports, cases, resolution_photos
+from backend.store.models import audit_log, case_events, case_reports, cases, resolution_photos
 from tests.helpers import act, case_row, events_of, first_grid, grid_category, report
 from tests.images import png
 from tests.people import session_cookie, sign_in_client
@@ -80,11 +80,18 @@ def test_my_cases_are_my_units_open_cases_soonest_deadline_first(system, clock, 
 
 
 def test_the_case_page_shows_the_reporter_only_to_the_cases_handlers(system, handler):
-    client, _ = handler
+    client, person = handler
     cid = report(system, reporter="张三 13800138000")
     page = client.get(f"/work/cases/{cid}")
     assert page.status_code == 200
     assert "张三 13800138000" in page.text and "办理经过" in page.text
+    with system.db.connect() as conn:
+        seen = (
+            conn.execute(select(audit_log).where(audit_log.c.action == "personal_view"))
+            .mappings()
+            .all()
+        )
+    assert [(r["actor"], r["detail"]) for r in seen] == [(person.actor, {"case": cid})]
     other = _client(system)
     sign_in_client(other, system, "handler", units=[_grid_unit(system, _other_grid(system))])
     assert other.get(f"/work/cases/{cid}").status_code == 404

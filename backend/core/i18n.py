@@ -417,6 +417,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "wb_closed_month": ("本月办结", "Closed this month"),
     "wb_my_history": ("我的办理记录", "What I did"),
     "wb_nothing_yet": ("暂无记录。", "Nothing yet."),
+    "audit_personal_view": ("查看个人信息", "Personal data viewed"),
     # the leader's drill-down (领导驾驶舱), issue 4
     "leader_title": ("领导驾驶舱", "Leader drill-down"),
     "nav_overview": ("总览", "Overview"),

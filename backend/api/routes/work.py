@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from backend.api.bodies import files
+from backend.api.bodies import client_ip, files
 from backend.api.citizen_pages import grid_path, lang_of
 from backend.api.deps import SystemDep
 from backend.api.responses import photo_response
@@ -31,6 +31,7 @@ from backend.api.work_pages import (
     scope_of,
     time_left,
 )
+from backend.auth import audit
 from backend.core.errors import CaseNotFound, CommandInvalid, GridwatchError
 from backend.core.i18n import t
 from backend.domain.commands import action_command
@@ -130,6 +131,17 @@ def _case_page(
         photos = store.photo_ids(conn, [r["id"] for r in reports])
         done_photos = resolution_photo_ids(conn, case_id)
     assert row is not None
+    if row["reporter"]:  # shown in full below: who saw whose name and phone is on record
+        with system.db.begin() as conn:
+            audit.record(
+                conn,
+                now,
+                person_of(request).actor,
+                "personal_view",
+                tl.case["code"],
+                client_ip(request),
+                case=case_id,
+            )
     left = stuck_row(row, now)["seconds_left"] if row["status"] in ACTIONS_BY_STATUS else None
     timeline = [
         {
