@@ -379,7 +379,7 @@ def test_my_record_shows_what_i_did_and_my_units_figures(system, clock, handler)
             select(func.count()).select_from(case_events).where(case_events.c.actor == person.actor)
         ).scalar_one()
     assert mine == 2
-    figures = page.text.split('id="figures"')[1].split("</table>")[0]
+    figures = page.text.split('id="figures"')[1].split('id="history"')[0]
     assert "100%" in figures  # the one resolved in time
     assert b  # b left my grid by auto-escalation; it is no longer counted as mine
 

@@ -1,10 +1,13 @@
 """The handler's workbench on a phone-sized Chromium (390×844): my cases, accept and resolve
 with a photo until the case leaves the list, a patrol report with the phone's location that
-becomes a case; every page fits the phone, reads at 16 px and has 44 px touch targets."""
+becomes a case; every page fits the phone, reads at 16 px and has 44 px touch targets.
+Screenshots go to $GRIDWATCH_SCREENSHOTS when set."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,8 +56,15 @@ def site(system) -> Iterator[str]:
     app.state.bridge.stop()
 
 
-def _fits(b: Any) -> None:
+def _fits(b: Any, name: str | None = None) -> None:
     assert b.execute_script(LAYOUT) == [], b.current_url
+    out = os.environ.get("GRIDWATCH_SCREENSHOTS")
+    if out and name:  # to look at them: the whole page, phone-wide
+        full = b.execute_script("return document.documentElement.scrollHeight")
+        b.set_window_size(390, max(844, min(int(full) + 140, 4000)))
+        Path(out).mkdir(parents=True, exist_ok=True)
+        b.save_screenshot(str(Path(out) / f"work_{name}.png"))
+        b.set_window_size(390, 844)
 
 
 def test_accept_and_resolve_with_a_photo_on_a_phone(system, site, phone, tmp_path):
@@ -68,16 +78,16 @@ def test_accept_and_resolve_with_a_photo_on_a_phone(system, site, phone, tmp_pat
     phone.get(f"{site}/work")
     card = phone.find_element(By.CSS_SELECTOR, f'a[data-case="{cid}"]')
     assert "c-green" in card.get_attribute("class") and "剩余" in card.text
-    _fits(phone)
+    _fits(phone, "list")
     card.click()
     wait.until(lambda b: b.find_elements(By.ID, "code"))
     assert phone.find_element(By.ID, "reporter").text == "李四 13900139000"
-    _fits(phone)
+    _fits(phone, "case")
     phone.find_element(By.ID, "act-accept").click()
     wait.until(lambda b: b.find_elements(By.ID, "notice"))
     assert phone.find_element(By.ID, "notice").text == "已签收。"
     assert case_row(system, cid)["status"] == "accepted"
-    _fits(phone)
+    _fits(phone, "accepted")
     photo = tmp_path / "after.png"
     photo.write_bytes(png(640, 480))
     phone.find_element(By.ID, "resolve-text").send_keys("杂物已清走，楼道畅通")
@@ -108,7 +118,7 @@ def test_a_patrol_report_with_the_phones_location_becomes_my_case(system, site, 
     )
     wait = WebDriverWait(phone, 20)
     phone.get(f"{site}/work/patrol")
-    _fits(phone)
+    _fits(phone, "patrol")
     phone.find_element(By.ID, "locate").click()
     wait.until(lambda b: b.find_element(By.ID, "lat").get_attribute("value"))
     assert "已定位" in phone.find_element(By.ID, "where").text
@@ -130,4 +140,4 @@ def test_a_patrol_report_with_the_phones_location_becomes_my_case(system, site, 
     assert phone.find_elements(By.CSS_SELECTOR, f'a[data-case="{cid}"]')
     phone.get(f"{site}/work/me")
     assert "我的办理记录" in phone.page_source
-    _fits(phone)
+    _fits(phone, "me")

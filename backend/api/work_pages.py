@@ -48,7 +48,13 @@ def frame(request: Request, template: str, status: int = 200, **ctx: Any) -> HTM
     ]
     ctx.setdefault("heading", t("wb_title", lang))
     response = page(
-        request, template, status, nav=nav, person_name=person_of(request).display_name, **ctx
+        request,
+        template,
+        status,
+        nav=nav,
+        here=request.url.path,
+        person_name=person_of(request).display_name,
+        **ctx,
     )
     # the citizen pages' "no-referrer" makes a browser send "Origin: null" with a form post,
     # which the gate refuses as cross-origin: staff pages name their own origin
@@ -110,3 +116,29 @@ async def action_form(request: Request, limit: int, max_files: int) -> FormData:
     ):
         return FormData()
     return await read_form(request, limit, max_files=max_files)
+
+
+#: event types whose reason a person wrote (the others carry the engine's own words)
+_WRITTEN = frozenset(
+    {
+        "paused",
+        "resumed",
+        "resolved",
+        "escalated",
+        "consultation",
+        "reassigned",
+        "returned",
+        "cancelled",
+        "instructed",
+        "rated",
+        "revisited",
+        "duplicate_attached",
+    }
+)
+
+
+def written_reason(event_type: str, actor: str, reason: str | None) -> str:
+    """The reason as a person wrote it; the engine's own notes (triage, the clock) stay out."""
+    if not reason or event_type not in _WRITTEN or actor in ("clock", "intake"):
+        return ""
+    return reason

@@ -18,7 +18,15 @@ from starlette.concurrency import run_in_threadpool
 from backend.api.bodies import files, read_form
 from backend.api.citizen_pages import grid_path, lang_of
 from backend.api.deps import IntakeDep, SystemDep
-from backend.api.work_pages import MAX_TEXT, clean_text, frame, local, person_of, scope_of
+from backend.api.work_pages import (
+    MAX_TEXT,
+    clean_text,
+    frame,
+    local,
+    person_of,
+    scope_of,
+    written_reason,
+)
 from backend.auth.accounts import Person
 from backend.core.errors import CommandInvalid
 from backend.core.i18n import t
@@ -170,7 +178,7 @@ def my_record(request: Request, system: SystemDep) -> Response:
             "code": h["code"],
             "what": t(spec_of(h["type"]).label_key, lang),
             "at": local(h["at"], system.tz),
-            "reason": h["reason"] or "",
+            "reason": written_reason(h["type"], person.actor, h["reason"]),
         }
         for h in history
     ]

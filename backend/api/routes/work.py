@@ -30,6 +30,7 @@ from backend.api.work_pages import (
     refusal,
     scope_of,
     time_left,
+    written_reason,
 )
 from backend.auth import audit
 from backend.core.errors import CaseNotFound, CommandInvalid, GridwatchError
@@ -149,7 +150,7 @@ def _case_page(
             "what": t(spec_of(e["type"]).label_key, lang),
             "who": _unit(system, e["to_unit"]) if e["to_unit"] != e["from_unit"] else "",
             "actor": e["actor"],
-            "reason": e["reason"] or "",
+            "reason": written_reason(e["type"], e["actor"], e["reason"]),
         }
         for e in reversed(tl.events)
     ]
