@@ -371,3 +371,41 @@ def test_source_fields_are_kept_and_long_holders_refused(system):
         ]
     )
     assert "at" in res.results[0].error.errors  # not a case field: refused, not ignored
+
+
+def test_a_wrongly_routed_case_is_returned_to_its_township_centre(system):
+    cid = report(system)  # a grid matter, at the grid's unit
+    grid_unit = case_row(system, cid)["unit_code"]
+    act(system, cid, "accept")
+    refused = act(system, cid, "return")  # no reason
+    assert not refused.results[0].ok and "reason" in refused.results[0].error.errors
+    assert case_row(system, cid)["status"] == "accepted"
+    res = act(system, cid, "return", reason="不属于本网格，应由城管处理")
+    assert res.results[0].ok, res.results[0].error
+    row = case_row(system, cid)
+    township_unit = system.ref.township_unit[row["township_code"]]
+    assert (row["status"], row["tier"], row["unit_code"]) == (
+        "dispatched",
+        "township",
+        township_unit,
+    )
+    assert row["holder"] is None and row["unit_code"] != grid_unit
+    last = events_of(system, cid)[-1]
+    assert (last["type"], last["from_unit"], last["reason"]) == (
+        "returned",
+        grid_unit,
+        "不属于本网格，应由城管处理",
+    )
+    # the township centre itself does not "return" to itself: it reassigns
+    again = act(system, cid, "return", reason="再退")
+    assert not again.results[0].ok
+    assert case_row(system, cid)["unit_code"] == township_unit
+
+
+def test_a_finished_case_is_not_returned(system):
+    cid = report(system)
+    act(system, cid, "accept")
+    act(system, cid, "resolve", reason="已清理")
+    res = act(system, cid, "return", reason="错派")
+    assert not res.results[0].ok
+    assert case_row(system, cid)["status"] == "resolved"

@@ -85,6 +85,7 @@ def test_the_state_machine_writes_each_event_with_the_payload_its_spec_types(sys
     lead, co = units[1], [units[2]]
     assert act(system, b, "consult", lead=lead, co_units=co, reason="多部门会商").results[0].ok
     c = report(system)
+    assert act(system, c, "return", reason="非本网格事项").results[0].ok
     assert act(system, c, "cancel", reason="群众撤回").results[0].ok
     report(system)  # left alone: reminded, warned, overdue, moved up to the county by the clock
     for _ in range(2 * 70):  # 70 days: past the grid's, township's, department's allowances

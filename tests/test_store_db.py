@@ -71,13 +71,13 @@ def test_dropping_the_event_logs_foreign_key_keeps_the_log_and_its_guard(db_url_
 
 
 def test_migration_r001_adds_the_risk_basis_size_and_keeps_the_rows(db_url_and_engine):
-    """One step below head (r001 is the latest) and up again with a scored case in the
-    table: the row stays (its size unknown until the next refresh), and back down again."""
+    """Down to just below r001 and up again with a scored case in the table: the row stays
+    (its size unknown until the next refresh), and back down again."""
     _, engine = db_url_and_engine
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "-1")
+        command.downgrade(cfg, "u001")
     assert "n_similar" not in {c["name"] for c in inspect(engine).get_columns("drill_case_risk")}
     with engine.begin() as conn:
         conn.execute(
@@ -93,6 +93,6 @@ def test_migration_r001_adds_the_risk_basis_size_and_keeps_the_rows(db_url_and_e
     assert tuple(row) == (0.25, None)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "-1")
+        command.downgrade(cfg, "u001")
     assert "n_similar" not in {c["name"] for c in inspect(engine).get_columns("drill_case_risk")}
     upgrade(engine)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
+from backend.api.routes.work import HANDLER_ACTIONS
 from backend.auth.audit import ACTIONS as AUDIT_ACTIONS
 from backend.auth.permissions import Role
 from backend.core.i18n import MESSAGES, TEXT
@@ -78,6 +79,9 @@ FAMILIES: dict[str, set[str]] = {
     "channel_who_": _values(Channel),
     # callbacks/leader/case.py: the fields of the leader's forms
     "invalid_": {"text", "unit", "reason", "lead", "co_units"},
+    # the handler's workbench: an action's button and the note after it (and a patrol report)
+    "wb_act_": set(HANDLER_ACTIONS),
+    "wb_done_": set(HANDLER_ACTIONS) | {"patrol"},
 }
 
 

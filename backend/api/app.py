@@ -22,11 +22,13 @@ from backend.api.routes import (
     login,
     open311,
     ops,
+    patrol,
     photos,
     qr,
     qrcodes,
     stuck,
     track_find,
+    work,
 )
 from backend.queries.scope import scope_of_area
 from backend.system import System
@@ -51,6 +53,8 @@ def create_api(system: System) -> FastAPI:
     app.include_router(ops.router)  # /healthz, /metrics
     app.include_router(login.router)  # /login, /logout
     app.include_router(admin.router)  # /admin: people and the audit log
+    app.include_router(work.router)  # /work: the handler's workbench
+    app.include_router(patrol.router)  # /work/patrol, /work/me
     app.add_middleware(
         StaffGate,
         sessions=lambda: system.sessions,

@@ -25,6 +25,7 @@ ACTIONS = (
     "export",
     "key_created",
     "key_revoked",
+    "personal_view",  # a reporter's name and phone shown in full (the handler's case page)
 )
 
 

@@ -40,6 +40,7 @@ class EventType(StrEnum):
     ESCALATED = "escalated"
     CONSULTATION = "consultation"
     REASSIGNED = "reassigned"
+    RETURNED = "returned"
     INSTRUCTED = "instructed"
     REMINDED = "reminded"
     WARNED = "warned"
@@ -273,6 +274,14 @@ REASSIGNED = EventSpec[None](
     ends_open_stage=_always(StageEnd.REASSIGNED),
     citizen=Citizen(unit=True),
 )
+#: a handler sends a wrongly routed case back to the township centre, which routes it again
+RETURNED = EventSpec[None](
+    EventType.RETURNED,
+    Tone.SECONDARY,
+    stage=StageEffect.START,
+    ends_open_stage=_always(StageEnd.REASSIGNED),
+    citizen=Citizen(unit=True),
+)
 INSTRUCTED = EventSpec[None](EventType.INSTRUCTED, Tone.DARK)
 REMINDED = EventSpec[DeadlineData](
     EventType.REMINDED, Tone.WARNING, DeadlineData, stage=StageEffect.REMIND
@@ -306,6 +315,7 @@ SPECS: dict[str, EventSpec[Any]] = {
         ESCALATED,
         CONSULTATION,
         REASSIGNED,
+        RETURNED,
         INSTRUCTED,
         REMINDED,
         WARNED,

@@ -603,6 +603,21 @@ def act_reassign(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     )
 
 
+def act_return(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
+    """退回: a handler says the case is not theirs; it goes back to the township centre of its
+    grid (the dispatcher there routes it again), with the reason and a fresh allowance."""
+    _require(case, "return", _ACTIVE, "only a case being handled is returned")
+    reason = _reason(p, "return")
+    if case.grid_code is None:
+        raise TransitionRefused("return", case.status, "the case has no grid: nobody to return to")
+    unit = ctx.ref.unit_for(case.grid_code, Tier.TOWNSHIP, case.category)
+    if unit == case.unit_code:
+        raise TransitionRefused(
+            "return", case.status, "the township centre reassigns the case instead"
+        )
+    _dispatch(case, ctx, Tier.TOWNSHIP, unit, ev.RETURNED, reason=reason)
+
+
 def act_instruct(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     """批示: a leader's instruction, recorded on the case; no state change."""
     if case.status in (Status.CLOSED, Status.CANCELLED):
@@ -650,6 +665,7 @@ class Action(StrEnum):
     REQUEST_ESCALATION = "request_escalation"
     CONSULT = "consult"
     REASSIGN = "reassign"
+    RETURN = "return"
     INSTRUCT = "instruct"
 
 
@@ -668,6 +684,7 @@ ACTIONS: dict[str, Callable[[CaseState, Ctx, dict[str, Any]], None]] = {
     Action.REQUEST_ESCALATION.value: act_request_escalation,
     Action.CONSULT.value: act_consult,
     Action.REASSIGN.value: act_reassign,
+    Action.RETURN.value: act_return,
     Action.INSTRUCT.value: act_instruct,
     "attach": act_attach,
     "close_imported": act_close_imported,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, false, true
@@ -21,13 +21,26 @@ class Scope:
     area: str | None = None
     level: str | None = None  # "county" | "township" | "community" | "grid"
     grids: tuple[str, ...] = ()  # a community's grids
+    #: a handler's units: only the cases one of them holds now (None: any unit)
+    units: tuple[str, ...] | None = None
 
     @classmethod
     def city(cls) -> Scope:
         return cls()
 
+    def held_by(self, units: tuple[str, ...]) -> Scope:
+        """This area narrowed to the cases now held by ``units`` (a handler's workbench)."""
+        return replace(self, units=tuple(units))
+
     def clause(self, table: Table) -> ColumnElement[bool]:
         """The SQL condition restricting ``table`` (which has county/township columns)."""
+        area = self._area_clause(table)
+        if self.units is None:
+            return area
+        held = table.c.unit_code.in_(self.units) if self.units else false()
+        return held if self.area is None else and_(area, held)
+
+    def _area_clause(self, table: Table) -> ColumnElement[bool]:
         if self.area is None:
             return true()
         if self.level == "community":
@@ -36,6 +49,8 @@ class Scope:
 
     def admits(self, delta: dict[str, Any]) -> bool:
         """The same rule for a live delta, so screens and queries always agree."""
+        if self.units is not None and delta.get("unit_code") not in self.units:
+            return False
         if self.area is None:
             return True
         if self.level == "community":

@@ -203,6 +203,7 @@ case_events = Table(
     Column("reason", Text, nullable=True),
     Column("data", JSON, nullable=True),
     Index("uq_case_events_case_id_seq", "case_id", "seq", unique=True),
+    Index("ix_case_events_actor_at", "actor", "at"),  # a person's own record (/work/me)
 )
 
 #: Commands already applied: redelivered stream entries are recognised and skipped.
@@ -320,6 +321,20 @@ report_photos = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("report_id", BigInteger, ForeignKey("case_reports.id"), nullable=False, index=True),
+    Column("content_type", String(32), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: Photos a handler sent with a resolution (/work): what was done, shown with the case.
+resolution_photos = Table(
+    "resolution_photos",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("case_id", BigInteger, nullable=False, index=True),
+    Column("actor", String(64), nullable=False),
     Column("content_type", String(32), nullable=False),
     Column("size", Integer, nullable=False),
     Column("sha256", String(64), nullable=False),
