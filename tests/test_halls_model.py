@@ -29,7 +29,7 @@ def test_shangrao_has_shanggao_like_halls() -> None:
     assert len(data.halls) == 24
     assert sum(1 for h in data.halls if h.kind == "county") == 1
     per_hall = [len(data.windows_of(h.code)) for h in data.halls]
-    assert 8 <= min(per_hall) and max(per_hall) <= 16
+    assert min(per_hall) >= 8 and max(per_hall) <= 16
     assert 9 <= sum(per_hall) / len(per_hall) <= 12
     # every window is staffed on some shift, and serves something
     shifted = {(s.hall_code, s.window_code) for s in data.shifts}

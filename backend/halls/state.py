@@ -186,7 +186,7 @@ def _staff(s: HallState, e: HallEvent, at: float) -> None:
     else:
         w.present.pop(staff, None)
     status = STAFFED if w.present else BREAK if what == "break" else VACANT
-    if status != before:
+    if status != before or w.since is None:
         w.status = status
         w.since = at
         if status == STAFFED:
