@@ -12,7 +12,9 @@ from backend.api.app import create_api
 from backend.core.i18n import t
 from backend.store.refload import city_map
 from backend.system import System
+from callbacks import halls as hall_callbacks
 from callbacks import wall as wall_callbacks
+from dashboard.hall_watch import HallWatcher
 from dashboard.leader import register_leader
 from dashboard.live_bridge import LiveBridge
 from layouts.router import root
@@ -49,6 +51,9 @@ def create_app(system: System, *, frame_interval: float = 0.1) -> FastAPI:
     dash_app.layout = root
     wall_callbacks.register(dash_app, system, bridge)
     leader = register_leader(dash_app, system, lambda: wall_page(city, blank_map, blank_chart))
+    hall_watch = HallWatcher(system)
+    hall_callbacks.register(dash_app, system, hall_watch)
+    server.state.hall_watch = hall_watch
     server.state.dash = dash_app
     server.state.bridge = bridge
     server.state.leader = leader

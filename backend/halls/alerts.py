@@ -202,7 +202,9 @@ def _escalate(
     case_level = int(pack.cases.get("on_escalation_level") or 0)
     for r in rows:
         level = r.level + 1
-        values: dict[str, Any] = {"level": level, "escalated_at": now}
+        to = chain[min(level, len(chain)) - 1]
+        detail = {**(r.detail or {}), "to": to}
+        values: dict[str, Any] = {"level": level, "escalated_at": now, "detail": detail}
         wants_case = case_level and level >= case_level and r.case_ref is None
         if wants_case:
             values["case_ref"] = f"hall-alert-{r.id}"
@@ -211,7 +213,6 @@ def _escalate(
         ).rowcount
         if not done:
             continue
-        to = chain[min(level, len(chain)) - 1]
         log(conn, r.id, now, "escalated", data={"level": level, "to": to})
         changes.alerts.add(r.id)
         if wants_case:
