@@ -117,7 +117,15 @@ def engine(
         batch_size=batch,
         lease_ms=system.settings.lease_ms,
     )
-    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    from backend.halls.run import start_halls
+
+    halls = start_halls(system)  # the hall processor, under its own lease
+
+    def _stop(*_: object) -> None:
+        worker.stop()
+        halls.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
     typer.echo(
         f"engine {worker.consumer}: a share of the {system.stream.partitions} partitions "
         f"of {system.keys.partition(0).rsplit(':', 1)[0]}"
@@ -126,6 +134,8 @@ def engine(
         worker.run()
     except KeyboardInterrupt:
         worker.stop()
+    finally:
+        halls.stop()
 
 
 @app.command()

@@ -15,6 +15,7 @@ from backend.core.config import load_settings
 from backend.domain.case import CaseState
 from backend.domain.vocabulary import OPEN_VALUES
 from backend.engine.worker import EngineWorker
+from backend.halls.run import start_halls
 from backend.sim.runner import LiveSimulation, run_fast
 from backend.sim.simulator import CitySimulator, SimConfig
 from backend.sim.story import DemoStory
@@ -69,6 +70,7 @@ def run_demo(
     sim.observe(CaseState.from_row(r) for r in open_rows)  # pick up where the last run stopped
     worker = EngineWorker(system.engine, system.stream, consumer="demo-engine")
     threading.Thread(target=worker.run, name="engine", daemon=True).start()
+    halls = start_halls(system, simulate=True)  # the hall processor and simulated hall days
     live = LiveSimulation(sim, system.stream, scaled, system.keys)
     live.start()
     opening = DemoStory(
@@ -91,4 +93,5 @@ def run_demo(
     finally:
         opening.stop()
         live.stop()
+        halls.stop()
         worker.stop()
