@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Dash, Input, Output, State, ctx, no_update, set_props
+from dash import ALL, Dash, Input, Output, Patch, State, ctx, no_update, set_props
 from dash.exceptions import WebsocketDisconnected
 
 from backend.core.i18n import t
@@ -34,6 +35,8 @@ HALL_PATH = re.compile(r"^/halls/([A-Za-z0-9_-]{1,32})/?$")
 MIN_GAP = 0.1
 #: Seconds after which a screen is redrawn anyway (the alerts' ages move on).
 REFRESH = 30.0
+#: Seconds to wait for a browser to take in a frame before sending the next one anyway.
+ACK_WAIT = 5.0
 
 
 def hall_of(path: str | None) -> str | None:
@@ -45,9 +48,20 @@ def is_halls(path: str | None) -> bool:
     return (path or "").rstrip("/") == "/halls" or hall_of(path) is not None
 
 
-def frame(system: System, code: str | None) -> dict[str, dict[str, Any]]:
-    """The props a hall screen shows now: the wall's grid, summary and alerts, or one hall's
-    window table and alerts."""
+@dataclass
+class Shown:
+    """What one screen was last sent, so the next frame carries only what changed."""
+
+    halls: dict[str, Any] = field(default_factory=dict)  # hall code → its view
+    summary: Any = None
+    alerts: Any = None
+    table: Any = None
+    seq: int = 0
+
+
+def frame(system: System, code: str | None, shown: Shown) -> dict[str, dict[str, Any]]:
+    """The props a hall screen must change now: the wall's changed cards, summary and alerts,
+    or one hall's window table and alerts; the clock always."""
     now = system.clock.now()
     scope = viewer_scope()
     with system.db.connect() as conn:
@@ -56,14 +70,29 @@ def frame(system: System, code: str | None) -> dict[str, dict[str, Any]]:
         )
         rows = alert_rows(conn, now, scope=scope, hall=code, unresolved=True)
     clock = f"{now.astimezone(system.tz):%Y-%m-%d %H:%M:%S}"
-    out: dict[str, dict[str, Any]] = {
-        ids.HALLS_CLOCK: {"children": clock},
-        ids.HALLS_ALERTS: {"children": layout.alert_items(rows)},
-    }
+    out: dict[str, dict[str, Any]] = {ids.HALLS_CLOCK: {"children": clock}}
+    if rows != shown.alerts:
+        shown.alerts = rows
+        out[ids.HALLS_ALERTS] = {"children": layout.alert_items(rows)}
     if code is None:
-        out[ids.HALLS_GRID] = {"children": layout.hall_cards(view)}
-        out[ids.HALLS_SUMMARY] = {"children": layout.summary(view)}
-    elif view:
+        if list(shown.halls) != [h["code"] for h in view]:
+            out[ids.HALLS_GRID] = {"children": layout.hall_cards(view)}
+        else:
+            cards = Patch()  # only the cards that changed, in place
+            changed = False
+            for i, h in enumerate(view):
+                if shown.halls[h["code"]] != h:
+                    cards[i] = layout.hall_cards([h])[0]
+                    changed = True
+            if changed:
+                out[ids.HALLS_GRID] = {"children": cards}
+        shown.halls = {h["code"]: h for h in view}
+        summary = [(h["staffed"], h["queue"], h["open_alerts"], len(h["windows"])) for h in view]
+        if summary != shown.summary:
+            shown.summary = summary
+            out[ids.HALLS_SUMMARY] = {"children": layout.summary(view)}
+    elif view and view[0] != shown.table:
+        shown.table = view[0]
         staff, shifts = people(system, code)
         out[ids.HALLS_GRID] = {"children": layout.hall_table(view[0], staff, shifts)}
     return out
@@ -160,11 +189,14 @@ async def _prop(ws: Any, component: str, prop: str, tries: int = 50) -> Any:
 
 
 async def _follow(ws: Any, w: Any, system: System) -> None:
-    """Send a frame when woken (or every REFRESH seconds), at most every MIN_GAP seconds;
-    stop when the page leaves the halls."""
+    """Send a frame when woken (or every REFRESH seconds), at most every MIN_GAP seconds, and
+    only once the browser has taken in the one before (backpressure: a busy screen gets fewer,
+    fuller frames, never a growing queue); stop when the page leaves the halls."""
     loop = asyncio.get_running_loop()
     woken = True  # the first frame at once
     last = 0.0
+    shown = Shown()
+    where: str | None = None
     while not ws.is_shutdown:
         if not woken:
             woken = await w.wait(REFRESH) or loop.time() - last >= REFRESH
@@ -178,18 +210,35 @@ async def _follow(ws: Any, w: Any, system: System) -> None:
             await asyncio.sleep(0.5)
             woken = False
             continue
-        if await ws.get_prop(ids.HALLS_SEQ, "data", timeout=10) is None:
+        seq = await ws.get_prop(ids.HALLS_SEQ, "data", timeout=10)
+        if seq is None:
             await asyncio.sleep(0.1)  # the page is still being drawn
             continue
+        if path != where or seq == 0:  # a page drawn anew: everything again
+            shown, where = Shown(), path
         gap = MIN_GAP - (loop.time() - last)
         if gap > 0:
             await asyncio.sleep(gap)
         w.wake.clear()
-        props = await asyncio.to_thread(frame, system, hall_of(path))
+        props = await asyncio.to_thread(frame, system, hall_of(path), shown)
         last = loop.time()
+        shown.seq += 1
+        props[ids.HALLS_SEQ] = {"data": shown.seq}
         for component, values in props.items():
             set_props(component, values)
+        await _taken_in(ws, shown.seq)
         woken = False
+
+
+async def _taken_in(ws: Any, seq: int) -> None:
+    """Wait (up to ACK_WAIT) until the browser's page holds frame ``seq``."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + ACK_WAIT
+    while not ws.is_shutdown and loop.time() < until:
+        with contextlib.suppress(TimeoutError):
+            if await ws.get_prop(ids.HALLS_SEQ, "data", timeout=ACK_WAIT) == seq:
+                return
+        await asyncio.sleep(0.01)
 
 
 def screen(system: System, path: str, city: str) -> Any:

@@ -114,6 +114,11 @@ def hall_cards(view: list[dict[str, Any]]) -> list[html.Div]:
 
 
 def _card(h: dict[str, Any]) -> html.Div:
+    cls = "gw-hall" + (" has-alerts" if h["open_alerts"] else "")
+    return html.Div(_card_children(h), className=cls, id=f"hall-{h['code']}")
+
+
+def _card_children(h: dict[str, Any]) -> list[html.Div]:
     cells = [
         html.Span(
             str(w["queue"]) if w["queue"] else "",
@@ -124,31 +129,27 @@ def _card(h: dict[str, Any]) -> html.Div:
         for w in h["windows"]
     ]
     state = "hall_open" if h["open"] else "hall_closed"
-    return html.Div(
-        [
-            html.Div(
-                [
-                    dcc.Link(h["name"].replace("便民服务中心", ""), href=f"/halls/{h['code']}"),
-                    html.Span(bi(state), className=f"gw-hall-state is-{state}"),
-                ],
-                className="gw-hall-name",
-            ),
-            html.Div(cells, className="gw-wins"),
-            html.Div(
-                [
-                    html.Span([*bi("hall_queue"), f" {h['queue']}"]),
-                    html.Span([*bi("hall_wait"), " ", *bi("hall_wait_min", n=h["wait_minutes"])]),
-                    html.Span(
-                        f"⚠ {h['open_alerts']}" if h["open_alerts"] else "",
-                        className="gw-hall-alerts",
-                    ),
-                ],
-                className="gw-hall-figures",
-            ),
-        ],
-        className="gw-hall" + (" has-alerts" if h["open_alerts"] else ""),
-        id=f"hall-{h['code']}",
-    )
+    return [
+        html.Div(
+            [
+                dcc.Link(h["name"].replace("便民服务中心", ""), href=f"/halls/{h['code']}"),
+                html.Span(bi(state), className=f"gw-hall-state is-{state}"),
+            ],
+            className="gw-hall-name",
+        ),
+        html.Div(cells, className="gw-wins"),
+        html.Div(
+            [
+                html.Span([*bi("hall_queue"), f" {h['queue']}"]),
+                html.Span([*bi("hall_wait"), " ", *bi("hall_wait_min", n=h["wait_minutes"])]),
+                html.Span(
+                    f"⚠ {h['open_alerts']}" if h["open_alerts"] else "",
+                    className="gw-hall-alerts",
+                ),
+            ],
+            className="gw-hall-figures",
+        ),
+    ]
 
 
 def alert_items(rows: list[dict[str, Any]]) -> list[html.Li]:
@@ -195,6 +196,7 @@ def _alert(r: dict[str, Any]) -> html.Li:
         body,
         className=f"gw-alert is-{r['state']} level-{min(r['level'], 3)}",
         id=f"alert-{r['id']}",
+        **{"data-hall": r["hall"], "data-window": r["window"] or ""},
     )
 
 
