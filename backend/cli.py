@@ -280,6 +280,7 @@ def report(
     from zoneinfo import ZoneInfo
 
     from backend.deadlines.policy import PolicyError, load_policy
+    from backend.queries.hall_report import hall_figures
     from backend.queries.reports import FIGURES, build_report
     from backend.store.models import cases
 
@@ -317,6 +318,10 @@ def report(
             if now.tzinfo is None:
                 raise _fail("--as-of needs a timezone offset, e.g. +08:00")
         out = build_report(conn, lo, hi, now, scope=Scope.city())
+        # attendance and discipline per service hall, over the same days
+        out["halls"] = hall_figures(
+            conn, system.halls, lo, min(hi, now), system.calendar, tz, scope=Scope.city()
+        )
     if as_json:
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
     else:

@@ -154,7 +154,8 @@ def test_unanswered_alert_climbs_then_becomes_a_case(proc, system, clock) -> Non
     worker.step(block_ms=None)
     (case,) = rows(system, cases, cases.c.ref == alert.case_ref)
     assert case.tier == "township" and case.township_code == "361102001"
-    assert case.unit_code == system.ref.township_unit["361102001"] and case.due_at is not None
+    assert case.unit_code == system.ref.township_unit["361102001"]
+    assert case.allowance == "3 wd" and case.due_at is not None  # the halls' own deadline
 
 
 def test_acknowledged_alert_stops_climbing(proc, system, clock) -> None:
