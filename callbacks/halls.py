@@ -199,7 +199,9 @@ async def _follow(ws: Any, w: Any, system: System) -> None:
     where: str | None = None
     while not ws.is_shutdown:
         if not woken:
-            woken = await w.wait(REFRESH) or loop.time() - last >= REFRESH
+            woken = await w.wait(REFRESH)
+            if not woken and loop.time() - last >= REFRESH:
+                shown, woken = Shown(), True  # the ages move on; and a full frame heals all
             if not woken:
                 continue
         try:
@@ -210,11 +212,11 @@ async def _follow(ws: Any, w: Any, system: System) -> None:
             await asyncio.sleep(0.5)
             woken = False
             continue
-        seq = await ws.get_prop(ids.HALLS_SEQ, "data", timeout=10)
-        if seq is None:
-            await asyncio.sleep(0.1)  # the page is still being drawn
-            continue
-        if path != where or seq == 0:  # a page drawn anew: everything again
+        if path != where:  # a page drawn anew (the router, on a new path): everything again
+            seq = await ws.get_prop(ids.HALLS_SEQ, "data", timeout=10)
+            if seq is None:
+                await asyncio.sleep(0.1)  # the page is still being drawn
+                continue
             shown, where = Shown(), path
         gap = MIN_GAP - (loop.time() - last)
         if gap > 0:
@@ -226,19 +228,26 @@ async def _follow(ws: Any, w: Any, system: System) -> None:
         props[ids.HALLS_SEQ] = {"data": shown.seq}
         for component, values in props.items():
             set_props(component, values)
-        await _taken_in(ws, shown.seq)
+        if await _taken_in(ws, shown.seq):  # the page was drawn anew meanwhile
+            shown, woken = Shown(), True
+            continue
         woken = False
 
 
-async def _taken_in(ws: Any, seq: int) -> None:
-    """Wait (up to ACK_WAIT) until the browser's page holds frame ``seq``."""
+async def _taken_in(ws: Any, seq: int) -> bool:
+    """Wait (up to ACK_WAIT) until the browser's page holds frame ``seq``; True if it shows a
+    page drawn anew instead (its frame number back at 0), which needs everything again."""
     loop = asyncio.get_running_loop()
     until = loop.time() + ACK_WAIT
     while not ws.is_shutdown and loop.time() < until:
         with contextlib.suppress(TimeoutError):
-            if await ws.get_prop(ids.HALLS_SEQ, "data", timeout=ACK_WAIT) == seq:
-                return
+            got = await ws.get_prop(ids.HALLS_SEQ, "data", timeout=ACK_WAIT)
+            if got == seq:
+                return False
+            if got == 0 and seq > 1:  # (frame 1 may not have landed yet)
+                return True
         await asyncio.sleep(0.01)
+    return False
 
 
 def screen(system: System, path: str, city: str) -> Any:
