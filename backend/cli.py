@@ -275,6 +275,9 @@ def report(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="the report's clock, ISO 8601 with offset")
     ] = None,
+    halls: Annotated[
+        bool, typer.Option("--halls", help="add the service halls' figures (on post, alerts)")
+    ] = False,
 ) -> None:
     """The periodic report's numbers (DESIGN.md, "Report definitions")."""
     from zoneinfo import ZoneInfo
@@ -318,10 +321,10 @@ def report(
             if now.tzinfo is None:
                 raise _fail("--as-of needs a timezone offset, e.g. +08:00")
         out = build_report(conn, lo, hi, now, scope=Scope.city())
-        # attendance and discipline per service hall, over the same days
-        out["halls"] = hall_figures(
-            conn, system.halls, lo, min(hi, now), system.calendar, tz, scope=Scope.city()
-        )
+        if halls:  # attendance and discipline per service hall, over the same days
+            out["halls"] = hall_figures(
+                conn, system.halls, lo, min(hi, now), system.calendar, tz, scope=Scope.city()
+            )
     if as_json:
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
     else:

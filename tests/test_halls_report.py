@@ -12,6 +12,7 @@ from backend.queries.hall_report import hall_figures
 from backend.queries.scope import Scope
 from tests.conftest import local
 from tests.hallsdata import ev, load_halls
+from tests.test_cli import _json_out, cli  # noqa: F401  (a fixture)
 from tests.test_halls_processor import HALL, only
 
 
@@ -73,3 +74,24 @@ def proc_alerts(system) -> list[int]:
 
     with system.db.connect() as conn:
         return list(conn.execute(select(hall_alerts.c.id)).scalars())
+
+
+def test_the_report_cli_adds_the_halls_on_request(system, small_city, clock, cli) -> None:  # noqa: F811
+    load_halls(system, small_city)
+    args = [
+        "report",
+        "--json",
+        "--from",
+        "2026-11-23",
+        "--to",
+        "2026-11-24",
+        "--as-of",
+        clock.now().isoformat(),
+    ]
+    plain = cli(*args)
+    assert plain.exit_code == 0, plain.output
+    assert "halls" not in _json_out(plain)
+    out = cli(*args, "--halls")
+    assert out.exit_code == 0, out.output
+    halls = _json_out(out)["halls"]
+    assert len(halls) == 11 and halls["H361102001"]["on_post_rate"] == 0.0
