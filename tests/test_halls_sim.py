@@ -9,7 +9,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from backend.halls.processor import HallProcessor
-from backend.halls.sim import HallSimulator, plan_day
+from backend.halls.sim import HallSimulator, plan_day, standing
+from backend.halls.state import HallState
 from backend.store.models import hall_alerts
 from tests.conftest import TZ, local
 from tests.hallsdata import load_halls
@@ -54,3 +55,24 @@ def test_a_simulated_morning_through_the_processor(system, small_city, clock) ->
     with system.db.connect() as conn:
         rules = Counter(r.rule for r in conn.execute(select(hall_alerts)))
     assert sum(rules.values()) < len(data.windows)  # a few lapses, not an alarm everywhere
+
+
+def test_a_demo_started_mid_day_begins_with_the_halls_as_they_stand(system, small_city) -> None:
+    data = load_halls(system, small_city)
+    day = plan_day(data, date(2026, 11, 23), TZ)
+    now = local(2026, 11, 23, 15, 0)
+    so_far = [e for e in day if e.at <= now]
+    kept = standing(so_far)
+    assert len(kept) < len(so_far) / 5
+    full = {h.code: HallState(h.code) for h in data.halls}
+    short = {h.code: HallState(h.code) for h in data.halls}
+    for e in so_far:
+        full[e.hall].apply(e)
+    for e in kept:
+        short[e.hall].apply(e)
+    for code in full:  # the same people at the same windows, the same queue
+        a, b = full[code], short[code]
+        assert {k: sorted(w.present) for k, w in a.windows.items()} == {
+            k: sorted(w.present) for k, w in b.windows.items()
+        }
+        assert a.queue() == b.queue()

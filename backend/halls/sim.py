@@ -121,7 +121,7 @@ def plan_day(data: HallData, day: date, tz: ZoneInfo, seed: int = 7) -> list[Hal
         dark = rng.random() < 0.15  # a camera that drops out for a while today
         drop = base + timedelta(hours=rng.uniform(9, 16))
         back = drop + timedelta(minutes=rng.uniform(8, 20))
-        for minute in range(8 * 60, 18 * 60, 1):
+        for minute in range(0, 24 * 60, 2):  # cameras run day and night
             at = base + timedelta(minutes=minute)
             if dark and drop <= at < back:
                 continue
@@ -172,6 +172,23 @@ class HallSimulator:
                 yield e
 
 
+def standing(events: list[HallEvent]) -> list[HallEvent]:
+    """What of a day so far still stands: each person's latest attendance event, the tickets
+    still waiting, each camera's latest heartbeat. A demo started at three in the afternoon
+    begins with the halls as they are then, without replaying the morning's alerts."""
+    last: dict[tuple[str, ...], HallEvent] = {}
+    tickets: dict[tuple[str, str], list[HallEvent]] = {}
+    for e in events:
+        if e.type in ("staff_arrived", "staff_left"):
+            last[(e.hall, str(e.window), str(e.data["staff"]))] = e
+        elif e.type == "camera_heartbeat":
+            last[(e.hall, str(e.data["camera"]))] = e
+        elif e.type.startswith("ticket_"):
+            tickets.setdefault((e.hall, str(e.data["ticket"])), []).append(e)
+    waiting = [t[0] for t in tickets.values() if len(t) == 1 and t[0].type == "ticket_taken"]
+    return sorted([*last.values(), *waiting], key=lambda e: e.at)
+
+
 class HallSimRunner:
     """A thread putting the simulator's due events on the halls' stream once a second."""
 
@@ -190,6 +207,9 @@ class HallSimRunner:
 
     def _run(self) -> None:
         last = self.clock.now()
+        midnight = last.astimezone(self.sim.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        so_far = list(self.sim.due(midnight, last))
+        self.stream.add_many(e.to_json() for e in standing(so_far))  # the halls as they stand
         while not self._stop.wait(1.0):
             now = self.clock.now()
             self.stream.add_many(e.to_json() for e in self.sim.due(last, now))
