@@ -24,11 +24,13 @@ class HallsRunning:
 
 
 def start_halls(system: System, *, simulate: bool = False) -> HallsRunning:
-    proc = HallProcessor(system)
-    threading.Thread(target=proc.run, name="halls", daemon=True).start()
     runner = None
     if simulate:
         sim = HallSimulator(system.halls, system.calendar, system.tz)
         runner = HallSimRunner(sim, HallStream(system.redis, system.keys), system.clock)
+        runner.prime()  # the halls as they stand, before the processor's first tick
+    proc = HallProcessor(system)
+    threading.Thread(target=proc.run, name="halls", daemon=True).start()
+    if runner is not None:
         runner.start()
     return HallsRunning(proc, runner)

@@ -198,6 +198,7 @@ class HallSimRunner:
         self.clock = clock
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hall-sim", daemon=True)
+        self._last: datetime | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -205,11 +206,18 @@ class HallSimRunner:
     def stop(self) -> None:
         self._stop.set()
 
+    def prime(self) -> None:
+        """Put the halls as they stand now on the stream (before the processor first ticks)."""
+        self._last = self.clock.now()
+        local = self._last.astimezone(self.sim.tz)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        so_far = list(self.sim.due(midnight, self._last))
+        self.stream.add_many(e.to_json() for e in standing(so_far))
+
     def _run(self) -> None:
-        last = self.clock.now()
-        midnight = last.astimezone(self.sim.tz).replace(hour=0, minute=0, second=0, microsecond=0)
-        so_far = list(self.sim.due(midnight, last))
-        self.stream.add_many(e.to_json() for e in standing(so_far))  # the halls as they stand
+        if self._last is None:
+            self.prime()
+        last = self._last or self.clock.now()
         while not self._stop.wait(1.0):
             now = self.clock.now()
             self.stream.add_many(e.to_json() for e in self.sim.due(last, now))
