@@ -119,7 +119,15 @@ def engine(
         batch_size=batch,
         lease_ms=system.settings.lease_ms,
     )
-    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    from backend.halls.run import start_halls
+
+    halls = start_halls(system)  # the hall processor, under its own lease
+
+    def _stop(*_: object) -> None:
+        worker.stop()
+        halls.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
     typer.echo(
         f"engine {worker.consumer}: a share of the {system.stream.partitions} partitions "
         f"of {system.keys.partition(0).rsplit(':', 1)[0]}"
@@ -128,6 +136,8 @@ def engine(
         worker.run()
     except KeyboardInterrupt:
         worker.stop()
+    finally:
+        halls.stop()
 
 
 @app.command()
@@ -266,11 +276,15 @@ def report(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="the report's clock, ISO 8601 with offset")
     ] = None,
+    halls: Annotated[
+        bool, typer.Option("--halls", help="add the service halls' figures (on post, alerts)")
+    ] = False,
 ) -> None:
     """The periodic report's numbers (DESIGN.md, "Report definitions")."""
     from zoneinfo import ZoneInfo
 
     from backend.deadlines.policy import PolicyError, load_policy
+    from backend.queries.hall_report import hall_figures
     from backend.queries.reports import FIGURES, build_report
     from backend.store.models import cases
 
@@ -308,6 +322,10 @@ def report(
             if now.tzinfo is None:
                 raise _fail("--as-of needs a timezone offset, e.g. +08:00")
         out = build_report(conn, lo, hi, now, scope=Scope.city())
+        if halls:  # attendance and discipline per service hall, over the same days
+            out["halls"] = hall_figures(
+                conn, system.halls, lo, min(hi, now), system.calendar, tz, scope=Scope.city()
+            )
     if as_json:
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
     else:

@@ -24,8 +24,12 @@ from backend.deadlines.policy import PolicyPack, policy_from_setting
 from backend.deadlines.sla import DeadlineClock
 from backend.deadlines.workcalendar import BUILTIN_CALENDAR_FILE, WorkCalendar
 from backend.engine.case_engine import CaseEngine
+from backend.halls.files import load_halls
+from backend.halls.generator import generate_halls
+from backend.halls.model import HallData
+from backend.halls.store import halls_loaded, load_halls_into, read_halls, stored_city_kind
 from backend.refdata.files import load_city
-from backend.refdata.generator import generate_city
+from backend.refdata.generator import CITY_KINDS, generate_city
 from backend.refdata.index import RefIndex
 from backend.store.db import make_engine
 from backend.store.migrate import upgrade
@@ -45,14 +49,22 @@ def init_database(
     """
     upgrade(db)
     city = load_city(data_dir) if data_dir is not None else None  # errors before any write
+    hall_files = load_halls(data_dir) if data_dir is not None else None
     with db.begin() as conn:
         existing = city_loaded(conn)
         if existing and not replace:
+            stored = stored_city_kind(conn)
+            if stored in CITY_KINDS and not halls_loaded(conn):  # a city from before the halls
+                load_halls_into(conn, generate_halls(generate_city(stored), stored))
             return existing
         if city is None:
             city = generate_city(city_kind)
         kind = f"files:{data_dir.name}" if data_dir is not None else city_kind
         load_city_into(conn, city, kind)
+        if data_dir is None:
+            hall_files = generate_halls(city, city_kind)
+        if hall_files is not None:
+            load_halls_into(conn, hall_files)
         log.info("loaded city %s (%d areas, %d units)", city.name, len(city.areas), len(city.units))
         return city.name
 
@@ -129,6 +141,11 @@ class System:
             return RefIndex.load(conn)
 
     @cached_property
+    def halls(self) -> HallData:
+        with self.db.connect() as conn:
+            return read_halls(conn)
+
+    @cached_property
     def deadlines(self) -> DeadlineClock:
         return DeadlineClock(self.calendar, self.policy)
 
@@ -148,6 +165,6 @@ class System:
         self, city_kind: str = "small", replace: bool = False, data_dir: Path | None = None
     ) -> str:
         name = init_database(self.db, city_kind, replace=replace, data_dir=data_dir)
-        for built in ("ref", "policy", "deadlines"):  # they depend on the city now loaded
+        for built in ("ref", "policy", "deadlines", "halls"):  # they depend on the city loaded
             self.__dict__.pop(built, None)
         return name

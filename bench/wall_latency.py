@@ -104,13 +104,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def open_screens(url: str, cookie: str, n: int, observe: bool = True) -> list[Any]:
+def open_screens(url: str, cookie: str, n: int, observe: bool = True, path: str = "/") -> list[Any]:
     browsers = []
     for _ in range(n):
         b = chromium(1920, 1080)
         b.get(url + "/login")
         b.add_cookie({"name": COOKIE, "value": cookie, "path": "/"})
-        b.get(url + "/")
+        b.get(url + path)
         browsers.append(b)
     for b in browsers:
         deadline = time.time() + 60
@@ -237,7 +237,7 @@ def measure(
         "batches": len(marks),
         "measured": len(lat),
         "missing": expected - len(lat),
-        **_quantiles(lat),
+        **quantiles(lat),
         "server_cpu_pct": round(100 * (cpu1 - cpu0) / (w1 - w0), 1),
     }
     if done:
@@ -248,12 +248,12 @@ def measure(
             "frames_per_screen": round(statistics.mean(f for _, f, _ in done), 1),
             "their_cpu_pct": round(100 * (screens_cpu1 - screens_cpu0) / (w1 - w0), 1),
             "delivered": len(delivered),
-            **_quantiles(delivered),
+            **quantiles(delivered),
         }
     return out
 
 
-def _quantiles(xs: list[float]) -> dict[str, float | None]:
+def quantiles(xs: list[float]) -> dict[str, float | None]:
     """The median and the 99th percentile of latencies in ms (None when none were seen)."""
     return {
         "p50_ms": round(statistics.median(xs), 1) if xs else None,

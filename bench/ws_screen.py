@@ -31,10 +31,11 @@ OPEN_TILE = ids.kpi_value("open")
 class ProtocolScreen(threading.Thread):
     """One connected wall with no renderer: frames in, acknowledgements out."""
 
-    def __init__(self, url: str, cookie: str) -> None:
+    def __init__(self, url: str, cookie: str, search: str = "") -> None:
         super().__init__(name="protocol-screen", daemon=True)
         self.url = url
         self.cookie = cookie
+        self.search = search  # the page's ?area=… (a district wall), as its URL would say
         self.seen: list[tuple[float, str]] = []  # (epoch ms, open tile) as frames arrive
         self.frames = 0
         self.error: str | None = None
@@ -110,6 +111,7 @@ class ProtocolScreen(threading.Thread):
             asked = msg["payload"]
             known = {
                 "pathname": "/",
+                "search": self.search,
                 "id": asked.get("componentId"),
                 "modified_timestamp": int(time.time() * 1000),
             }
@@ -125,11 +127,11 @@ class ProtocolScreen(threading.Thread):
             )
 
 
-def _screens_process(url: str, cookie: str, n: int, stop: Any, results: Any) -> None:
+def _screens_process(url: str, cookie: str, searches: list[str], stop: Any, results: Any) -> None:
     from backend.core.runtime import die_with_parent
 
     die_with_parent()  # the screens end with the benchmark, however that ends
-    screens = [ProtocolScreen(url, cookie) for _ in range(n)]
+    screens = [ProtocolScreen(url, cookie, search) for search in searches]
     for s in screens:
         s.start()
     stop.wait()
@@ -142,14 +144,16 @@ class ProtocolScreens:
     """``n`` protocol screens in a process of their own, off the measuring process's cores'
     schedule: what they cost is theirs, as a PC per screen would be."""
 
-    def __init__(self, url: str, cookie: str, n: int) -> None:
+    def __init__(self, url: str, cookie: str, n: int, searches: list[str] | None = None) -> None:
         import multiprocessing as mp
 
         ctx = mp.get_context("spawn")
         self._stop = ctx.Event()
         self._results = ctx.Queue()
         self._proc = ctx.Process(
-            target=_screens_process, args=(url, cookie, n, self._stop, self._results), daemon=True
+            target=_screens_process,
+            args=(url, cookie, searches or [""] * n, self._stop, self._results),
+            daemon=True,
         )
         self.n = n
 

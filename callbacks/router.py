@@ -23,6 +23,8 @@ from backend.queries.filters import DrillFilter
 from backend.queries.timeline import load_timeline
 from backend.store.refload import city_loaded
 from backend.system import System
+from callbacks.halls import is_halls
+from callbacks.halls import screen as halls_screen
 from callbacks.viewer import may, viewer_scope
 from dashboard.drill_jobs import DrillJobs
 from layouts import ids
@@ -129,6 +131,10 @@ def register(app: Dash, system: System, wall: Callable[[str], Any], jobs: DrillJ
             return html.Div(t("gate_forbidden", "zh"), className="gw-404"), path
         if path == "/":
             return wall(search or ""), path  # ?area=<code>: a district wall
+        if is_halls(path):
+            if city["name"] is None:
+                city["name"] = city_name(system)
+            return halls_screen(system, path, city["name"] or ""), path
         if path.startswith("/leader"):
             return leader(path, search or "", "en" if lang == "en" else "zh"), path
         return html.Div(t("page_not_found", "zh"), className="gw-404"), path

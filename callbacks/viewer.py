@@ -32,3 +32,14 @@ def may(permission: Permission) -> bool:
     """Whether the person on this screen may do it (nobody signed in: no)."""
     person = acting_person()
     return person is not None and person.may(permission)
+
+
+def hall_actor(typed: str | None) -> str | None:
+    """Who acknowledges or resolves a hall alert: the signed-in person (what they typed is
+    not asked for then); the typed name only where no one is signed in (a callback called
+    directly in a test)."""
+    person = acting_person()
+    if person is not None:
+        return person.actor
+    name = (typed or "").strip()
+    return name[:64] or None

@@ -12,8 +12,10 @@ from backend.api.app import create_api
 from backend.core.i18n import t
 from backend.store.refload import city_map
 from backend.system import System
+from callbacks import halls as hall_callbacks
 from callbacks import wall as wall_callbacks
 from dashboard.guard import guard_callbacks
+from dashboard.hall_watch import HallWatcher
 from dashboard.leader import register_leader
 from dashboard.walls import Walls
 from layouts.router import root
@@ -42,6 +44,9 @@ def create_app(system: System, *, frame_interval: float = 0.1) -> FastAPI:
     dash_app.layout = root
     wall_callbacks.register(dash_app, system, walls)
     leader = register_leader(dash_app, system, wall_callbacks.wall_screen(walls, system))
+    hall_watch = HallWatcher(system)
+    hall_callbacks.register(dash_app, system, hall_watch)
+    server.state.hall_watch = hall_watch
     guard_callbacks(dash_app)  # last: every callback asks for its screen's permission
     server.state.dash = dash_app
     server.state.bridge = walls.city  # the city wall's (tests and benchmarks read it)

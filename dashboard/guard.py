@@ -27,6 +27,7 @@ CALLBACK_PERMISSIONS: tuple[tuple[str, Permission | None], ...] = (
     ("callbacks.wall", Permission.WALL),
     ("callbacks.wall_area", Permission.WALL),
     ("callbacks.leader", Permission.DESK),
+    ("callbacks.halls", Permission.HALLS),
 )
 
 

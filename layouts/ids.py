@@ -107,3 +107,20 @@ def area_row(code: str) -> dict[str, str]:
 
 def unit_row(code: str) -> dict[str, str]:
     return {"type": "unit-row", "code": code}
+
+
+# the service-hall wall (便民服务中心监督), issue 12
+HALLS = "halls"
+HALLS_CLOCK = "halls-clock"
+HALLS_LIVE = "halls-live"
+HALLS_LANG_TOGGLE = "halls-lang-toggle"
+HALLS_GRID = "halls-grid"
+HALLS_ALERTS = "halls-alerts"
+HALLS_SUMMARY = "halls-summary"
+HALLS_ACK_WHO = "halls-ack-who"
+HALLS_ACK_NOTE = "halls-ack-note"
+HALLS_ACK_RESULT = "halls-ack-result"
+HALLS_SEQ = "halls-seq"
+#: pattern-matching ids of the acknowledge and resolve buttons: {"type": …, "alert": id}
+HALL_ACK = "hall-ack"
+HALL_RESOLVE = "hall-resolve"

@@ -9,13 +9,15 @@ comes from ``backend/api/deps.py``; the engine's errors become HTTP answers in
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from backend.api.errors import install_error_handlers
 from backend.api.gate import StaffGate
 from backend.api.routes import (
     admin,
     cases,
+    halls,
     intake,
     kpi,
     live,
@@ -34,7 +36,21 @@ from backend.queries.scope import scope_of_area
 from backend.system import System
 
 #: the resources of the versioned REST API for integrations (API key), under /api/v1
-API_V1 = (cases, intake, photos, stuck, kpi, live)
+API_V1 = (cases, intake, photos, stuck, kpi, live, halls)
+
+
+def api_404(request: Request) -> JSONResponse:
+    """An unknown API path answers JSON 404 (not the dashboard's HTML page)."""
+    return JSONResponse({"detail": f"no API route {request.url.path}"}, status_code=404)
+
+
+api_not_found = APIRouter()
+api_not_found.add_api_route(
+    "/api/{rest:path}",
+    api_404,
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
 
 
 def create_api(system: System) -> FastAPI:
@@ -46,6 +62,7 @@ def create_api(system: System) -> FastAPI:
     app.state.key_cache = {}  # API key → (integration, expiry): see deps.key_name
     install_error_handlers(app)
     app.include_router(api_v1)
+    app.include_router(api_not_found)  # after every API route: an unknown one is JSON 404
     app.include_router(open311.router)  # Open311 GeoReport v2
     app.include_router(qr.router)  # 码上办: the QR form and the tracking page
     app.include_router(qrcodes.router)  # 一格一码: QR codes and their printable posters

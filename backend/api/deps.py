@@ -116,6 +116,7 @@ class KeyFor:
 ApiClient = Annotated[str, Depends(KeyFor(KeyPermission.READ))]
 ReportingClient = Annotated[str, Depends(KeyFor(KeyPermission.REPORT))]
 ActingClient = Annotated[str, Depends(KeyFor(KeyPermission.ACT))]
+HallsClient = Annotated[str, Depends(KeyFor(KeyPermission.HALLS))]
 
 
 def sees_personal_data(request: Request) -> bool:

@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from backend.core.errors import CaseNotFound, CommandInvalid, TransitionRefused, VersionConflict
+from backend.halls.alerts import AlertConflict, AlertNotFound
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -33,6 +34,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CaseNotFound)
     async def missing(_: Request, exc: CaseNotFound) -> Response:
         return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(AlertNotFound)
+    async def no_alert(_: Request, exc: AlertNotFound) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(AlertConflict)
+    async def alert_state(_: Request, exc: AlertConflict) -> Response:
+        return JSONResponse({"detail": str(exc), "state": exc.state}, status_code=409)
 
     @app.exception_handler(RequestValidationError)
     async def fastapi_invalid(_: Request, exc: RequestValidationError) -> Response:

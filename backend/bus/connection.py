@@ -174,5 +174,26 @@ class Keys:
         """Digests of revoked API keys: every web process checks it before trusting a key."""
         return f"{self.prefix}:apikeys:revoked"
 
+    # service halls: their own stream, lease and live channel, apart from the cases'
+
+    @property
+    def hall_events(self) -> str:
+        """The stream of hall events (attendance, video, queue, cameras, ratings)."""
+        return f"{self.prefix}:halls:events"
+
+    @property
+    def hall_lease(self) -> str:
+        """Which engine process runs the hall processor now (expires unless renewed)."""
+        return f"{self.prefix}:halls:lease"
+
+    @property
+    def hall_live(self) -> str:
+        """Pub/sub: which halls and alerts changed, with a sequence number."""
+        return f"{self.prefix}:halls:live"
+
+    @property
+    def hall_live_seq(self) -> str:
+        return f"{self.prefix}:halls:live:seq"
+
 
 DEFAULT_KEYS = Keys()

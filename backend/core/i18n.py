@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from backend.core.i18n_halls import HALL_TEXT
+
 TEXT: dict[str, tuple[str, str]] = {
     "app_title": ("网格化社会治理指挥中心", "Grid governance operations centre"),
     "received_today": ("今日受理", "Received today"),
@@ -902,6 +904,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "The {shown} units with most cases of {n}; the CSV and XLSX hold them all.",
     ),
 }
+TEXT.update(HALL_TEXT)
 
 
 def t(key: str, lang: str = "zh", **kw: object) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from backend.core.clock import ManualClock, ScaledClock, SystemClock
 from backend.core.config import load_settings
+from backend.halls.run import start_halls
 from backend.sim.accounts import demo_accounts
 from backend.sim.handover import go_live
 from backend.sim.profiles import PROFILES, profile_for, sim_config
@@ -82,6 +83,7 @@ def run_demo(
     system = System(settings, scaled)
     sim = CitySimulator(system.ref, system.tz, cfg)
     live = go_live(system, sim, scaled)  # picks up where the history or the last run stopped
+    halls = start_halls(system, simulate=True)  # the hall processor and simulated hall days
     opening = DemoStory(
         system.engine,
         system.ref,
@@ -109,3 +111,4 @@ def run_demo(
     finally:
         opening.stop()
         live.stop()
+        halls.stop()

@@ -415,3 +415,122 @@ report_snapshots = Table(
     Column("as_of", UTCDateTime, nullable=False),
     Column("body", Text, nullable=False),  # the figures, JSON
 )
+
+# ---------------------------------------------------------------- service halls (issue 12)
+
+#: Halls, their windows (with the services they serve), staff and daily shifts: reference data.
+halls = Table(
+    "halls",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("township_code", String(32), nullable=False),
+    Column("county_code", String(32), nullable=False),
+    Column("hours", String(64), nullable=False),
+)
+
+hall_windows = Table(
+    "hall_windows",
+    metadata,
+    Column("hall_code", String(32), primary_key=True),
+    Column("code", String(16), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("services", Text, nullable=False, default=""),  # 事项, joined by "|"
+)
+
+hall_staff = Table(
+    "hall_staff",
+    metadata,
+    Column("staff_id", String(48), primary_key=True),
+    Column("name", String(50), nullable=False),
+    Column("hall_code", String(32), nullable=False, index=True),
+    Column("window_code", String(16), nullable=False),
+    Column("phone", String(20), nullable=True),
+)
+
+hall_shifts = Table(
+    "hall_shifts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("staff_id", String(48), nullable=False),
+    Column("hall_code", String(32), nullable=False, index=True),
+    Column("window_code", String(16), nullable=False),
+    Column("start_time", String(5), nullable=False),
+    Column("end_time", String(5), nullable=False),
+)
+
+#: Every hall event received, once (its id is the sender's): the idempotency and the record.
+hall_events = Table(
+    "hall_events",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("hall_code", String(32), nullable=False),
+    Column("window_code", String(16), nullable=True),
+    Column("type", String(24), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("data", JSON, nullable=True),
+    Index("ix_hall_events_hall_code_at", "hall_code", "at"),
+)
+
+#: Each hall's live state (windows, queue, camera) as the processor last committed it.
+hall_state = Table(
+    "hall_state",
+    metadata,
+    Column("hall_code", String(32), primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: Alerts: one row per alert (repeats of the same condition grouped into it).
+hall_alerts = Table(
+    "hall_alerts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("key", String(120), nullable=False, index=True),  # rule|hall|window
+    Column("rule", String(32), nullable=False),
+    Column("hall_code", String(32), nullable=False, index=True),
+    Column("window_code", String(16), nullable=True),
+    Column("state", String(16), nullable=False, index=True),  # open | acknowledged | resolved
+    Column("level", Integer, nullable=False, default=0),  # escalations so far
+    Column("count", Integer, nullable=False, default=1),  # times the condition was raised
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("escalated_at", UTCDateTime, nullable=True),
+    Column("acked_at", UTCDateTime, nullable=True),
+    Column("acked_by", String(64), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("resolved_by", String(64), nullable=True),
+    Column("case_ref", String(80), nullable=True),
+    Column("snapshot_url", String(500), nullable=True),
+    Column("detail", JSON, nullable=True),
+)
+
+#: Every change of every alert, appended only (the database refuses updates and deletes).
+hall_alert_events = Table(
+    "hall_alert_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("alert_id", BigInteger, nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("data", JSON, nullable=True),
+)
+
+#: Planned closures: no alert of ``rule`` (any when null) for the hall (window) in the span.
+hall_silences = Table(
+    "hall_silences",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("hall_code", String(32), nullable=False),
+    Column("window_code", String(16), nullable=True),
+    Column("rule", String(32), nullable=True),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(64), nullable=False),
+)

@@ -1,0 +1,134 @@
+"""Attendance and discipline per hall and period, for the leader (DESIGN.md "For the leader"):
+
+- ``open_minutes``: window-minutes the hall was open (its hours on working days) × windows;
+- ``staffed_minutes`` / ``vacant_minutes``: of those, with someone at the window or not
+  (read from the attendance events, minute by minute; a break counts as vacant);
+- ``on_post_rate`` = staffed_minutes ÷ open_minutes;
+- ``alerts`` and ``alerts_by_rule``: alerts opened in the period; ``acknowledged``, the
+  ``median_answer_minutes`` from opening to acknowledgement, and those never answered;
+- ``ratings`` (好差评) by value and ``good_rate`` = (very satisfied + satisfied) ÷ ratings.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select
+
+from backend.deadlines.workcalendar import WorkCalendar
+from backend.halls.hours import is_open
+from backend.halls.model import HallData
+from backend.queries.halls import hall_codes
+from backend.queries.scope import Scope
+from backend.store.models import hall_alerts, hall_events
+
+STAFF_TYPES = ("staff_arrived", "staff_left")
+GOOD = ("very_satisfied", "satisfied")
+
+
+def hall_figures(
+    conn: Connection,
+    data: HallData,
+    start: datetime,
+    end: datetime,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+    *,
+    scope: Scope,
+) -> dict[str, dict[str, Any]]:
+    """The figures of every hall in scope over ``[start, end)``, keyed by hall code."""
+    out: dict[str, dict[str, Any]] = {}
+    for code in hall_codes(conn, scope):
+        hall = data.hall(code)
+        if hall is None:
+            continue
+        windows = [w.code for w in data.windows_of(code)]
+        staffed, open_min = _minutes(
+            conn, code, windows, start, end, lambda t, h=hall: is_open(h, t, calendar, tz)
+        )
+        fig: dict[str, Any] = {
+            "name": hall.name,
+            "open_minutes": open_min,
+            "staffed_minutes": staffed,
+            "vacant_minutes": open_min - staffed,
+            "on_post_rate": round(staffed / open_min, 4) if open_min else None,
+        }
+        fig.update(_alerts(conn, code, start, end))
+        fig.update(_ratings(conn, code, start, end))
+        out[code] = fig
+    return out
+
+
+def _minutes(
+    conn: Connection, hall: str, windows: list[str], start: datetime, end: datetime, open_at: Any
+) -> tuple[int, int]:
+    """(staffed window-minutes, open window-minutes), sampling each open minute."""
+    ev = hall_events
+    rows = conn.execute(
+        select(ev.c.window_code, ev.c.type, ev.c.at, ev.c.data)
+        .where(ev.c.hall_code == hall, ev.c.type.in_(STAFF_TYPES), ev.c.at < end)
+        .where(ev.c.at >= start - timedelta(days=1))  # who was in when the period began
+        .order_by(ev.c.at)
+    ).all()
+    present: dict[str, set[str]] = defaultdict(set)
+    i = 0
+    staffed = open_min = 0
+    t = start.replace(second=0, microsecond=0)
+    while t < end:
+        while i < len(rows) and rows[i].at <= t:
+            w, kind, _, d = rows[i]
+            who = (d or {}).get("staff", "")
+            if kind == "staff_arrived":
+                present[w].add(who)
+            else:
+                present[w].discard(who)
+            i += 1
+        if open_at(t):
+            open_min += len(windows)
+            staffed += sum(1 for w in windows if present[w])
+        t += timedelta(minutes=1)
+    return staffed, open_min
+
+
+def _alerts(conn: Connection, hall: str, start: datetime, end: datetime) -> dict[str, Any]:
+    a = hall_alerts
+    rows = conn.execute(
+        select(a.c.rule, a.c.opened_at, a.c.acked_at).where(
+            a.c.hall_code == hall, a.c.opened_at >= start, a.c.opened_at < end
+        )
+    ).all()
+    by_rule: dict[str, int] = defaultdict(int)
+    answers = []
+    for rule, opened, acked in rows:
+        by_rule[rule] += 1
+        if acked is not None:
+            answers.append((acked - opened).total_seconds() / 60)
+    return {
+        "alerts": len(rows),
+        "alerts_by_rule": dict(sorted(by_rule.items())),
+        "acknowledged": len(answers),
+        "median_answer_minutes": round(statistics.median(answers), 1) if answers else None,
+    }
+
+
+def _ratings(conn: Connection, hall: str, start: datetime, end: datetime) -> dict[str, Any]:
+    ev = hall_events
+    counts: dict[str, int] = defaultdict(int)
+    for (d,) in conn.execute(
+        select(ev.c.data).where(
+            ev.c.hall_code == hall, ev.c.type == "rating", ev.c.at >= start, ev.c.at < end
+        )
+    ):
+        value = (d or {}).get("value")
+        if value:
+            counts[value] += 1
+    total = sum(counts.values())
+    good = sum(counts[v] for v in GOOD)
+    return {
+        "ratings": dict(sorted(counts.items())),
+        "good_rate": round(good / total, 4) if total else None,
+    }
