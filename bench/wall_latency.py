@@ -90,7 +90,7 @@ def start_server(system: System, kind: str) -> tuple[subprocess.Popen[bytes], st
     while time.time() < deadline:
         try:
             # up: the wall (polling) or the way to sign in to it (push)
-            if httpx.get(url + "/", timeout=1).status_code in (200, 303):
+            if httpx.get(url + "/", timeout=1).status_code in (200, 401):
                 return proc, url
         except httpx.HTTPError:
             time.sleep(0.2)
