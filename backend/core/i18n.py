@@ -823,6 +823,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "refuse_cancel": ("已办结的事项不能撤销", "a completed case is not cancelled"),
     "refuse_attach": ("重复件只能合并到在办事项", "a duplicate is attached to an open case only"),
     "refuse_escalate": ("只有办理中的事项才能升级", "only a case being handled is escalated"),
+    "refuse_return": ("只有办理中的事项才能退回", "only a case being handled is returned"),
+    "refuse_return_no_grid": (
+        "该事项没有所属网格，无法确定退回给谁",
+        "the case has no grid: nobody to return to",
+    ),
+    "refuse_return_township": (
+        "事项已在乡镇（街道）综治中心，请由中心改派",
+        "the township centre reassigns the case instead",
+    ),
     "refuse_consult": (
         "只有办理中的事项才能召集会商",
         "only a case being handled goes to consultation",
@@ -947,6 +956,9 @@ MESSAGES: dict[str, str] = {
     "a completed case is not cancelled": "refuse_cancel",
     "a duplicate report is attached to an open case only": "refuse_attach",
     "only a case being handled is escalated": "refuse_escalate",
+    "only a case being handled is returned": "refuse_return",
+    "the case has no grid: nobody to return to": "refuse_return_no_grid",
+    "the township centre reassigns the case instead": "refuse_return_township",
     "only a case being handled goes to consultation": "refuse_consult",
     "only a case being handled is reassigned": "refuse_reassign",
     "the case is already at the county tier": "refuse_county",
