@@ -114,6 +114,12 @@ async def login(request: Request, system: SystemDep) -> Response:
             refused.reason, "login_bad"
         )
         return _form(request, 401, error=t(key, lang), username=username, next_path=next_path)
+    return signed_in(request, system, person, next_path)
+
+
+def signed_in(request: Request, system: System, person: Person, next_path: str) -> Response:
+    """A new session for ``person``, in a cookie only this server's pages send back (HttpOnly,
+    SameSite=Lax, Secure over TLS), and on to where they were going or their home page."""
     cookie = sessions_of(request).create(person)
     done = RedirectResponse(next_path or home_of(person), status_code=303)
     done.set_cookie(
@@ -224,18 +230,8 @@ async def sso_callback(request: Request, system: SystemDep) -> Response:
         out = _form(request, 401, error=t(refused.key, lang))
         out.delete_cookie(SSO_COOKIE, path="/login/sso")
         return out
-    cookie = sessions_of(request).create(person)
-    done = RedirectResponse(pending.next_path or home_of(person), status_code=303)
+    done = signed_in(request, system, person, pending.next_path)
     done.delete_cookie(SSO_COOKIE, path="/login/sso")
-    done.set_cookie(
-        COOKIE,
-        cookie,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        max_age=system.settings.session_max_hours * 3600,
-        path="/",
-    )
     return done
 
 
