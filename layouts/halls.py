@@ -46,16 +46,13 @@ def page(city: str, lang: str = "zh") -> html.Div:
 
 
 def ack_form(lang: str) -> list[html.Div]:
-    """Who answers and what they did: the name until people sign in (issue 11), and a note."""
+    """What the person did (a note): who did it is the person signed in, so the name field of
+    the days before sign-in stays only as a hidden input the callback still reads."""
     return [
         html.Div(
             [
-                dcc.Input(
-                    id=ids.HALLS_ACK_WHO,
-                    placeholder=t("hall_ack_who", lang),
-                    maxLength=64,
-                    className="gw-input",
-                ),
+                dcc.Input(id=ids.HALLS_ACK_WHO, type="hidden", value=""),
+                html.Span(t("hall_ack_as_signed_in", lang), className="gw-ack-who"),
                 dcc.Input(
                     id=ids.HALLS_ACK_NOTE,
                     placeholder=t("hall_ack_note", lang),

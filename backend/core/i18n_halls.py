@@ -23,11 +23,11 @@ HALL_TEXT: dict[str, tuple[str, str]] = {
     "hall_alert_count": ("重复 {n} 次", "repeated {n}×"),
     "hall_ack": ("确认", "Acknowledge"),
     "hall_resolve": ("办结", "Resolve"),
-    "hall_ack_who": ("确认人", "Your name"),
+    "hall_ack_as_signed_in": ("以当前登录人身份确认：", "Answered as the person signed in:"),
     "hall_ack_note": ("处理说明（已电话联系谁）", "Note (whom you phoned)"),
     "hall_ack_done": ("已确认告警", "Alert acknowledged"),
     "hall_resolve_done": ("已办结告警", "Alert resolved"),
-    "hall_ack_missing": ("请填写确认人和处理说明", "Give your name and a note"),
+    "hall_ack_missing": ("请填写处理说明（如已联系谁）", "Give a note (whom you phoned, say)"),
     "hall_ack_conflict": (
         "告警已是“{state}”，无法{action}",
         "The alert is {state}: cannot {action} it",
