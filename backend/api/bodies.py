@@ -40,12 +40,31 @@ async def read_form(request: Request, limit: int, max_files: int = 3) -> FormDat
 
 
 def field(form: FormData, name: str) -> str | None:
-    """A text field, stripped; empty means absent (Open311's "optional" rule)."""
+    """A text field, stripped and without NUL characters (no text a person types holds one,
+    and PostgreSQL refuses them); empty means absent (Open311's "optional" rule)."""
     value = form.get(name)
     if value is None or isinstance(value, UploadFile):
         return None
-    value = value.strip()
+    value = value.replace("\x00", "").strip()
     return value or None
+
+
+def nul_fields(data: object, path: str = "body") -> dict[str, str]:
+    """Where a JSON value holds a NUL character (in a string or a key), per field."""
+    found: dict[str, str] = {}
+    if isinstance(data, str):
+        if "\x00" in data:
+            found[path] = "contains a NUL character"
+    elif isinstance(data, dict):
+        for k, v in data.items():
+            name = str(k)
+            if "\x00" in name:
+                found[path] = "a field name contains a NUL character"
+            found.update(nul_fields(v, name if path == "body" else f"{path}.{name}"))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            found.update(nul_fields(v, f"{path}[{i}]"))
+    return found
 
 
 async def files(form: FormData, name: str) -> list[tuple[str, bytes]]:

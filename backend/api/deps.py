@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Depends, Header, HTTPException, Path, Request
 
-from backend.api.bodies import capped_body
+from backend.api.bodies import capped_body, nul_fields
 from backend.api.ratelimit import limit_key
 from backend.api.responses import shown_case
 from backend.auth.apikeys import ApiKeyInfo, check_key
@@ -149,6 +149,8 @@ async def json_object(request: Request) -> dict[str, Any]:
         raise CommandInvalid({"body": f"not valid JSON: {exc}"}) from None
     if not isinstance(data, dict):
         raise CommandInvalid({"body": "must be a JSON object"})
+    if bad := nul_fields(data):
+        raise CommandInvalid(bad)
     return data
 
 

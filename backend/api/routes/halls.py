@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from backend.api.bodies import capped_body
+from backend.api.bodies import capped_body, nul_fields
 from backend.api.deps import ApiClient, HallsClient, JsonObject, KeyRateLimit, ScopeDep, SystemDep
 from backend.api.hall_schemas import AlertAction, HallEventBatch, NewSilence
 from backend.api.schemas import json_body
@@ -47,6 +47,8 @@ async def post_events(client: HallsClient, request: Request, system: SystemDep) 
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise CommandInvalid({"body": f"not valid JSON: {exc}"}) from None
+    if bad := nul_fields(body):
+        raise CommandInvalid(bad)
     events = check_batch(body, system.halls, system.clock.now())
     unique = list({e.id: e for e in events}.values())
     with system.db.connect() as conn:
