@@ -1,17 +1,18 @@
-"""The live bridge: one Redis subscriber per web process, fanned out to every connected wall.
+"""The live bridge of one area's wall, fanned out to every screen that shows it.
 
-A thread subscribes to the engine's deltas, keeps one ``WallModel`` current and, at most every
-``frame_interval``, turns what changed into a *frame*: component id → new props, with ``Patch``
-for the ticker; the map and the intake chart are redrawn as images (``layouts.svg``). Every
-screen gets the same frames, so the cost of a change is paid once per process, not per screen.
-The numbers (tiles, funnel) ride in the frame's pulse, as one JSON text, and
-``assets/live.js`` writes them into their elements; see ``wall_numbers``.
+Fed by the process's one subscriber (``dashboard.live_feed``), it keeps one ``WallModel``
+current for its scope and, at most every ``frame_interval``, turns what changed into a
+*frame*: component id → new props, with ``Patch`` for the ticker; the map and the intake chart
+are redrawn as images (``layouts.svg``). Every screen of the area gets the same frames, so the
+cost of a change is paid once per area, not per screen. The numbers (tiles, funnel) ride in
+the frame's pulse, as one JSON text, and ``assets/live.js`` writes them into their elements;
+see ``wall_numbers``.
 
 Resync rules, all in this one place:
 
-- on (re)subscribing to Redis, and whenever the sequence shows a gap, the model is reloaded from
-  SQL *after* subscribing, so nothing committed in between is lost; versions make repeats
-  harmless;
+- on (re)subscribing to Redis (the feed's), and whenever the sequence shows a gap, the model
+  is reloaded from SQL *after* subscribing, so nothing committed in between is lost; versions
+  make repeats harmless;
 - at local midnight the "today" figures start again from SQL;
 - a new screen gets the full view first; a screen too slow to keep up with its queue is sent
   one catch-up frame instead of the frames it missed: the present value of every component
@@ -19,13 +20,12 @@ Resync rules, all in this one place:
   changed meanwhile).
 
 While Redis is unreachable the screens are told the link is down ("reconnecting"), and the
-bridge keeps trying; when it is back, the reload brings every figure back to SQL.
+feed keeps trying; when it is back, the reload brings every figure back to SQL.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 import time
@@ -34,14 +34,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import redis
 from dash import Patch
 
-from backend.bus.live import parse_live_message
 from backend.live.wall import WallModel
 from backend.queries.live import wall_snapshot
 from backend.queries.scope import Scope
 from backend.system import System
+from dashboard.live_feed import LiveFeed
 from layouts import ids
 from layouts.svg import CityMap, data_uri, map_svg
 from layouts.wall import (
@@ -133,12 +132,14 @@ class LiveBridge:
         city: CityMap,
         *,
         scope: Scope | None = None,
+        feed: LiveFeed | None = None,
         frame_interval: float = 0.1,
         pulse_interval: float = 1.0,
         heavy_interval: float = 1.0,
         ticker_interval: float = 0.5,
     ) -> None:
         self.system = system
+        self.feed = feed or LiveFeed(system)
         self.city = city
         self.scope = scope or Scope.city()
         self.frame_interval = frame_interval
@@ -156,8 +157,6 @@ class LiveBridge:
         self._view = _View()
         self._full: Props = {}
         self._changed_at: dict[str, int] = {}  # component id → the last frame that changed it
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._dirty = True
         self._last_frame = 0.0
         self._last_pulse = 0.0
@@ -172,8 +171,8 @@ class LiveBridge:
     def connect(self) -> Screen:
         """A new screen: it starts from the full view, then follows the frames."""
         screen = Screen(asyncio.get_running_loop())
+        self.feed.join(self)
         with self._lock:
-            self._start_locked()
             screen.after = self.frames
             screen.queue.append(Frame(self.frames, True, dict(self._full)))
             self._screens.add(screen)
@@ -200,80 +199,44 @@ class LiveBridge:
     def screens(self) -> int:
         return len(self._screens)
 
-    # ------------------------------------------------------------------ the thread
+    # ------------------------------------------------------------------ fed by the feed
 
     def start(self) -> None:
-        with self._lock:
-            self._start_locked()
-
-    def _start_locked(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="live-bridge", daemon=True)
-            self._thread.start()
+        self.feed.join(self)
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self.feed.leave(self)
 
-    def _run(self) -> None:
-        backoff = 0.2
-        while not self._stop.is_set():
-            pubsub = None
-            try:
-                pubsub = self.system.redis.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(self.system.keys.live)
-                self._reload()
-                self._set_link(True)
-                backoff = 0.2
-                self._follow(pubsub)
-            except (redis.RedisError, OSError) as exc:
-                if self.link_up:
-                    log.warning("live link lost (%s); reconnecting", exc)
-                self._link_down()
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 2.0)
-            except Exception:  # keep the screens alive whatever one delta does
-                log.exception("live bridge failed; starting over from SQL")
-                self._link_down()
-                self._stop.wait(backoff)
-            finally:
-                if pubsub is not None:
-                    with contextlib.suppress(redis.RedisError, OSError):
-                        pubsub.close()
+    def take(self, seq: int, deltas: list[dict[str, Any]]) -> None:
+        """One published message (the feed decoded it once for every bridge)."""
+        if not self.model.apply(seq, deltas):
+            log.info("live sequence gap or reset at %s: reloading from SQL", seq)
+            self.reload()
+        self._dirty = True
 
-    def _follow(self, pubsub: Any) -> None:
-        while not self._stop.is_set():
-            wait = max(0.0, self._last_frame + self.frame_interval - time.monotonic())
-            msg = pubsub.get_message(timeout=wait if self._dirty else self.frame_interval)
-            while msg is not None:
-                seq, deltas = parse_live_message(msg["data"])
-                if not self.model.apply(seq, deltas):
-                    log.info("live sequence gap or reset at %s: reloading from SQL", seq)
-                    self._reload()
-                self._dirty = True
-                msg = pubsub.get_message(timeout=0)
-            now = time.monotonic()
-            if self.model.needs_reload(self.system.clock.now()):
-                self._reload()
-            if now - self._last_pulse >= self.pulse_interval and (
-                self.system.publisher.last_seq() < self.model.seq
-            ):
-                log.info("live sequence went back: Redis started over; reloading from SQL")
-                self._reload()
-            heavy_due = (
-                (self._dirty_heavy and now - self._last_heavy >= self.heavy_interval)
-                or (self._ticker_waiting and now - self._last_ticker >= self.ticker_interval)
-                or now - self._last_heavy >= STALE_HEAVY  # the waits grow with time alone
-            )
-            if (self._dirty and now - self._last_frame >= self.frame_interval) or (
-                now - self._last_pulse >= self.pulse_interval or heavy_due
-            ):
-                self._dirty = self._dirty or heavy_due
-                self._emit()
+    def wait(self, now: float) -> float:
+        """Seconds until this bridge has a frame to send, for the feed's sleep."""
+        if self._dirty:
+            return max(0.0, self._last_frame + self.frame_interval - now)
+        return self.frame_interval
 
-    def _reload(self) -> None:
+    def tick(self, now: float) -> None:
+        """Send a frame when one is due: changes coalesced over ``frame_interval``, the pulse
+        every ``pulse_interval``, the heavy parts when they are waiting."""
+        if self.model.needs_reload(self.system.clock.now()):
+            self.reload()
+        heavy_due = (
+            (self._dirty_heavy and now - self._last_heavy >= self.heavy_interval)
+            or (self._ticker_waiting and now - self._last_ticker >= self.ticker_interval)
+            or now - self._last_heavy >= STALE_HEAVY  # the waits grow with time alone
+        )
+        if (self._dirty and now - self._last_frame >= self.frame_interval) or (
+            now - self._last_pulse >= self.pulse_interval or heavy_due
+        ):
+            self._dirty = self._dirty or heavy_due
+            self._emit()
+
+    def reload(self) -> None:
         now = self.system.clock.now()
         with self.system.db.connect() as conn:
             snap = wall_snapshot(
@@ -282,14 +245,7 @@ class LiveBridge:
         self.model.load(snap)
         self._dirty = True
 
-    def _link_down(self) -> None:
-        """Tell the screens; nothing raised here may end the thread."""
-        try:
-            self._set_link(False)
-        except Exception:
-            log.exception("could not tell the screens the link is down")
-
-    def _set_link(self, up: bool) -> None:
+    def set_link(self, up: bool) -> None:
         changed = up != self.link_up
         self.link_up = up
         if changed or not up:

@@ -1,7 +1,8 @@
 """The walls of one web process: the city's live bridge, and a district wall's on demand.
 
-Each area shown gets its own ``LiveBridge`` (one Redis subscriber, one model, the same frames
-for every screen of that area), made the first time a screen asks for the area. The scope is
+Each area shown gets its own ``LiveBridge`` (one model, the same frames for every screen of
+that area), made the first time a screen asks for the area; all of them are fed by the
+process's one Redis subscriber (``LiveFeed``). The scope is
 applied by the bridge's model and snapshot, as for every query; a screen never filters.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 from backend.queries.scope import Scope
 from backend.system import System
 from dashboard.live_bridge import LiveBridge
+from dashboard.live_feed import LiveFeed
 from layouts.svg import CityMap, data_uri, map_svg, project_city
 from layouts.wall import MAP_EMPTY, intake_chart
 from layouts.wall import page as wall_page
@@ -31,6 +33,7 @@ class Walls:
         self._lock = threading.Lock()
         self._maps: dict[Scope, CityMap] = {}
         self._bridges: dict[Scope, LiveBridge] = {}
+        self.feed = LiveFeed(system)
         self.city = self.bridge(Scope.city())
 
     def city_map(self, scope: Scope) -> CityMap:
@@ -50,7 +53,11 @@ class Walls:
             found = self._bridges.get(scope)
             if found is None:
                 found = LiveBridge(
-                    self.system, city_map, scope=scope, frame_interval=self.frame_interval
+                    self.system,
+                    city_map,
+                    scope=scope,
+                    feed=self.feed,
+                    frame_interval=self.frame_interval,
                 )
                 self._bridges[scope] = found
             return found

@@ -10,6 +10,7 @@ from typing import Any
 
 from dash import Patch
 
+from backend.queries.scope import Scope
 from backend.store.refload import city_map
 from backend.system import System
 from dashboard.live_bridge import Frame, LiveBridge, Screen
@@ -119,7 +120,7 @@ def test_the_bridge_waits_out_a_redis_that_is_not_there_yet(settings, clock, pri
     try:
         bridge.start()
         time.sleep(1.5)
-        assert bridge._thread is not None and bridge._thread.is_alive()
+        assert bridge.feed.running
         assert not bridge.link_up and not bridge.model.loaded
         private_redis.start()
         deadline = time.monotonic() + 15
@@ -129,3 +130,40 @@ def test_the_bridge_waits_out_a_redis_that_is_not_there_yet(settings, clock, pri
     finally:
         bridge.stop()
         system.db.dispose()
+
+
+def test_walls_of_many_areas_share_one_subscriber_and_each_keeps_its_own(system):
+    """The city's wall and two townships' walls: one Redis subscriber for the three, each
+    bridge's figures its own area's; a bridge made while the feed runs joins it."""
+    from dashboard.walls import Walls
+
+    with system.db.connect() as conn:
+        city_name, geojson = city_map(conn)
+    walls = Walls(system, city_name, geojson, frame_interval=0.05)
+    by_town: dict[str, list[str]] = {}
+    for g in sorted(system.ref.grids):
+        by_town.setdefault(system.ref.grids[g].township_code, []).append(g)
+    town_a, town_b = sorted(by_town)[:2]
+
+    async def scenario() -> None:
+        city = walls.city.connect()
+        await _until(city, lambda f: _open_count(f) == "0")
+        a = walls.bridge(Scope(town_a, "township")).connect()  # joins the running feed
+        await _until(a, lambda f: _open_count(f) == "0")
+        for _ in range(2):
+            await asyncio.to_thread(report, system, grid=by_town[town_a][0])
+        await asyncio.to_thread(report, system, grid=by_town[town_b][0])
+        b = walls.bridge(Scope(town_b, "township")).connect()
+        await _until(city, lambda f: _open_count(f) == "3")
+        await _until(a, lambda f: _open_count(f) == "2")
+        await _until(b, lambda f: _open_count(f) == "1")
+        channel = system.keys.live
+        subscribers = dict(system.redis.pubsub_numsub(channel))
+        assert subscribers[channel.encode()] == 1
+        assert walls.feed.running
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        walls.stop()
+    assert not walls.feed.running  # the last bridge gone, the thread ends
