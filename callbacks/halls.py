@@ -23,10 +23,10 @@ from dash.exceptions import WebsocketDisconnected
 from backend.core.i18n import t
 from backend.halls import alerts
 from backend.halls.rules import RulePack, load_rules
-from backend.queries.halls import alert_rows, hall_day, halls_view
+from backend.queries.halls import alert_rows, hall_day, halls_view, open_alert_counts
 from backend.system import System
 from callbacks.viewer import hall_actor, viewer_scope
-from dashboard.hall_watch import HallWatcher
+from dashboard.hall_watch import HallWatch, HallWatcher
 from layouts import halls as layout
 from layouts import ids
 
@@ -37,6 +37,15 @@ MIN_GAP = 0.1
 REFRESH = 30.0
 #: Seconds to wait for a browser to take in a frame before sending the next one anyway.
 ACK_WAIT = 5.0
+
+
+#: Writes the cells and figures a frame carries into their elements (``assets/halls.js``).
+CELLS_JS = """
+function (data) {
+    if (window.gwHalls) { window.gwHalls.write(data); }
+    return window.dash_clientside.no_update;
+}
+"""
 
 
 def hall_of(path: str | None) -> str | None:
@@ -52,50 +61,113 @@ def is_halls(path: str | None) -> bool:
 class Shown:
     """What one screen was last sent, so the next frame carries only what changed."""
 
-    halls: dict[str, Any] = field(default_factory=dict)  # hall code → its view
+    halls: dict[str, Any] = field(default_factory=dict)  # hall code → its view, in wall order
     summary: Any = None
     alerts: Any = None
     table: Any = None
     seq: int = 0
 
 
-def frame(system: System, code: str | None, shown: Shown) -> dict[str, dict[str, Any]]:
-    """The props a hall screen must change now: the wall's changed cards, summary and alerts,
-    or one hall's window table and alerts; the clock always."""
+def frame(
+    system: System,
+    code: str | None,
+    shown: Shown,
+    changed: set[str] | None = None,
+    alerts_changed: bool = True,
+) -> dict[str, dict[str, Any]]:
+    """The props a hall screen must change now, from SQL: on the wall, the cells and figures
+    of the halls that ``changed`` (None: all) as data for ``assets/halls.js``, a card redrawn
+    only when more than its numbers changed, the summary and the alerts; on a hall's page its
+    window table and alerts; the clock always."""
     now = system.clock.now()
     scope = viewer_scope()
+    first = not shown.halls and shown.table is None
+    everything = changed is None or first
     with system.db.connect() as conn:
-        view = halls_view(
-            conn, system.halls, now, system.calendar, system.tz, scope=scope, only=code
-        )
-        rows = alert_rows(conn, now, scope=scope, hall=code, unresolved=True)
+        if code is not None and not everything and code not in (changed or ()):
+            view = None  # this hall's page, and another hall changed
+        else:
+            view = halls_view(
+                conn,
+                system.halls,
+                now,
+                system.calendar,
+                system.tz,
+                scope=scope,
+                only=code,
+                among=None if everything else changed,
+            )
+        counts = None
+        if code is None and alerts_changed and not everything:
+            counts = open_alert_counts(conn, list(shown.halls))
+        rows = None
+        if alerts_changed or everything:
+            rows = alert_rows(conn, now, scope=scope, hall=code, unresolved=True)
     clock = f"{now.astimezone(system.tz):%Y-%m-%d %H:%M:%S}"
     out: dict[str, dict[str, Any]] = {ids.HALLS_CLOCK: {"children": clock}}
-    if rows != shown.alerts:
+    if rows is not None and rows != shown.alerts:
         shown.alerts = rows
         out[ids.HALLS_ALERTS] = {"children": layout.alert_items(rows)}
-    if code is None:
-        if list(shown.halls) != [h["code"] for h in view]:
-            out[ids.HALLS_GRID] = {"children": layout.hall_cards(view)}
-        else:
-            cards = Patch()  # only the cards that changed, in place
-            changed = False
-            for i, h in enumerate(view):
-                if shown.halls[h["code"]] != h:
-                    cards[i] = layout.hall_cards([h])[0]
-                    changed = True
-            if changed:
-                out[ids.HALLS_GRID] = {"children": cards}
-        shown.halls = {h["code"]: h for h in view}
-        summary = [(h["staffed"], h["queue"], h["open_alerts"], len(h["windows"])) for h in view]
-        if summary != shown.summary:
-            shown.summary = summary
-            out[ids.HALLS_SUMMARY] = {"children": layout.summary(view)}
-    elif view and view[0] != shown.table:
-        shown.table = view[0]
-        staff, shifts = people(system, code)
-        out[ids.HALLS_GRID] = {"children": layout.hall_table(view[0], staff, shifts)}
+    if code is not None:
+        if view and view[0] != shown.table:
+            shown.table = view[0]
+            staff, shifts = people(system, code)
+            out[ids.HALLS_GRID] = {"children": layout.hall_table(view[0], staff, shifts)}
+        return out
+    _wall_changes(shown, view or [], counts, everything, out)
     return out
+
+
+def _wall_changes(
+    shown: Shown,
+    view: list[dict[str, Any]],
+    counts: dict[str, int] | None,
+    everything: bool,
+    out: dict[str, dict[str, Any]],
+) -> None:
+    """Fold the halls reread into what the screen shows and put what changed into ``out``."""
+    if everything and list(shown.halls) != [h["code"] for h in view]:
+        shown.halls = {h["code"]: h for h in view}
+        out[ids.HALLS_GRID] = {"children": layout.hall_cards(view)}
+    else:
+        fresh = {h["code"]: h for h in view if h["code"] in shown.halls}
+        if counts is not None:  # alerts changed: every hall's count, from SQL
+            for c, h in shown.halls.items():
+                n = counts.get(c, 0)
+                base = fresh.get(c, h)
+                if base["open_alerts"] != n:
+                    fresh[c] = {**base, "open_alerts": n}
+        cards, cells, figures = Patch(), {}, {}
+        order = list(shown.halls)
+        for c, new in fresh.items():
+            old = shown.halls[c]
+            if new == old:
+                continue
+            if _shape(new) != _shape(old):  # a hall opened or closed, a window added: redraw
+                cards[order.index(c)] = layout.hall_cards([new])[0]
+                out[ids.HALLS_GRID] = {"children": cards}
+            else:
+                for w_old, w_new in zip(old["windows"], new["windows"], strict=True):
+                    drawn = layout.cell(new, w_new)
+                    if drawn != layout.cell(old, w_old):
+                        cells[layout.cell_id(new, w_new)] = drawn
+                if layout.card_figures(new) != layout.card_figures(old):
+                    figures[c] = layout.card_figures(new)
+            shown.halls[c] = new
+        if cells or figures:
+            out[ids.HALLS_CELLS] = {"data": {"cells": cells, "halls": figures}}
+    summary = [
+        (h["staffed"], h["queue"], h["open_alerts"], len(h["windows"]))
+        for h in shown.halls.values()
+    ]
+    if summary != shown.summary:
+        shown.summary = summary
+        out[ids.HALLS_SUMMARY] = {"children": layout.summary(list(shown.halls.values()))}
+
+
+def _shape(h: dict[str, Any]) -> tuple[Any, ...]:
+    """What a card is drawn from besides its numbers and cells."""
+    return (h["name"], h["open"], tuple((w["code"], w["name"]) for w in h["windows"]))
 
 
 def people(system: System, code: str) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -127,6 +199,10 @@ def register(app: Dash, system: System, watcher: HallWatcher, pack: RulePack | N
                 await _follow(ws, w, system)
             finally:
                 watcher.unwatch(w)
+
+    app.clientside_callback(
+        CELLS_JS, Output(ids.HALLS_CELLS_SINK, "children"), Input(ids.HALLS_CELLS, "data")
+    )
 
     @app.callback(
         Output(ids.HALLS_ACK_RESULT, "children"),
@@ -188,10 +264,11 @@ async def _prop(ws: Any, component: str, prop: str, tries: int = 50) -> Any:
     return None
 
 
-async def _follow(ws: Any, w: Any, system: System) -> None:
+async def _follow(ws: Any, w: HallWatch, system: System) -> None:
     """Send a frame when woken (or every REFRESH seconds), at most every MIN_GAP seconds, and
     only once the browser has taken in the one before (backpressure: a busy screen gets fewer,
-    fuller frames, never a growing queue); stop when the page leaves the halls."""
+    fuller frames, never a growing queue); stop when the page leaves the halls. Each frame
+    rereads only what the watch says changed since the last one."""
     loop = asyncio.get_running_loop()
     woken = True  # the first frame at once
     last = 0.0
@@ -201,7 +278,8 @@ async def _follow(ws: Any, w: Any, system: System) -> None:
         if not woken:
             woken = await w.wait(REFRESH)
             if not woken and loop.time() - last >= REFRESH:
-                shown, woken = Shown(), True  # the ages move on; and a full frame heals all
+                w.everything()  # the ages move on; and a full look heals all
+                woken = True
             if not woken:
                 continue
         try:
@@ -218,11 +296,14 @@ async def _follow(ws: Any, w: Any, system: System) -> None:
                 await asyncio.sleep(0.1)  # the page is still being drawn
                 continue
             shown, where = Shown(), path
+            w.everything()
         gap = MIN_GAP - (loop.time() - last)
         if gap > 0:
             await asyncio.sleep(gap)
-        w.wake.clear()
-        props = await asyncio.to_thread(frame, system, hall_of(path), shown)
+        changed, alerts_changed = w.take()
+        props = await asyncio.to_thread(
+            frame, system, hall_of(path), shown, changed, alerts_changed
+        )
         last = loop.time()
         shown.seq += 1
         props[ids.HALLS_SEQ] = {"data": shown.seq}
@@ -230,6 +311,7 @@ async def _follow(ws: Any, w: Any, system: System) -> None:
             set_props(component, values)
         if await _taken_in(ws, shown.seq):  # the page was drawn anew meanwhile
             shown, woken = Shown(), True
+            w.everything()
             continue
         woken = False
 

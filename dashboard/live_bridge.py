@@ -161,6 +161,10 @@ class LiveBridge:
         self._last_frame = 0.0
         self._last_pulse = 0.0
         self._last_heavy = 0.0
+        #: seconds this bridge's heavy redraws run ahead of a whole interval (set by the feed,
+        #: so the walls of many areas do not all draw their maps in the same instant)
+        self.heavy_phase = 0.0
+        self._heavy_once = False
         self._last_change = time.monotonic()
         self._numbers_changed = False
         self._dirty_heavy = False
@@ -267,7 +271,8 @@ class LiveBridge:
         ready = self.model.loaded  # until the first load there is only the pulse to send
         props = self._changes(now, heavy) if ready and (self._dirty or hour_turned) else {}
         if heavy:
-            self._last_heavy = mono
+            self._last_heavy = mono if self._heavy_once else mono - self.heavy_phase
+            self._heavy_once = True
         if props or self._numbers_changed:
             self._last_change = mono
             self._numbers_changed = False

@@ -46,6 +46,7 @@ class LiveFeed:
         self._stop = threading.Event()
         self.thread: threading.Thread | None = None
         self._last_seq_check = 0.0
+        self._joined = 0  # bridges ever joined, to spread their heavy redraws
 
     def join(self, bridge: LiveBridge) -> None:
         """Follow the channel for ``bridge`` too; the thread starts with the first bridge."""
@@ -118,6 +119,9 @@ class LiveFeed:
                     return
                 bridge = self._joining[0]
             bridge.reload()
+            self._joined += 1
+            # the golden ratio spreads any number of bridges evenly over the interval
+            bridge.heavy_phase = (self._joined * 0.618) % 1.0 * bridge.heavy_interval
             bridge.set_link(True)
             with self._lock:
                 if bridge in self._joining:  # it may have left meanwhile

@@ -23,6 +23,8 @@ def page(city: str, lang: str = "zh") -> html.Div:
     return html.Div(
         [
             dcc.Store(id=ids.HALLS_SEQ, data=0),
+            dcc.Store(id=ids.HALLS_CELLS),
+            html.Div(id=ids.HALLS_CELLS_SINK, hidden=True),
             _header(city, "halls_title"),
             html.Div(id=ids.HALLS_SUMMARY, className="gw-halls-summary"),
             html.Div(
@@ -111,25 +113,45 @@ def hall_cards(view: list[dict[str, Any]]) -> list[html.Div]:
 
 
 def _card(h: dict[str, Any]) -> html.Div:
-    cls = "gw-hall" + (" has-alerts" if h["open_alerts"] else "")
-    return html.Div(_card_children(h), className=cls, id=f"hall-{h['code']}")
+    return html.Div(_card_children(h), className=card_class(h), id=f"hall-{h['code']}")
+
+
+def card_class(h: dict[str, Any]) -> str:
+    return "gw-hall" + (" has-alerts" if h["open_alerts"] else "")
+
+
+def cell(h: dict[str, Any], w: dict[str, Any]) -> tuple[str, str, str]:
+    """A window's cell as (class, text, tooltip): drawn in the card, and sent as such when
+    only the cell changed (``assets/halls.js`` writes it into the cell)."""
+    return (
+        f"gw-win is-{w['status']}" + (" is-distracted" if w["distracted"] else ""),
+        str(w["queue"]) if w["queue"] else "",
+        f"{w['name']} · {t('hall_' + w['status'])} · {t('hall_queue')} {w['queue']}",
+    )
+
+
+def cell_id(h: dict[str, Any], w: dict[str, Any]) -> str:
+    return f"win-{h['code']}-{w['code']}"
+
+
+def card_figures(h: dict[str, Any]) -> list[str]:
+    """The card's class and its figures (queue, wait, open alerts), as they are written."""
+    alerts = f"⚠ {h['open_alerts']}" if h["open_alerts"] else ""
+    return [card_class(h), str(h["queue"]), str(h["wait_minutes"]), alerts]
 
 
 def _card_children(h: dict[str, Any]) -> list[html.Div]:
-    cells = [
-        html.Span(
-            str(w["queue"]) if w["queue"] else "",
-            className=f"gw-win is-{w['status']}" + (" is-distracted" if w["distracted"] else ""),
-            title=f"{w['name']} · {t('hall_' + w['status'])} · {t('hall_queue')} {w['queue']}",
-            id=f"win-{h['code']}-{w['code']}",
-        )
-        for w in h["windows"]
-    ]
+    cells = []
+    for w in h["windows"]:
+        cls, text, title = cell(h, w)
+        cells.append(html.Span(text, className=cls, title=title, id=cell_id(h, w)))
     state = "hall_open" if h["open"] else "hall_closed"
+    _cls, queue, wait, alerts = card_figures(h)
+    code = h["code"]
     return [
         html.Div(
             [
-                dcc.Link(h["name"].replace("便民服务中心", ""), href=f"/halls/{h['code']}"),
+                dcc.Link(h["name"].replace("便民服务中心", ""), href=f"/halls/{code}"),
                 html.Span(bi(state), className=f"gw-hall-state is-{state}"),
             ],
             className="gw-hall-name",
@@ -137,12 +159,17 @@ def _card_children(h: dict[str, Any]) -> list[html.Div]:
         html.Div(cells, className="gw-wins"),
         html.Div(
             [
-                html.Span([*bi("hall_queue"), f" {h['queue']}"]),
-                html.Span([*bi("hall_wait"), " ", *bi("hall_wait_min", n=h["wait_minutes"])]),
+                html.Span([*bi("hall_queue"), " ", html.Span(queue, id=f"hq-{code}")]),
                 html.Span(
-                    f"⚠ {h['open_alerts']}" if h["open_alerts"] else "",
-                    className="gw-hall-alerts",
+                    [
+                        *bi("hall_wait"),
+                        " ",
+                        html.Span(wait, id=f"hw-{code}"),
+                        " ",
+                        *bi("hall_minutes"),
+                    ]
                 ),
+                html.Span(alerts, className="gw-hall-alerts", id=f"ha-{code}"),
             ],
             className="gw-hall-figures",
         ),
@@ -218,6 +245,8 @@ def hall_page(
     return html.Div(
         [
             dcc.Store(id=ids.HALLS_SEQ, data=0),
+            dcc.Store(id=ids.HALLS_CELLS),
+            html.Div(id=ids.HALLS_CELLS_SINK, hidden=True),
             _header(city, "halls_title", html.Span(f" · {h['name']}", className="gw-hall-title")),
             html.Div([back, html.Span(f"{now:%Y-%m-%d}")], className="gw-halls-summary"),
             html.Div(

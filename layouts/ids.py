@@ -121,6 +121,9 @@ HALLS_ACK_WHO = "halls-ack-who"
 HALLS_ACK_NOTE = "halls-ack-note"
 HALLS_ACK_RESULT = "halls-ack-result"
 HALLS_SEQ = "halls-seq"
+#: the window cells and hall figures that changed, written in place by assets/halls.js
+HALLS_CELLS = "halls-cells"
+HALLS_CELLS_SINK = "halls-cells-sink"
 #: pattern-matching ids of the acknowledge and resolve buttons: {"type": …, "alert": id}
 HALL_ACK = "hall-ack"
 HALL_RESOLVE = "hall-resolve"

@@ -13,7 +13,7 @@ HALL_TEXT: dict[str, tuple[str, str]] = {
     "hall_break": ("暂离", "On break"),
     "hall_queue": ("排队", "Queue"),
     "hall_wait": ("平均等候", "Average wait"),
-    "hall_wait_min": ("{n} 分钟", "{n} min"),
+    "hall_minutes": ("分钟", "min"),
     "hall_served": ("已办", "Served"),
     "hall_on_post": ("在岗率", "On post"),
     "hall_alerts": ("待处理告警", "Open alerts"),

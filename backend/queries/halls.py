@@ -3,6 +3,7 @@ API, the hall wall and the hall page. Scoped like every query (a township sees i
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,20 +46,19 @@ def halls_view(
     *,
     scope: Scope,
     only: str | None = None,
+    among: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every hall in scope (or just ``only``) with its windows' live state and open alerts."""
+    """Every hall in scope (or just ``only``, or those ``among`` the codes given) with its
+    windows' live state and open alerts."""
     codes = hall_codes(conn, scope)
     if only is not None:
         codes = [c for c in codes if c == only]
+    if among is not None:
+        codes = [c for c in codes if c in among]
+    if not codes:
+        return []
     states = _states(conn, codes)
-    a = hall_alerts
-    open_alerts: dict[str, int] = dict(
-        conn.execute(
-            select(a.c.hall_code, func.count())
-            .where(a.c.hall_code.in_(codes), a.c.state != RESOLVED)
-            .group_by(a.c.hall_code)
-        ).all()
-    )
+    open_alerts = open_alert_counts(conn, codes)
     t = now.timestamp()
     out = []
     for code in codes:
@@ -109,6 +109,19 @@ def halls_view(
             }
         )
     return out
+
+
+def open_alert_counts(conn: Connection, codes: list[str]) -> dict[str, int]:
+    """Unresolved alerts per hall, of the halls ``codes`` (those with none are left out)."""
+    a = hall_alerts
+    return {
+        code: int(n)
+        for code, n in conn.execute(
+            select(a.c.hall_code, func.count())
+            .where(a.c.hall_code.in_(codes), a.c.state != RESOLVED)
+            .group_by(a.c.hall_code)
+        ).all()
+    }
 
 
 def _iso(ts: float | None) -> str | None:
