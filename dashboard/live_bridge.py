@@ -42,6 +42,7 @@ from backend.queries.scope import Scope
 from backend.system import System
 from dashboard.live_feed import LiveFeed
 from layouts import ids
+from layouts.plain import plain
 from layouts.svg import CityMap, data_uri, map_svg
 from layouts.wall import (
     STUCK_SHOWN,
@@ -270,6 +271,8 @@ class LiveBridge:
         heavy = hour_turned or mono - self._last_heavy >= self.heavy_interval
         ready = self.model.loaded  # until the first load there is only the pulse to send
         props = self._changes(now, heavy) if ready and (self._dirty or hour_turned) else {}
+        # made plain JSON data once here, not by Dash's encoder once per screen (layouts.plain)
+        props = {key: plain(value) for key, value in props.items()}
         if heavy:
             self._last_heavy = mono if self._heavy_once else mono - self.heavy_phase
             self._heavy_once = True
@@ -398,13 +401,14 @@ class LiveBridge:
         ref = self.system.ref
         cat = ref.categories.get(item.category)
         unit = ref.units.get(item.unit or "")
-        return ticker_item(
+        line = ticker_item(
             item,
             (cat.name, cat.name_en) if cat else (item.category, item.category),
             unit.name if unit else "—",
             self.system.tz,
             major=bool(cat and cat.major),
         )
+        return plain(line)  # kept as data: sent in many frames, to many screens
 
 
 def _reorder(shown: list[int], target: list[int], lines: dict[int, Any]) -> Patch:

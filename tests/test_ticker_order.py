@@ -75,10 +75,12 @@ def test_a_full_ticker_takes_a_late_line_where_it_belongs_or_not_at_all() -> Non
     assert times == sorted(times, reverse=True) and len(times) == TICKER_LENGTH
 
 
-def _apply(lines: list[Any], patch: Patch) -> list[Any]:
-    """A Patch applied to a list as Dash's renderer does (Insert at an index, Delete)."""
+def _apply(lines: list[Any], patch: Patch | dict[str, Any]) -> list[Any]:
+    """A Patch (or the plain data Dash sends for one) applied to a list as Dash's renderer
+    does (Insert at an index, Delete)."""
     out = list(lines)
-    for op in patch.to_plotly_json()["operations"]:
+    data = patch.to_plotly_json() if isinstance(patch, Patch) else patch
+    for op in data["operations"]:
         if op["operation"] == "Insert":
             out.insert(op["params"]["index"], op["params"]["value"])
         elif op["operation"] == "Delete":
@@ -103,10 +105,11 @@ def _times(lines: list[Any]) -> list[str]:
     def time_of(node: Any) -> str | None:
         if isinstance(node, (list, tuple)):
             return next((t for n in node if (t := time_of(n)) is not None), None)
-        props = getattr(node, "to_plotly_json", None)
-        if props is None:
+        if hasattr(node, "to_plotly_json"):
+            node = node.to_plotly_json()
+        if not isinstance(node, dict) or "props" not in node:
             return None
-        p = node.to_plotly_json()["props"]
+        p = node["props"]
         if p.get("className") == "gw-t-time":
             return str(p["children"])
         return time_of(p.get("children"))
@@ -142,7 +145,8 @@ def test_screens_get_the_lines_in_time_order_as_they_arrive_out_of_it(system) ->
             props = frame.props.get(ids.WALL_TICKER)
             if props is not None:
                 children = props["children"]
-                shown = _apply(shown, children) if isinstance(children, Patch) else children
+                patched = isinstance(children, dict) and "__dash_patch_update" in children
+                shown = _apply(shown, children) if patched else children
             got[:] = shown
             return len(shown) >= len(ARRIVALS)
 
