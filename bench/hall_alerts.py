@@ -45,6 +45,7 @@ from backend.halls.store import load_halls_into
 from backend.store.models import hall_events
 from backend.system import System
 from bench.common import machine
+from bench.session import COOKIE, bench_cookie
 from tests.browser import chromium, free_port
 from tests.redisproc import PrivateRedis
 
@@ -117,6 +118,7 @@ def one_run(kind: str, n_halls: int, seconds: int, redis_url: str) -> dict[str, 
     with system.db.begin() as conn:
         load_halls_into(conn, data)
         key = create_key(conn, "bench-halls", system.clock.now())
+    cookie = bench_cookie(system, "hall_supervisor")  # the wall shows nobody not signed in
     env = {
         **os.environ,
         "DATABASE_URL": settings.effective_database_url,
@@ -145,8 +147,13 @@ def one_run(kind: str, n_halls: int, seconds: int, redis_url: str) -> dict[str, 
             except httpx.HTTPError:
                 time.sleep(0.2)
         browser = chromium(1920, 1080)
+        browser.get(url + "/login")
+        browser.add_cookie({"name": COOKIE, "value": cookie, "path": "/"})
         browser.get(url + "/halls")
+        drawn_by = time.time() + 90
         while not browser.find_elements("css selector", ".gw-hall"):
+            if time.time() > drawn_by:
+                raise RuntimeError("the hall wall drew no hall in 90 s (signed in? served?)")
             time.sleep(0.1)
         browser.execute_script(OBSERVE_JS)
         sent = send(url, key, data, seconds)

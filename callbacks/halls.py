@@ -62,7 +62,8 @@ class Shown:
     """What one screen was last sent, so the next frame carries only what changed."""
 
     halls: dict[str, Any] = field(default_factory=dict)  # hall code → its view, in wall order
-    summary: Any = None
+    summary: Any = None  # (halls, windows) the summary was drawn for
+    figures: Any = None  # and its figures
     alerts: Any = None
     table: Any = None
     seq: int = 0
@@ -103,8 +104,11 @@ def frame(
         rows = None
         if alerts_changed or everything:
             rows = alert_rows(conn, now, scope=scope, hall=code, unresolved=True)
+    # the clock rides as data, as the cells do: a prop of a component to render in a page of
+    # thousands costs the browser more than the whole frame's data (bench/RESULTS.md)
     clock = f"{now.astimezone(system.tz):%Y-%m-%d %H:%M:%S}"
-    out: dict[str, dict[str, Any]] = {ids.HALLS_CLOCK: {"children": clock}}
+    data: dict[str, Any] = {"clock": clock}
+    out: dict[str, dict[str, Any]] = {ids.HALLS_CELLS: {"data": data}}
     if rows is not None and rows != shown.alerts:
         shown.alerts = rows
         out[ids.HALLS_ALERTS] = {"children": layout.alert_items(rows)}
@@ -114,7 +118,7 @@ def frame(
             staff, shifts = people(system, code)
             out[ids.HALLS_GRID] = {"children": layout.hall_table(view[0], staff, shifts)}
         return out
-    _wall_changes(shown, view or [], counts, everything, out)
+    _wall_changes(shown, view or [], counts, everything, out, data)
     return out
 
 
@@ -124,6 +128,7 @@ def _wall_changes(
     counts: dict[str, int] | None,
     everything: bool,
     out: dict[str, dict[str, Any]],
+    data: dict[str, Any],
 ) -> None:
     """Fold the halls reread into what the screen shows and put what changed into ``out``."""
     if everything and list(shown.halls) != [h["code"] for h in view]:
@@ -155,14 +160,15 @@ def _wall_changes(
                     figures[c] = layout.card_figures(new)
             shown.halls[c] = new
         if cells or figures:
-            out[ids.HALLS_CELLS] = {"data": {"cells": cells, "halls": figures}}
-    summary = [
-        (h["staffed"], h["queue"], h["open_alerts"], len(h["windows"]))
-        for h in shown.halls.values()
-    ]
-    if summary != shown.summary:
-        shown.summary = summary
-        out[ids.HALLS_SUMMARY] = {"children": layout.summary(list(shown.halls.values()))}
+            data.update(cells=cells, halls=figures)
+    view_now = list(shown.halls.values())
+    size = (len(view_now), sum(len(h["windows"]) for h in view_now))
+    figures_now = layout.summary_figures(view_now)
+    if size != shown.summary:
+        out[ids.HALLS_SUMMARY] = {"children": layout.summary(view_now)}
+    elif figures_now != shown.figures:
+        data["summary"] = dict(zip(layout.SUMMARY_IDS, figures_now, strict=True))
+    shown.summary, shown.figures = size, figures_now
 
 
 def _shape(h: dict[str, Any]) -> tuple[Any, ...]:

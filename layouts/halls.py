@@ -95,16 +95,27 @@ def _header(city: str, title: str, extra: Any = None) -> html.Header:
 
 def summary(view: list[dict[str, Any]]) -> list[Any]:
     windows = sum(len(h["windows"]) for h in view)
-    staffed = sum(h["staffed"] for h in view)
-    queue = sum(h["queue"] for h in view)
-    alerts = sum(h["open_alerts"] for h in view)
-    rate = f"{staffed / windows:.0%}" if windows else "—"
+    rate, queue, alerts = summary_figures(view)
     return [
         html.Span(bi("halls_count", n=len(view), w=windows)),
-        html.Span([*bi("hall_on_post"), " ", html.B(rate, id="halls-on-post")]),
-        html.Span([*bi("hall_queue"), " ", html.B(str(queue))]),
-        html.Span([*bi("hall_alerts"), " ", html.B(str(alerts), id="halls-open-alerts")]),
+        html.Span([*bi("hall_on_post"), " ", html.B(rate, id=SUMMARY_IDS[0])]),
+        html.Span([*bi("hall_queue"), " ", html.B(queue, id=SUMMARY_IDS[1])]),
+        html.Span([*bi("hall_alerts"), " ", html.B(alerts, id=SUMMARY_IDS[2])]),
     ]
+
+
+#: the summary's figures, written in place when only they changed (``assets/halls.js``)
+SUMMARY_IDS = ("halls-on-post", "halls-queue", "halls-open-alerts")
+
+
+def summary_figures(view: list[dict[str, Any]]) -> list[str]:
+    """On-post rate, people queuing, open alerts: the summary's changing figures."""
+    windows = sum(len(h["windows"]) for h in view)
+    staffed = sum(h["staffed"] for h in view)
+    rate = f"{staffed / windows:.0%}" if windows else "—"
+    queue = sum(h["queue"] for h in view)
+    alerts = sum(h["open_alerts"] for h in view)
+    return [rate, str(queue), str(alerts)]
 
 
 def hall_cards(view: list[dict[str, Any]]) -> list[html.Div]:

@@ -32,9 +32,10 @@ def test_after_the_first_frame_only_what_changed_goes_out(system, small_city, cl
     shown = Shown()
     first = frame(system, None, shown)
     assert ids.HALLS_GRID in first and len(first[ids.HALLS_GRID]["children"]) == 11
-    assert ids.HALLS_CELLS not in first
-    # nothing changed: only the clock
-    assert set(frame(system, None, shown, set(), False)) == {ids.HALLS_CLOCK}
+    assert "cells" not in first[ids.HALLS_CELLS]["data"]
+    # nothing changed: only the clock, as data
+    quiet = frame(system, None, shown, set(), False)
+    assert set(quiet) == {ids.HALLS_CELLS} and list(quiet[ids.HALLS_CELLS]["data"]) == ["clock"]
 
     proc.apply([ev(HALL, "staff_arrived", clock.now(), "01", staff="s1")])
     out = frame(system, None, shown, {HALL}, False)
@@ -42,10 +43,13 @@ def test_after_the_first_frame_only_what_changed_goes_out(system, small_city, cl
     cells = out[ids.HALLS_CELLS]["data"]["cells"]
     assert list(cells) == [f"win-{HALL}-01"]
     assert cells[f"win-{HALL}-01"][0] == "gw-win is-staffed"
-    assert ids.HALLS_SUMMARY in out  # one more window staffed
+    # one more window staffed: the summary's figure, in place
+    assert ids.HALLS_SUMMARY not in out
+    assert out[ids.HALLS_CELLS]["data"]["summary"]["halls-on-post"].endswith("%")
 
     # a hall said to have changed that did not: nothing of it goes out
-    assert ids.HALLS_CELLS not in frame(system, None, shown, {HALL}, False)
+    again = frame(system, None, shown, {HALL}, False)[ids.HALLS_CELLS]["data"]
+    assert not again.get("cells") and not again.get("halls") and "summary" not in again
 
 
 def test_an_alert_reaches_its_halls_figures(system, small_city, clock) -> None:

@@ -1,7 +1,8 @@
-/* The hall wall's window cells and hall figures, written in place from the data a frame
-   carries (callbacks/halls.py): at 240 halls × 10 windows an event a second per window,
-   redrawing cards would keep the browser seconds behind; a cell's class and text cost nothing.
-   The server sends only what changed; a card redrawn whole brings its cells with it. */
+/* The hall wall's window cells, hall figures, summary figures and clock, written in place from
+   the data a frame carries (callbacks/halls.py): at 240 halls × 10 windows an event a second
+   per window, redrawing cards (or any component's children in a page of thousands) kept the
+   browser seconds behind; a cell's class and text cost nothing. The server sends only what
+   changed; a card redrawn whole brings its cells with it. */
 (function () {
     function set(id, cls, text, title) {
         var el = document.getElementById(id);
@@ -13,7 +14,9 @@
     window.gwHalls = {
         write: function (data) {
             if (!data) { return; }
-            var cells = data.cells || {}, halls = data.halls || {}, k, v;
+            var cells = data.cells || {}, halls = data.halls || {}, sums = data.summary || {}, k, v;
+            if (data.clock) { set("halls-clock", null, data.clock, null); }
+            for (k in sums) { set(k, null, sums[k], null); }
             for (k in cells) {
                 v = cells[k];
                 set(k, v[0], v[1], v[2]);
