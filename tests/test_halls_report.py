@@ -95,3 +95,67 @@ def test_the_report_cli_adds_the_halls_on_request(system, small_city, clock, cli
     assert out.exit_code == 0, out.output
     halls = _json_out(out)["halls"]
     assert len(halls) == 11 and halls["H361102001"]["on_post_rate"] == 0.0
+
+
+def _sampled(system, data, code, start, end) -> tuple[int, int]:
+    """The figures computed the plain way, as the first version did: minute by minute from
+    ``start`` on the minute, replaying the attendance events up to each minute."""
+    from collections import defaultdict
+
+    from sqlalchemy import select
+
+    from backend.halls.hours import is_open
+    from backend.store.models import hall_events
+
+    hall = data.hall(code)
+    windows = [w.code for w in data.windows_of(code)]
+    ev_ = hall_events
+    with system.db.connect() as conn:
+        rows = conn.execute(
+            select(ev_.c.window_code, ev_.c.type, ev_.c.at, ev_.c.data)
+            .where(ev_.c.hall_code == code, ev_.c.type.in_(("staff_arrived", "staff_left")))
+            .order_by(ev_.c.at)
+        ).all()
+    present: dict[str, set[str]] = defaultdict(set)
+    i = staffed = open_min = 0
+    t = start.replace(second=0, microsecond=0)
+    while t < end:
+        while i < len(rows) and rows[i].at <= t:
+            w, kind, _, d = rows[i]
+            (present[w].add if kind == "staff_arrived" else present[w].discard)(d["staff"])
+            i += 1
+        if is_open(hall, t, system.calendar, system.tz):
+            open_min += len(windows)
+            staffed += sum(1 for w in windows if present[w])
+        t += timedelta(minutes=1)
+    return staffed, open_min
+
+
+def test_minutes_counted_by_interval_equal_minute_by_minute(system, small_city, clock) -> None:
+    """Three days (a weekend among them) of random arrivals and departures, at odd seconds,
+    over the hall's lunch break and its closing: the same minutes as sampling each minute."""
+    import random
+
+    data = load_halls(system, small_city)
+    proc = HallProcessor(system, only(load_rules()))
+    proc.start()
+    windows = [w.code for w in data.windows_of(HALL)]
+    rnd = random.Random(7)
+    start = local(2026, 11, 20, 7, 13, 41)  # a Friday, before opening, off the minute
+    end = local(2026, 11, 23, 18, 2, 5)  # the Monday after, after closing
+    clock.set(end + timedelta(minutes=5))
+    events = []
+    at = start - timedelta(hours=3)  # someone may already be in when the period begins
+    while at < end:
+        at += timedelta(seconds=rnd.randint(30, 2400), microseconds=rnd.randint(0, 999999))
+        w = rnd.choice(windows)
+        kind = rnd.choice(("staff_arrived", "staff_left"))
+        events.append(ev(HALL, kind, at, w, staff=f"s{w}-{rnd.randint(1, 2)}"))
+    proc.apply(events)
+    with system.db.connect() as conn:
+        f = hall_figures(
+            conn, system.halls, start, end, system.calendar, system.tz, scope=Scope.city()
+        )[HALL]
+    staffed, open_min = _sampled(system, data, HALL, start, end)
+    assert open_min > 0 and 0 < staffed < open_min  # the case is not trivial
+    assert (f["staffed_minutes"], f["open_minutes"]) == (staffed, open_min)
