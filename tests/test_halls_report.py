@@ -159,3 +159,66 @@ def test_minutes_counted_by_interval_equal_minute_by_minute(system, small_city, 
     staffed, open_min = _sampled(system, data, HALL, start, end)
     assert open_min > 0 and 0 < staffed < open_min  # the case is not trivial
     assert (f["staffed_minutes"], f["open_minutes"]) == (staffed, open_min)
+
+
+def test_the_period_reports_and_workbook_carry_the_halls(system, small_city, clock) -> None:
+    """The reports page, the assessment and the XLSX: the period's halls up to now (minutes
+    still to come are not vacant ones), the lowest on-post rate first, a sheet of their own."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from backend.drill import export
+    from backend.drill.periods import period_of
+    from backend.queries.hall_report import HALL_COLUMNS, hall_rows
+    from callbacks.leader.periodic import period_halls
+    from layouts.leader.periodic import halls_table
+    from layouts.plain import plain
+
+    data = load_halls(system, small_city)
+    proc = HallProcessor(system, only(load_rules()))
+    proc.start()
+    clock.set(local(2026, 11, 23, 10, 0))  # a Monday, mid-morning
+    t0 = local(2026, 11, 23, 8, 30)
+    windows = [w.code for w in data.windows_of(HALL)]
+    proc.apply([ev(HALL, "staff_arrived", t0, w, staff=f"s{w}") for w in windows])
+    p = period_of("daily", local(2026, 11, 23).date())
+    rows = period_halls(system, p, clock.now())
+    with system.db.connect() as conn:
+        expected = hall_rows(
+            hall_figures(
+                conn,
+                system.halls,
+                local(2026, 11, 23),
+                clock.now(),
+                system.calendar,
+                system.tz,
+                scope=Scope.city(),
+            )
+        )
+    assert rows == expected
+    mine = next(r for r in rows if r["key"] == HALL)
+    assert mine["open_minutes"] == 90 * len(windows)  # 08:30 to 10:00, not the whole day
+    assert mine["on_post_rate"] == 1.0
+    assert rows[-1]["key"] == HALL  # every other hall stood empty: they come first
+    assert rows[0]["on_post_rate"] == 0.0
+
+    shown = str(plain(halls_table(rows, "2026-11-23", "2026-11-23", "zh")))
+    assert "便民服务中心考勤与作风" in shown and "100.0%" in shown
+
+    wb = load_workbook(io.BytesIO(export.to_xlsx([_total_row()], {"title": "日报"}, "zh", rows)))
+    sheet = wb["服务中心"]
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][0] == "代码" and len(values) == len(rows) + 1
+    by_key = {v[0]: dict(zip(HALL_COLUMNS, v, strict=True)) for v in values[1:]}
+    assert (
+        by_key[HALL]["on_post_rate"] == 1.0 and by_key[HALL]["open_minutes"] == mine["open_minutes"]
+    )
+    rate_col = HALL_COLUMNS.index("on_post_rate") + 1
+    assert sheet.cell(row=2, column=rate_col).number_format == "0.0%"
+
+
+def _total_row() -> dict[str, object]:
+    from backend.queries.reports import FIGURES
+
+    return {"section": "total", "key": "", "name": "合计", **{k: 0 for k in FIGURES}}

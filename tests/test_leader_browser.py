@@ -343,7 +343,8 @@ def test_the_report_on_screen_and_its_files_are_the_report(system, clock, city, 
             assert int(r["cases_total"]) == figs["cases_total"]
     _click(b, b.find_element(By.ID, "report-xlsx"))
     wb = load_workbook(_wait_file(tmp_path, ".xlsx"))
-    assert wb.sheetnames == ["汇总", "明细"]  # the leader's workbook, in the page's language
+    # the leader's workbook, in the page's language; the service halls on a sheet of their own
+    assert wb.sheetnames == ["汇总", "明细", "服务中心"]
     table = [[c.value for c in row] for row in wb["明细"].iter_rows()]
     assert table[0][3:] == [t(f"fig_{k}", "zh") for k in FIGURES]
     first = dict(zip(COLUMNS, table[1], strict=False))

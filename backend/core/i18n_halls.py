@@ -76,4 +76,25 @@ HALL_TEXT: dict[str, tuple[str, str]] = {
         "{where}：{rule}告警两次升级仍未确认",
         "{where}: {rule} alert escalated twice without an answer",
     ),
+    # the halls' table in the leader's reports, exports and assessment
+    "hrep_title": ("便民服务中心考勤与作风", "Service halls: attendance and discipline"),
+    "hrep_note": (
+        "{frm} 至 {to}；在岗率 = 有人在岗的窗口分钟 ÷ 开放的窗口分钟（节假日闭厅），在岗率低者在前",
+        "{frm} to {to}; on-post rate = staffed window-minutes ÷ open window-minutes (closed on "
+        "holidays), lowest first",
+    ),
+    "hrep_none": ("所选范围内没有服务中心", "No service hall in this scope"),
+    "hrep_assess": ("服务中心考勤排名", "Service halls: attendance ranking"),
+    "hcol_key": ("代码", "Code"),
+    "hcol_name": ("服务中心", "Hall"),
+    "hcol_on_post_rate": ("在岗率", "On-post rate"),
+    "hcol_open_minutes": ("开放窗口分钟", "Open window-minutes"),
+    "hcol_staffed_minutes": ("在岗窗口分钟", "Staffed window-minutes"),
+    "hcol_vacant_minutes": ("空岗窗口分钟", "Vacant window-minutes"),
+    "hcol_alerts": ("告警", "Alerts"),
+    "hcol_acknowledged": ("已响应", "Answered"),
+    "hcol_median_answer_minutes": ("响应中位分钟", "Median minutes to answer"),
+    "hcol_ratings": ("好差评数", "Ratings"),
+    "hcol_good_rate": ("好评率", "Good-rating share"),
+    "xl_sheet_halls": ("服务中心", "Service halls"),
 }

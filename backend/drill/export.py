@@ -71,12 +71,19 @@ RATE_BASES = {"close_rate": "handled", "on_time_rate": "closed"}
 _WIDTHS = {"section": 12, "key": 24, "name": 30}
 
 
-def to_xlsx(rows: list[dict[str, Any]], meta: dict[str, Any], lang: str = "zh") -> bytes:
+def to_xlsx(
+    rows: list[dict[str, Any]],
+    meta: dict[str, Any],
+    lang: str = "zh",
+    halls: list[dict[str, Any]] | None = None,
+) -> bytes:
     """The leader's workbook of a 日报/旬报/月报: a summary sheet (title, period, the report's
     local time, the key figures with their bases), then the whole table (headers in the
     reader's language, rates as percentages, numbers as numbers, an empty cell where a rate
     has nothing to measure), columns sized, header frozen and filtered, printed A4 landscape
-    one page wide with the header on every page. The CSV stays the machines' format."""
+    one page wide with the header on every page; then, given ``halls`` (``hall_report.
+    hall_rows``), the service halls' attendance on a sheet of its own. The CSV stays the
+    machines' format (the cases' table; the halls' figures are in ``report --json --halls``)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -138,9 +145,37 @@ def to_xlsx(rows: list[dict[str, Any]], meta: dict[str, Any], lang: str = "zh") 
     table.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
     _print_setup(table, title, portrait=False)
     table.print_title_rows = "1:1"
+    if halls is not None:
+        _halls_sheet(wb, halls, title, lang)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def _halls_sheet(wb: Any, halls: list[dict[str, Any]], title: str, lang: str) -> None:
+    """The service halls' attendance: one row a hall, rates as percentages, minutes as
+    numbers, the lowest on-post rate first (as on screen)."""
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    from backend.queries.hall_report import HALL_COLUMNS
+
+    sheet = wb.create_sheet(t("xl_sheet_halls", lang))
+    sheet.append([t(f"hcol_{c}", lang) for c in HALL_COLUMNS])
+    for c in range(1, len(HALL_COLUMNS) + 1):
+        cell = sheet.cell(row=1, column=c)
+        cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="DDE6F0")
+    for r in halls:
+        sheet.append([r[c] for c in HALL_COLUMNS])
+    for c, name in enumerate(HALL_COLUMNS, start=1):
+        letter = get_column_letter(c)
+        sheet.column_dimensions[letter].width = 30 if name == "name" else 14
+        if name.endswith("_rate"):
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=c, max_col=c):
+                cell.number_format = "0.0%"
+    sheet.freeze_panes = "C2"
+    _print_setup(sheet, title, portrait=False)
+    sheet.print_title_rows = "1:1"
 
 
 def _header(column: str, lang: str) -> str:

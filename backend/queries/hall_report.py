@@ -178,3 +178,33 @@ def _ratings(conn: Connection, hall: str, start: datetime, end: datetime) -> dic
         "ratings": dict(sorted(counts.items())),
         "good_rate": round(good / total, 4) if total else None,
     }
+
+
+#: the columns of the halls' table in the leader's reports, exports and assessment
+HALL_COLUMNS = (
+    "key",
+    "name",
+    "on_post_rate",
+    "open_minutes",
+    "staffed_minutes",
+    "vacant_minutes",
+    "alerts",
+    "acknowledged",
+    "median_answer_minutes",
+    "ratings",
+    "good_rate",
+)
+
+
+def hall_rows(figures: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """``hall_figures`` as table rows, the lowest on-post rate first (the halls to phone);
+    ``ratings`` is their number here, by value in the JSON report."""
+    rows = [
+        {
+            **{k: f.get(k) for k in HALL_COLUMNS},
+            "key": code,
+            "ratings": sum((f.get("ratings") or {}).values()),
+        }
+        for code, f in figures.items()
+    ]
+    return sorted(rows, key=lambda r: (r["on_post_rate"] is None, r["on_post_rate"] or 0, r["key"]))

@@ -8,7 +8,7 @@ the period's window at the instant the snapshot gives, backend/drill/snapshots.p
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, no_update
@@ -18,9 +18,10 @@ from backend.auth.permissions import Permission
 from backend.core.i18n import t
 from backend.drill import export, snapshots
 from backend.drill.periods import Period, period_of
+from backend.queries.hall_report import hall_figures, hall_rows
 from backend.refdata.index import RefIndex
 from backend.system import System
-from callbacks.viewer import may, viewer_actor
+from callbacks.viewer import may, viewer_actor, viewer_scope
 from dashboard.drill_jobs import DrillJobs
 from layouts import ids
 from layouts.leader import periodic as view
@@ -74,6 +75,20 @@ def period_report(
     return rows, meta
 
 
+def period_halls(system: System, p: Period, now: datetime) -> list[dict[str, Any]]:
+    """The halls' attendance over period ``p`` up to ``now`` (minutes still to come are not
+    counted as vacant), for the halls the person on this screen may see."""
+    start = datetime.combine(p.start, time(0), tzinfo=system.tz)
+    end = min(now, datetime.combine(p.last_day + timedelta(days=1), time(0), tzinfo=system.tz))
+    if end <= start:
+        return []
+    with system.db.connect() as conn:
+        figures = hall_figures(
+            conn, system.halls, start, end, system.calendar, system.tz, scope=viewer_scope()
+        )
+    return hall_rows(figures)
+
+
 def register(app: Dash, system: System, jobs: DrillJobs) -> None:
     inputs = (Input(ids.PERIOD_KIND, "value"), Input(ids.PERIOD_DAY, "date"))
 
@@ -104,6 +119,15 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
             t("assess_title", lang, period=view.period_title(p, lang))
             + t("assess_as_of", lang, as_of=local_time(as_of, system.tz)),
         )
+
+    def halls(kind: str | None, day: str | None, lang: str | None) -> Any:
+        lang = lang or "zh"
+        p = _period(kind, day, system)
+        rows = period_halls(system, p, system.clock.now())
+        return view.halls_table(rows, p.start.isoformat(), p.last_day.isoformat(), lang)
+
+    for target in (ids.ASSESS_HALLS, ids.REPORT_HALLS):  # the same table on both pages
+        app.callback(Output(target, "children"), *inputs, State(ids.LEADER_LANG, "data"))(halls)
 
     @app.callback(
         Output(ids.REPORT_BODY, "children"),
@@ -146,7 +170,8 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
                 "filename": f"{name}.csv",
                 "type": "text/csv",
             }
-        return dcc.send_bytes(export.to_xlsx(rows, meta, lang), f"{name}.xlsx")
+        hall_table = period_halls(system, p, system.clock.now())
+        return dcc.send_bytes(export.to_xlsx(rows, meta, lang, hall_table), f"{name}.xlsx")
 
     app.clientside_callback(
         PRINT_JS, Output(ids.PRINT_SINK, "children"), Input(ids.REPORT_PRINT, "n_clicks")

@@ -13,6 +13,7 @@ from dash import dcc, html
 from backend.core.i18n import t
 from backend.drill.assessment import MIN_CASES, PRIOR_CASES, WEIGHTS, UnitScore
 from backend.drill.periods import KINDS, Period
+from backend.queries.hall_report import HALL_COLUMNS
 from backend.queries.reports import FIGURES
 from layouts import ids
 from layouts.leader.analysis import FONT
@@ -93,6 +94,7 @@ def assessment_page(kind: str, day: date, lang: str) -> html.Div:
                 ],
                 className="g-3 gw-row",
             ),
+            card(t("hrep_assess", lang), dcc.Loading(html.Div(id=ids.ASSESS_HALLS))),
         ]
     )
 
@@ -230,6 +232,7 @@ def reports_page(kind: str, day: date, lang: str) -> html.Div:
                 [
                     html.H3(id=ids.REPORT_TITLE, className="gw-report-title"),
                     html.Div(id=ids.REPORT_BODY),
+                    dcc.Loading(html.Div(id=ids.REPORT_HALLS, className="gw-report-sec")),
                 ],
                 className="gw-report",
             ),
@@ -243,6 +246,52 @@ SECTION_KEYS = {
     "by_category": "sec_by_category",
     "by_unit": "sec_by_unit",
 }
+
+
+def halls_table(rows: list[dict[str, Any]], frm: str, to: str, lang: str) -> html.Div:
+    """The halls' attendance and discipline over the period (``hall_report.hall_rows``), the
+    lowest on-post rate first: who to phone. Names are the halls' own, shown escaped."""
+    if not rows:
+        return html.Div([html.H5(t("hrep_title", lang)), html.P(t("hrep_none", lang))])
+    cols = [c for c in HALL_COLUMNS if c != "key"]
+    head = html.Thead(
+        html.Tr(
+            [html.Th(t(f"hcol_{c}", lang), className=None if c == "name" else "num") for c in cols]
+        )
+    )
+    body = html.Tbody(
+        [
+            html.Tr(
+                [
+                    html.Td(_hall_cell(c, r[c]), className=None if c == "name" else "num")
+                    for c in cols
+                ],
+                **{"data-key": r["key"]},  # type: ignore[arg-type]
+            )
+            for r in rows
+        ]
+    )
+    return html.Div(
+        [
+            html.H5(t("hrep_title", lang)),
+            html.P(t("hrep_note", lang, frm=frm, to=to), className="gw-note"),
+            html.Table(
+                [head, body],
+                className="table table-sm table-striped gw-report-table",
+                id="report-halls-table",
+            ),
+        ]
+    )
+
+
+def _hall_cell(k: str, v: Any) -> str:
+    if v is None:
+        return "—"
+    if k.endswith("_rate"):
+        return pct(v)
+    if isinstance(v, float):
+        return f"{v:.1f}"
+    return str(v)
 
 
 def _fig(k: str, v: Any) -> str:
