@@ -18,20 +18,31 @@ import contextlib
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import redis
 
 from backend.bus.live import parse_live_message
 from backend.system import System
 
-if TYPE_CHECKING:
-    from dashboard.live_bridge import LiveBridge
-
 log = logging.getLogger(__name__)
 
 #: the longest the thread sleeps before it looks at its bridges again
 IDLE_WAIT = 0.1
+
+
+class LiveBridge(Protocol):
+    """What the feed needs of a bridge (``dashboard.live_bridge.LiveBridge``)."""
+
+    model: Any  # its WallModel: ``seq`` is the last message it applied
+    heavy_interval: float
+    heavy_phase: float
+
+    def reload(self) -> None: ...
+    def set_link(self, up: bool) -> None: ...
+    def take(self, seq: int, deltas: list[dict[str, Any]]) -> None: ...
+    def wait(self, now: float) -> float: ...
+    def tick(self, now: float) -> None: ...
 
 
 class LiveFeed:
