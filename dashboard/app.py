@@ -17,6 +17,7 @@ from callbacks import wall as wall_callbacks
 from dashboard.guard import guard_callbacks
 from dashboard.hall_watch import HallWatcher
 from dashboard.leader import register_leader
+from dashboard.payload import CallbackPayloadCheck
 from dashboard.walls import Walls
 from layouts.router import root
 
@@ -48,6 +49,8 @@ def create_app(system: System, *, frame_interval: float = 0.1) -> FastAPI:
     hall_callbacks.register(dash_app, system, hall_watch)
     server.state.hall_watch = hall_watch
     guard_callbacks(dash_app)  # last: every callback asks for its screen's permission
+    # a callback body that is not what the renderer sends is a 400 before Dash reads it
+    server.add_middleware(CallbackPayloadCheck, outputs=lambda: dash_app.callback_map)
     server.state.dash = dash_app
     server.state.bridge = walls.city  # the city wall's (tests and benchmarks read it)
     server.state.walls = walls
