@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         default="redacted", alias="GRIDWATCH_OPEN311_TEXT"
     )
     jurisdiction_id: str | None = Field(default=None, alias="GRIDWATCH_JURISDICTION")
+    # whether Redis is checked for persistence at start-up (README, "Redis keeps what it
+    # acknowledged"): trust only a managed Redis whose CONFIG is hidden and whose provider
+    # guarantees append-only persistence
+    redis_persistence: Literal["check", "trust"] = Field(
+        default="check", alias="GRIDWATCH_REDIS_PERSISTENCE"
+    )
     # bounded waits on PostgreSQL (README, "When the database is stuck"): a statement, a lock,
     # a connection from the pool; past them a request is a 503 with Retry-After, not a hang
     db_statement_timeout_ms: int = Field(

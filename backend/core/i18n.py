@@ -926,6 +926,26 @@ TEXT: dict[str, tuple[str, str]] = {
         "系统繁忙（数据库或消息服务暂时无响应），请稍后重试",
         "busy: the database or Redis did not answer in time; retry shortly",
     ),
+    "redis_not_durable": (
+        "Redis 可能丢失已确认的命令，gridwatch 不启动：{problem}",
+        "Redis could lose commands it has acknowledged, so gridwatch will not start: {problem}",
+    ),
+    "redis_no_aof": (
+        "appendonly 为 {value}，请以 --appendonly yes --appendfsync everysec 启动 Redis"
+        "（或 CONFIG SET appendonly yes）",
+        "appendonly is {value}; start Redis with --appendonly yes --appendfsync everysec "
+        "(or CONFIG SET appendonly yes)",
+    ),
+    "redis_weak_fsync": (
+        "appendfsync 为 {value}，须为 everysec 或 always",
+        "appendfsync is {value}; it must be everysec or always",
+    ),
+    "redis_config_hidden": (
+        "无法读取 Redis 配置（{error}）；仅当服务商保证 AOF 持久化时设置 "
+        "GRIDWATCH_REDIS_PERSISTENCE=trust",
+        "its configuration cannot be read ({error}); set GRIDWATCH_REDIS_PERSISTENCE=trust "
+        "only if the provider guarantees AOF persistence",
+    ),
     "id_too_large": ("编号过大", "not an id: too large"),
     "units_more": (
         "屏幕显示受理最多的 {shown} 个单位（共 {n} 个），全部单位见 CSV / XLSX。",
