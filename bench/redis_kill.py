@@ -128,6 +128,7 @@ def trial(config: str, producers: int, engine_system: Any | None) -> dict[str, A
     engine = None
     if engine_system is not None:
         engine = start_engine(engine_system, server.url, prefix, config)
+        wait_for_engine(redis.Redis.from_url(server.url), keys)
     acked: list[str] = []
     stop = threading.Event()
     body = body_for(engine_system)
@@ -184,6 +185,16 @@ def start_engine(system: Any, url: str, prefix: str, config: str) -> subprocess.
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def wait_for_engine(r: redis.Redis, keys: Keys) -> None:
+    """Until the engine holds its partitions (its heartbeat is in Redis), so it consumes
+    from the first command on."""
+    deadline = time.monotonic() + 60
+    while not r.exists(keys.engines) or not r.exists(keys.lease(0)):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the engine did not start")
+        time.sleep(0.1)
 
 
 def drain_and_count(system: Any, stream: CommandStream, acked: set[str]) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 renderer sends (an output this app has, lists of inputs and states with an id and a property
 each) is a 400 here, where Dash itself would fail with a 500 on the first missing key.
 
-Pure ASGI, like the gate: it reads the body (with a cap), checks its shape, and hands the
-same bytes on to Dash."""
+Pure ASGI, like the gate, and inside it: it checks the body Dash's own middleware parsed
+(``scope["state"]["json_body"]``), or else reads it (with a cap) and hands the same bytes on."""
 
 from __future__ import annotations
 
@@ -64,17 +64,25 @@ class CallbackPayloadCheck:
         ):
             await self.app(scope, receive, send)
             return
-        body, too_big = await _read(receive)
-        problem = "the body is too large" if too_big else None
+        state = scope.get("state") or {}
+        if "json_body" in state:  # Dash's own middleware, outside, has read it already
+            parsed = state["json_body"]
+            problem = "the body is not JSON" if parsed is None else None
+            too_big, body = False, None
+        else:
+            body, too_big = await _read(receive)
+            problem = "the body is too large" if too_big else None
+            if problem is None:
+                try:
+                    parsed = orjson.loads(body)
+                except orjson.JSONDecodeError:
+                    problem = "the body is not JSON"
         if problem is None:
-            try:
-                problem = payload_problem(orjson.loads(body), self.outputs)
-            except orjson.JSONDecodeError:
-                problem = "the body is not JSON"
+            problem = payload_problem(parsed, self.outputs)
         if problem is not None:
             await _answer(send, 413 if too_big else 400, problem)
             return
-        await self.app(scope, _replay(body), send)
+        await self.app(scope, receive if body is None else _replay(body), send)
 
 
 async def _read(receive: Receive) -> tuple[bytes, bool]:
