@@ -946,6 +946,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "its configuration cannot be read ({error}); set GRIDWATCH_REDIS_PERSISTENCE=trust "
         "only if the provider guarantees AOF persistence",
     ),
+    "address_nul": ("地址中含有 NUL 字符", "the address holds a NUL character"),
     "id_too_large": ("编号过大", "not an id: too large"),
     "units_more": (
         "屏幕显示受理最多的 {shown} 个单位（共 {n} 个），全部单位见 CSV / XLSX。",
