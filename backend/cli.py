@@ -52,6 +52,17 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _durable_or_fail(system) -> None:  # type: ignore[no-untyped-def]
+    """A process that puts commands on the stream or takes them off starts only on a Redis
+    that keeps what it acknowledged (backend/bus/durability.py)."""
+    from backend.bus.durability import RedisNotDurable, require_persistence
+
+    try:
+        require_persistence(system.redis, system.settings.redis_persistence)
+    except RedisNotDurable as exc:
+        raise _fail(str(exc)) from None
+
+
 def _check_city(city: str) -> str:
     if city not in CITY_KINDS:
         raise _fail(f"--city must be one of {', '.join(CITY_KINDS)}, not {city!r}")
@@ -111,6 +122,7 @@ def engine(
     _setup_logging()
     system = _system()
     _policy_or_fail(system)
+    _durable_or_fail(system)
     start_wal_checkpointer(system.db)
     worker = EngineWorker(
         system.engine,
@@ -149,6 +161,7 @@ def serve(
     _setup_logging()
     system = _system()
     _policy_or_fail(system)
+    _durable_or_fail(system)
     _serve(system, host, port)
 
 
@@ -242,6 +255,7 @@ def simulate(
     system = _system(settings, scaled)
     start_wal_checkpointer(system.db)
     _policy_or_fail(system)
+    _durable_or_fail(system)
     system.init(city)
     sim = CitySimulator(system.ref, system.tz, cfg)
     live = go_live(system, sim, scaled, consumer="simulate")

@@ -31,7 +31,7 @@ from backend.halls.store import halls_loaded, load_halls_into, read_halls, store
 from backend.refdata.files import load_city
 from backend.refdata.generator import CITY_KINDS, generate_city
 from backend.refdata.index import RefIndex
-from backend.store.db import make_engine
+from backend.store.db import DbLimits, make_engine
 from backend.store.migrate import upgrade
 from backend.store.models import settings_kv
 from backend.store.refload import city_loaded, load_city_into
@@ -78,7 +78,13 @@ class System:
 
     @cached_property
     def db(self) -> Engine:
-        return make_engine(self.settings.effective_database_url)
+        s = self.settings
+        limits = DbLimits(
+            statement_ms=s.db_statement_timeout_ms,
+            lock_ms=s.db_lock_timeout_ms,
+            pool_s=s.db_pool_timeout_s,
+        )
+        return make_engine(s.effective_database_url, limits)
 
     @cached_property
     def tz(self) -> ZoneInfo:

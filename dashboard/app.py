@@ -7,6 +7,7 @@ from pathlib import Path
 import plotly.io as pio
 from dash import Dash
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from backend.api.app import create_api
 from backend.core.i18n import t
@@ -17,6 +18,7 @@ from callbacks import wall as wall_callbacks
 from dashboard.guard import guard_callbacks
 from dashboard.hall_watch import HallWatcher
 from dashboard.leader import register_leader
+from dashboard.payload import CallbackPayloadCheck
 from dashboard.walls import Walls
 from layouts.router import root
 
@@ -48,6 +50,11 @@ def create_app(system: System, *, frame_interval: float = 0.1) -> FastAPI:
     hall_callbacks.register(dash_app, system, hall_watch)
     server.state.hall_watch = hall_watch
     guard_callbacks(dash_app)  # last: every callback asks for its screen's permission
+    # a callback body that is not what the renderer sends is a 400 before Dash reads it;
+    # innermost (last in the list), so the gate has refused a stranger first
+    server.user_middleware.append(
+        Middleware(CallbackPayloadCheck, outputs=lambda: dash_app.callback_map)
+    )
     server.state.dash = dash_app
     server.state.bridge = walls.city  # the city wall's (tests and benchmarks read it)
     server.state.walls = walls

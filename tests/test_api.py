@@ -127,7 +127,8 @@ def test_stuck_and_kpi(system, client, clock):
 
 def test_health_and_metrics(system, client):
     client.post("/api/v1/cases", json=_body(system))
-    h = client.get("/healthz")
+    assert client.get("/healthz").json() == {"status": "ok"}
+    h = client.get("/readyz")
     assert h.status_code == 200 and h.json()["checks"] == {"database": "ok", "redis": "ok"}
     m = client.get("/metrics")
     assert m.status_code == 200

@@ -11,6 +11,7 @@ import ast
 import inspect
 import textwrap
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -108,14 +109,25 @@ def test_a_case_action_documents_the_fields_the_route_reads():
     assert action["enum"] == sorted(ACTIONS)
 
 
+SKEW = timedelta(minutes=5)
+
+
 def test_a_text_message_documents_the_fields_the_validator_reads(system):
     body = Recorder()
-    _errors(lambda: intake_routes.check_text_message(body, system.ref))
+    _errors(lambda: intake_routes.check_text_message(body, system.ref, system.clock.now(), SKEW))
     assert body.asked == _names(TextMessage)
     for name in sorted(body.asked):
-        errors = _errors(lambda n=name: intake_routes.check_text_message({n: 1}, system.ref))
+        errors = _errors(
+            lambda n=name: intake_routes.check_text_message(
+                {n: 1}, system.ref, system.clock.now(), SKEW
+            )
+        )
         assert name in errors and errors[name] != "unknown field", name
-    errors = _errors(lambda: intake_routes.check_text_message({"colour": 1}, system.ref))
+    errors = _errors(
+        lambda: intake_routes.check_text_message(
+            {"colour": 1}, system.ref, system.clock.now(), SKEW
+        )
+    )
     assert errors["colour"] == "unknown field"
 
 

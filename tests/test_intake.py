@@ -300,12 +300,14 @@ def test_an_intake_interrupted_after_its_case_loses_nothing(system, client, cloc
     assert _count(system) == 1
 
 
-def test_a_report_the_engine_refuses_leaves_no_report_behind(system, client):
+def test_a_ref_sent_again_answers_the_case_and_stores_no_second_report(system, client):
+    """Retrying is safe (issue 14): the same ref is the same report, not a refusal."""
     before = _count(system, case_reports)
     res = client.post("/api/v1/cases", json=_garbage(ref="x" * 80))
     assert res.status_code == 201
     again = client.post("/api/v1/cases", json=_garbage(ref="x" * 80, dedupe=False))
-    assert again.status_code == 422, again.text  # the ref is taken: refused by the engine
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == res.json()["id"]
     assert _count(system, case_reports) == before + 1
     assert _count(system) == 1
 

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from backend.api.errors import install_error_handlers
 from backend.api.gate import StaffGate
+from backend.api.nul_guard import NulGuard
 from backend.api.routes import (
     admin,
     cases,
@@ -77,4 +78,5 @@ def create_api(system: System) -> FastAPI:
         sessions=lambda: system.sessions,
         scope_of=lambda area: scope_of_area(system.ref, area),
     )
+    app.add_middleware(NulGuard)  # outermost: a NUL in the address goes no further
     return app

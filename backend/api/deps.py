@@ -13,7 +13,7 @@ import time
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, Header, HTTPException, Path, Request
+from fastapi import Depends, Header, HTTPException, Path, Query, Request
 
 from backend.api.bodies import capped_body, nul_fields
 from backend.api.ratelimit import limit_key
@@ -21,6 +21,7 @@ from backend.api.responses import shown_case
 from backend.auth.apikeys import ApiKeyInfo, check_key
 from backend.auth.permissions import KeyPermission
 from backend.core.errors import CommandInvalid
+from backend.core.i18n import t
 from backend.intake.service import Intake
 from backend.queries.cases import case_by_id
 from backend.queries.scope import Scope, scope_of_area
@@ -41,6 +42,10 @@ SystemDep = Annotated[System, Depends(get_system)]
 #: an id in a path: a positive number that fits a BIGINT (a larger one is a 422, not a crash
 #: in the database driver)
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+#: an id in a path where a page answers "no such" for zero or less: any BIGINT (past one, 422)
+BigIntId = Annotated[int, Path(ge=-(2**63), le=2**63 - 1)]
+#: how far a list may be paged: past any table, and past what SQL's OFFSET takes, is a 422
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 
 
 def get_scope(request: Request) -> Scope:
@@ -158,6 +163,21 @@ JsonObject = Annotated[dict[str, Any], Depends(json_object)]
 
 
 # ----------------------------------------------------------------------------- cases, intake
+
+#: the longest ``Idempotency-Key`` header taken (a UUID is 36)
+MAX_IDEMPOTENCY_KEY = 200
+
+
+def idempotency_key(request: Request, sender: str) -> str | None:
+    """The ``Idempotency-Key`` header, as the key of this sender's retries (422 when it is
+    empty or longer than ``MAX_IDEMPOTENCY_KEY``)."""
+    value = request.headers.get("idempotency-key")
+    if value is None:
+        return None
+    value = value.strip()
+    if not value or len(value) > MAX_IDEMPOTENCY_KEY:
+        raise CommandInvalid({"Idempotency-Key": t("text_at_most", "en", n=MAX_IDEMPOTENCY_KEY)})
+    return f"{sender}|key|{value}"
 
 
 def get_case(

@@ -16,14 +16,15 @@ from backend.system import System
 
 def outcome_response(system: System, scope: Scope, out: Outcome, personal: bool) -> Response:
     """The case a report opened (201) or was attached to (200), or the report waiting in the
-    triage queue (202), with ``report``: its id, state and similarity. Without ``personal``,
-    the reporter is masked (an attached report answers with someone else's case)."""
+    triage queue (202); a retry of an earlier report gets what that one became (200). With
+    ``report``: its id, state and similarity. Without ``personal``, the reporter is masked
+    (an attached report answers with someone else's case)."""
     body: dict[str, Any] = {}
     if out.case_id is not None:
         with system.db.connect() as conn:
             body = shown_case(case_by_id(conn, out.case_id, scope=scope), personal)
     body["report"] = {"id": out.report_id, "state": out.state, "similarity": out.similarity}
-    status = {ATTACHED: 200, TRIAGE: 202}.get(out.state, 201)
+    status = 200 if out.replay else {ATTACHED: 200, TRIAGE: 202}.get(out.state, 201)
     return JSONResponse(body, status_code=status)
 
 

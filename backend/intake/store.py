@@ -16,6 +16,30 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def idem_digest(key: str) -> str:
+    """The stored form of an idempotency key: fixed length, whatever the sender sent."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def report_by_idem(conn: Connection, digest: str) -> RowMapping | None:
+    return (
+        conn.execute(select(case_reports).where(case_reports.c.idem_key == digest))
+        .mappings()
+        .first()
+    )
+
+
+def first_report_of(conn: Connection, case_id: int) -> int:
+    """The id of the report that opened a case (0 for a case no report opened: imported)."""
+    found = conn.execute(
+        select(case_reports.c.id)
+        .where(case_reports.c.case_id == case_id)
+        .order_by(case_reports.c.id)
+        .limit(1)
+    ).scalar()
+    return int(found) if found is not None else 0
+
+
 def insert_report(conn: Connection, values: dict[str, Any]) -> int:
     res = conn.execute(insert(case_reports).values(**values).returning(case_reports.c.id))
     return int(res.scalar_one())

@@ -122,6 +122,10 @@ def _order(sort_model: list[dict[str, Any]] | None) -> list[Any]:
     return out
 
 
+#: the furthest row a grid may ask for (a larger offset is no table's, and overflows SQL)
+MAX_ROW = 10_000_000
+
+
 def block_request(request: Any) -> dict[str, Any]:
     """The grid's request checked: rows as whole numbers, a list of sorts, a dict of filters
     (anything else a client sends is a 4xx-style ``CommandInvalid``, never an exception)."""
@@ -132,6 +136,8 @@ def block_request(request: Any) -> dict[str, Any]:
         end = int(request.get("endRow") or start + 100)
     except (TypeError, ValueError):
         raise CommandInvalid({"startRow": "a whole number"}) from None
+    if start > MAX_ROW or end > MAX_ROW:  # past any table, and past a BIGINT offset
+        raise CommandInvalid({"startRow": f"at most {MAX_ROW}"})
     sorts = request.get("sortModel") or []
     filters = request.get("filterModel") or {}
     if not isinstance(sorts, list) or not all(isinstance(x, dict) for x in sorts):

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 from contextlib import closing
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -31,8 +32,31 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an SQLAlchemy engine for ``url`` (SQLite file/memory or PostgreSQL)."""
+@dataclass(frozen=True, slots=True)
+class DbLimits:
+    """How long anything waits on PostgreSQL, so a stuck database is a fast, clear failure
+    (503 with Retry-After) instead of a hang: a statement, a lock, a pooled connection, a new
+    connection. 0 ms means no limit (a background job's long report)."""
+
+    statement_ms: int = 30_000
+    lock_ms: int = 3_000
+    pool_s: float = 3.0
+    connect_s: int = 5
+    idle_in_transaction_ms: int = 60_000
+
+    def options(self) -> str:
+        return (
+            f"-c statement_timeout={self.statement_ms} -c lock_timeout={self.lock_ms} "
+            f"-c idle_in_transaction_session_timeout={self.idle_in_transaction_ms}"
+        )
+
+
+DEFAULT_LIMITS = DbLimits()
+
+
+def make_engine(url: str, limits: DbLimits = DEFAULT_LIMITS, **kwargs: Any) -> Engine:
+    """Create an SQLAlchemy engine for ``url`` (SQLite file/memory or PostgreSQL); on
+    PostgreSQL every wait is bounded by ``limits``."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if url.startswith("sqlite"):
@@ -45,7 +69,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    kwargs.setdefault("pool_timeout", limits.pool_s)
+    pg_args: dict[str, Any] = {"connect_timeout": limits.connect_s, "options": limits.options()}
+    pg_args.update(kwargs.pop("connect_args", {}))
+    return create_engine(url, connect_args=pg_args, **kwargs)
 
 
 _checkpointers: dict[str, threading.Thread] = {}

@@ -313,6 +313,9 @@ case_reports = Table(
     Column("reason", Text, nullable=True),
     Column("decided_at", UTCDateTime, nullable=True),
     Column("decided_by", String(64), nullable=True),
+    # the digest of the key a retry repeats (REST ref, hotline order number, Idempotency-Key
+    # header, with the sender): the same key answers with what the first report became
+    Column("idem_key", String(64), nullable=True, unique=True),
 )
 
 #: Photos citizens sent with a report, in SQL so every web process serves the same bytes.

@@ -12,12 +12,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, no_update
+from dash.exceptions import PreventUpdate
 
 from backend.auth import audit
 from backend.auth.permissions import Permission
 from backend.core.i18n import t
 from backend.drill import export, snapshots
-from backend.drill.periods import Period, period_of
+from backend.drill.periods import KINDS, Period, period_of
 from backend.queries.hall_report import hall_figures, hall_rows
 from backend.refdata.index import RefIndex
 from backend.system import System
@@ -32,8 +33,24 @@ function (n) { if (n) { window.print(); } return window.dash_clientside.no_updat
 """
 
 
-def _period(kind: str | None, day: str | None, system: System) -> Period:
-    d = date.fromisoformat(day[:10]) if day else system.clock.now().astimezone(system.tz).date()
+#: the days a report may be asked for (a period past these would end in year 10000)
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def _period(kind: Any, day: Any, system: System) -> Period:
+    """The period the picker names; a kind or a day no picker sends (a tampered request) is
+    no update, never a 500."""
+    if kind is not None and kind not in KINDS:
+        raise PreventUpdate
+    if day is None or day == "":
+        d = system.clock.now().astimezone(system.tz).date()
+    else:
+        try:
+            d = date.fromisoformat(str(day)[:10])
+        except ValueError:
+            raise PreventUpdate from None
+        if not FIRST_DAY <= d <= LAST_DAY:
+            raise PreventUpdate
     return period_of(kind or "daily", d)
 
 

@@ -24,12 +24,14 @@ from backend.api.deps import (
     RowId,
     ScopeDep,
     SystemDep,
+    idempotency_key,
     json_object,
     sees_personal_data,
 )
 from backend.api.responses import outcome_response, shown_case, shown_report
 from backend.api.schemas import CaseAction, NewCase, json_body
 from backend.core.errors import CommandInvalid
+from backend.core.i18n import t
 from backend.domain.commands import action_command
 from backend.domain.transitions import validate_new_case
 from backend.intake import store
@@ -62,12 +64,16 @@ async def create_case(
     if not isinstance(dedupe, bool):
         raise CommandInvalid({"dedupe": "true or false"})
     validate_new_case(data, system.ref)  # every field's problem at once, before any write
+    unit = data.get("unit")
+    if unit is not None and unit not in system.ref.units:  # a case goes to a unit that exists
+        raise CommandInvalid({"unit": t("unit_unknown", "en", unit=repr(unit))})
     report = Report(
         channel=data["channel"],
         text=data["description"],
         category=data["category"],
         ref=ref,
         dedupe=dedupe,
+        idem_key=idempotency_key(request, f"api:{client}") or (f"ref|{ref}" if ref else None),
         **{k: data[k] for k in CASE_FIELDS_OF_REPORT if data.get(k) is not None},
         extra={
             k: v

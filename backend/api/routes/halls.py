@@ -16,7 +16,15 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from backend.api.bodies import capped_body, nul_fields
-from backend.api.deps import ApiClient, HallsClient, JsonObject, KeyRateLimit, ScopeDep, SystemDep
+from backend.api.deps import (
+    ApiClient,
+    BigIntId,
+    HallsClient,
+    JsonObject,
+    KeyRateLimit,
+    ScopeDep,
+    SystemDep,
+)
 from backend.api.hall_schemas import AlertAction, HallEventBatch, NewSilence
 from backend.api.schemas import json_body
 from backend.core.errors import CommandInvalid
@@ -109,7 +117,7 @@ def get_alerts(
 
 @router.get("/alerts/{alert_id}")
 def get_alert(
-    alert_id: int, client: ApiClient, system: SystemDep, scope: ScopeDep
+    alert_id: BigIntId, client: ApiClient, system: SystemDep, scope: ScopeDep
 ) -> dict[str, Any]:
     """One alert with its whole log (every change: who, when, what)."""
     with system.db.connect() as conn:
@@ -136,7 +144,7 @@ def _action(data: dict[str, Any]) -> tuple[str, str | None]:
 
 @router.post("/alerts/{alert_id}/ack", openapi_extra=json_body(AlertAction))
 def ack_alert(
-    alert_id: int, client: HallsClient, data: JsonObject, system: SystemDep, scope: ScopeDep
+    alert_id: BigIntId, client: HallsClient, data: JsonObject, system: SystemDep, scope: ScopeDep
 ) -> dict[str, Any]:
     """Acknowledge an open alert: 200 with the alert; 409 when it is not open."""
     note, by = _action(data)
@@ -149,7 +157,7 @@ def ack_alert(
 
 @router.post("/alerts/{alert_id}/resolve", openapi_extra=json_body(AlertAction))
 def resolve_alert(
-    alert_id: int, client: HallsClient, data: JsonObject, system: SystemDep, scope: ScopeDep
+    alert_id: BigIntId, client: HallsClient, data: JsonObject, system: SystemDep, scope: ScopeDep
 ) -> dict[str, Any]:
     """Resolve an alert by hand: 200 with the alert; 409 when it is resolved already."""
     note, by = _action(data)

@@ -3,7 +3,7 @@ free Chinese text, and the staff side of intake: the triage queue and its decisi
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -16,13 +16,16 @@ from backend.api.deps import (
     IntakeDep,
     JsonObject,
     KeyRateLimit,
+    Offset,
     ReportingClient,
     RowId,
     ScopeDep,
     SystemDep,
+    idempotency_key,
     json_object,
     sees_personal_data,
 )
+from backend.api.instants import past_instant
 from backend.api.responses import outcome_response, shown_report
 from backend.api.schemas import TextMessage, TriageDecision, json_body
 from backend.core.errors import CommandInvalid
@@ -34,9 +37,11 @@ from backend.refdata.index import RefIndex
 router = APIRouter(prefix="/intake", tags=["intake"])
 
 
-def check_text_message(data: dict[str, Any], ref: RefIndex) -> datetime | None:
+def check_text_message(
+    data: dict[str, Any], ref: RefIndex, now: datetime, skew: timedelta
+) -> datetime | None:
     """Every problem of a ``TextMessage`` body at once (CommandInvalid, 422); the time it was
-    received, when given."""
+    received, when given (not in the future beyond ``skew``, nor before 2000)."""
     errors: dict[str, str] = {}
     channel = data.get("channel")
     if channel not in ("hotline", "wechat"):
@@ -52,12 +57,9 @@ def check_text_message(data: dict[str, Any], ref: RefIndex) -> datetime | None:
     received = data.get("received_at")
     at: datetime | None = None
     if received is not None:
-        try:
-            at = datetime.fromisoformat(received)
-            if at.tzinfo is None:
-                errors["received_at"] = "needs a timezone offset"
-        except (TypeError, ValueError):
-            errors["received_at"] = "an ISO 8601 time"
+        at, why = past_instant(received, now, skew)
+        if why:
+            errors["received_at"] = why
     for name, limit in (("reporter", 100), ("order_no", 80)):
         v = data.get(name)
         if v is not None and (not isinstance(v, str) or len(v) > limit):
@@ -85,7 +87,8 @@ async def text_message(
 ) -> Response:
     """A 12345 hotline order or a WeChat group message as free Chinese text: the parser picks
     category, place and urgency; what it is unsure of goes to the triage queue (202)."""
-    at = check_text_message(data, system.ref)
+    skew = timedelta(seconds=system.settings.clock_skew_seconds)
+    at = check_text_message(data, system.ref, system.clock.now(), skew)
     channel: str = data["channel"]
     text: str = data["text"]
     parsed = parser_for(system.ref).parse(text, data.get("grid"))
@@ -100,6 +103,8 @@ async def text_message(
         source_ref=data.get("order_no"),
         received_at=at,
         parse=parsed.as_json(),
+        idem_key=idempotency_key(request, f"{channel}:{client}")
+        or (f"{channel}:{client}|order|{data['order_no']}" if data.get("order_no") else None),
         triage=parsed.triage_reason(system.settings.text_confidence),
     )
     out = await run_in_threadpool(intake.submit, report, f"{channel}:{client}"[:64])
@@ -112,7 +117,7 @@ def triage_list(
     client: ApiClient,
     system: SystemDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Reports waiting for a person: what the parser could not decide, oldest first."""
     with system.db.connect() as conn:

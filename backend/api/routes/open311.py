@@ -22,11 +22,14 @@ from sqlalchemy import RowMapping
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.bodies import client_ip, field, files, read_form
-from backend.api.deps import IntakeDep, ScopeDep, SystemDep, lookup_key
+from backend.api.deps import IntakeDep, ScopeDep, SystemDep, idempotency_key, lookup_key
+from backend.api.errors import RETRY_AFTER_SECONDS, UNAVAILABLE
+from backend.api.instants import EARLIEST, LATEST, parse_instant
 from backend.api.ratelimit import Limit, limit_key, limiter
 from backend.api.schemas import Open311Request, form_body
 from backend.auth.permissions import KeyPermission
 from backend.core.errors import CommandInvalid, GridwatchError
+from backend.core.i18n import t
 from backend.domain.personal import redact
 from backend.domain.vocabulary import OPEN_VALUES, Severity
 from backend.intake.photos import check_photos
@@ -132,6 +135,10 @@ def open311_errors(
             return _error_response(e)
         except GridwatchError as exc:
             return _error_response(Open311Error(400, str(exc), fmt))
+        except UNAVAILABLE:  # the database or Redis is stuck: retry later, as the header says
+            e = Open311Error(503, t("dependency_busy", "en"), fmt)
+            e.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            return _error_response(e)
 
     return wrapper
 
@@ -162,17 +169,42 @@ def _w3(dt: datetime | None, tz: ZoneInfo) -> str | None:
 
 
 def _parse_w3(name: str, text: str | None) -> datetime | None:
+    """A w3 date-time with its zone, between the years 2000 and 2099 (400 otherwise)."""
     if text is None or not text.strip():
         return None
-    try:
-        dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise Open311Error(
-            400, f"{name} must be a w3 date-time, e.g. 2010-01-01T00:00:00Z"
-        ) from None
-    if dt.tzinfo is None:
-        raise Open311Error(400, f"{name} needs a timezone (Z or ±HH:MM)")
+    dt, why = parse_instant(text)
+    if why is not None:
+        raise Open311Error(400, f"{name}: {why}, e.g. 2010-01-01T00:00:00Z")
+    assert dt is not None
     return dt
+
+
+def _request_ids(text: str) -> tuple[int, ...]:
+    """``service_request_id``: comma-separated ids, each a BIGINT (400 otherwise)."""
+    try:
+        ids = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise Open311Error(400, "service_request_id: comma-separated ids") from None
+    if any(not 0 < i < 2**63 for i in ids):
+        raise Open311Error(400, f"service_request_id: {t('id_too_large', 'en')}")
+    return ids
+
+
+#: the reporter a case keeps (name, phone, email), as REST's ``reporter`` field
+MAX_REPORTER = 100
+
+
+def _reporter(parts: dict[str, str | None]) -> str | None:
+    """Who reported (name, phone, email), as the case keeps it: refused whole (422, as REST
+    refuses a long ``reporter``) rather than cut, since a cut would drop the phone."""
+    long = t("text_at_most", "en", n=MAX_REPORTER)
+    errors = [f"{n}: {long}" for n, v in parts.items() if v and len(v) > MAX_REPORTER]
+    reporter = " ".join(v for v in parts.values() if v)
+    if not errors and len(reporter) > MAX_REPORTER:
+        errors = [f"reporter: {t('reporter_too_long', 'en', n=MAX_REPORTER)}"]
+    if errors:
+        raise Open311Error(422, errors)
+    return reporter or None
 
 
 def _services(system: System) -> list[dict[str, Any]]:
@@ -284,11 +316,7 @@ def _search(system: System, params: Mapping[str, str | None]) -> RequestSearch:
     """The specification's query parameters as a search (400 for a bad one)."""
     ids_text = params.get("service_request_id")
     if ids_text:
-        try:
-            ids = [int(x) for x in ids_text.split(",") if x.strip()]
-        except ValueError:
-            raise Open311Error(400, "service_request_id: comma-separated ids") from None
-        return RequestSearch(ids=tuple(ids), limit=MAX_RESULTS)
+        return RequestSearch(ids=_request_ids(ids_text), limit=MAX_RESULTS)
     start = _parse_w3("start_date", params.get("start_date"))
     end = _parse_w3("end_date", params.get("end_date"))
     now = system.clock.now()
@@ -303,6 +331,7 @@ def _search(system: System, params: Mapping[str, str | None]) -> RequestSearch:
         raise Open311Error(400, "end_date is before start_date")
     if end - start > MAX_SPAN:
         raise Open311Error(400, "start_date and end_date may not span more than 90 days")
+    start, end = max(start, EARLIEST), min(end, LATEST)  # one date given: the other in range
     codes = params.get("service_code")
     open_only: bool | None = None
     status = params.get("status")
@@ -416,7 +445,7 @@ async def service_request(
     fmt = _fmt(fmt)
     _limit_feed(request, system)
     _check_jurisdiction(request, system, jurisdiction_id)
-    if not request_id.isdigit():
+    if not request_id.isdigit() or not 0 < int(request_id) < 2**63:
         raise Open311Error(404, f"service_request_id {request_id!r} was not found")
     rows = await run_in_threadpool(
         _requests_query, system, scope, {"service_request_id": request_id}
@@ -485,8 +514,7 @@ async def post_request(
         errors.append("media_url must be an http(s) URL")
     if errors:
         raise Open311Error(400, errors)
-    name = " ".join(x for x in (field(form, "last_name"), field(form, "first_name")) if x)
-    reporter = " ".join(x for x in (name, field(form, "phone"), field(form, "email")) if x)
+    reporter = _reporter({n: field(form, n) for n in ("last_name", "first_name", "phone", "email")})
     photos = check_photos(await files(form, "media"), "media")
     report = Report(
         channel="open311",
@@ -496,11 +524,12 @@ async def post_request(
         address=address,
         lat=lat,
         lon=lon,
-        reporter=reporter[:100] or None,
+        reporter=reporter,
         severity=severity,
         source_ref=(field(form, "account_id") or field(form, "device_id") or "")[:80] or None,
         photos=photos,
         parse={"media_url": media_url} if media_url else None,
+        idem_key=idempotency_key(request, f"open311:{client}"),
     )
     out = await run_in_threadpool(intake.submit, report, f"open311:{client}"[:64])
     assert out.case_id is not None  # Open311 reports name their service: never triaged

@@ -1,6 +1,15 @@
-"""For the people who run gridwatch: liveness (``/healthz``) and Prometheus metrics."""
+"""For the people who run gridwatch: liveness (``/healthz``), readiness (``/readyz``) and
+Prometheus metrics.
+
+Liveness touches nothing: it runs on the event loop, so it answers at once even when every
+worker thread waits on a stuck database. Readiness asks each dependency in a thread of its
+own with a deadline, and says which one is down or slow."""
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -8,29 +17,53 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from backend.api.deps import ScopeDep, SystemDep
 from backend.queries.health import database_answers
 from backend.queries.metrics import case_gauges
+from backend.system import System
 
 router = APIRouter(tags=["ops"])
 
 
+#: how long readiness waits for each dependency
+READY_TIMEOUT = 2.0
+_probes = ThreadPoolExecutor(max_workers=4, thread_name_prefix="readyz")
+
+
 @router.get("/healthz")
-def healthz(system: SystemDep) -> JSONResponse:
-    checks: dict[str, str] = {}
-    ok = True
+async def healthz() -> JSONResponse:
+    """Liveness: the process answers. No database, no Redis (``/readyz`` asks those)."""
+    return JSONResponse({"status": "ok"})
+
+
+def _database(system: System) -> None:
+    with system.db.connect() as conn:
+        database_answers(conn)
+
+
+def _redis(system: System) -> None:
+    system.redis.ping()
+
+
+async def _probe(check: Callable[[System], None], system: System) -> str:
+    loop = asyncio.get_running_loop()
     try:
-        with system.db.connect() as conn:
-            database_answers(conn)
-        checks["database"] = "ok"
-    except Exception as exc:  # report, don't raise: this is the health page
-        checks["database"] = f"error: {exc.__class__.__name__}"
-        ok = False
-    try:
-        system.redis.ping()
-        checks["redis"] = "ok"
-    except Exception as exc:
-        checks["redis"] = f"error: {exc.__class__.__name__}"
-        ok = False
+        await asyncio.wait_for(loop.run_in_executor(_probes, check, system), READY_TIMEOUT)
+    except TimeoutError:
+        return f"timeout: no answer in {READY_TIMEOUT:g} s"
+    except Exception as exc:  # report, don't raise: this is the readiness page
+        return f"error: {exc.__class__.__name__}"
+    return "ok"
+
+
+@router.get("/readyz")
+async def readyz(system: SystemDep) -> JSONResponse:
+    """Readiness: each dependency answers within ``READY_TIMEOUT``; 503 names the one that
+    does not."""
+    db, rd = await asyncio.gather(_probe(_database, system), _probe(_redis, system))
+    checks = {"database": db, "redis": rd}
+    ok = all(v == "ok" for v in checks.values())
     return JSONResponse(
-        {"status": "ok" if ok else "degraded", "checks": checks}, status_code=200 if ok else 503
+        {"status": "ready" if ok else "unready", "checks": checks},
+        status_code=200 if ok else 503,
+        headers={} if ok else {"Retry-After": "5"},
     )
 
 

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.api.bodies import files, read_form
 from backend.api.citizen_pages import grid_path, lang_of
-from backend.api.deps import IntakeDep, SystemDep
+from backend.api.deps import IntakeDep, SystemDep, idempotency_key
 from backend.api.work_pages import (
     MAX_TEXT,
     clean_text,
@@ -142,6 +142,7 @@ async def patrol_submit(request: Request, system: SystemDep, intake: IntakeDep) 
         lon=lon,
         reporter=person.display_name,
         photos=photos,
+        idem_key=idempotency_key(request, person.actor),
     )
     out = await run_in_threadpool(intake.submit, report, person.actor)
     q = "&lang=en" if lang == "en" else ""

@@ -29,7 +29,7 @@ from backend.api.citizen_pages import (
     not_found,
     page,
 )
-from backend.api.deps import IntakeDep, RowId, ScopeDep, SystemDep
+from backend.api.deps import IntakeDep, RowId, ScopeDep, SystemDep, idempotency_key
 from backend.api.ratelimit import limit_public
 from backend.api.responses import photo_response
 from backend.api.schemas import QrRating, QrReport, form_body
@@ -156,6 +156,7 @@ async def report_submit(
         parse=parse,
         triage=triage,
         tracking=True,
+        idem_key=idempotency_key(request, f"qr:{grid}"),
     )
     out = await run_in_threadpool(intake.submit, report, "citizen:qr")
     sep = "&" if lang_query(request) else "?"

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from backend.api.deps import ApiClient, ScopeDep, SystemDep
+from backend.api.deps import ApiClient, Offset, ScopeDep, SystemDep
 from backend.queries.stuck import StuckFilter, stuck_cases
 
 router = APIRouter(prefix="/stuck", tags=["cases"])
@@ -24,7 +24,7 @@ def get_stuck(
     colour: str | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query()] = 100,
-    offset: Annotated[int, Query()] = 0,
+    offset: Offset = 0,
     order: str = "stage",
 ) -> dict[str, Any]:
     """One page of stuck cases and how many match (filters: area, tier, unit, category,

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.api.bodies import client_ip, files
 from backend.api.citizen_pages import grid_path, lang_of
-from backend.api.deps import SystemDep
+from backend.api.deps import BigIntId, SystemDep
 from backend.api.responses import photo_response
 from backend.api.work_pages import (
     MAX_TEXT,
@@ -191,7 +191,7 @@ def _case_page(
 
 
 @router.get("/work/cases/{case_id}", response_class=HTMLResponse)
-def case_page(case_id: int, request: Request, system: SystemDep) -> Response:
+def case_page(case_id: BigIntId, request: Request, system: SystemDep) -> Response:
     return _case_page(request, system, case_id)
 
 
@@ -210,7 +210,7 @@ def _params(action: str, text: str | None, form: Any, system: System, lead: str)
 
 
 @router.post("/work/cases/{case_id}/{action}", response_class=HTMLResponse)
-async def act(case_id: int, action: str, request: Request, system: SystemDep) -> Response:
+async def act(case_id: BigIntId, action: str, request: Request, system: SystemDep) -> Response:
     """One action on one case of my units: 303 back to the case (or to my list once it left
     it); 404 outside my units; 409 when the state machine refuses; 422 for bad input."""
     lang = lang_of(request)
@@ -253,7 +253,7 @@ async def act(case_id: int, action: str, request: Request, system: SystemDep) ->
 
 
 @router.get("/work/photos/{kind}/{photo_id}")
-def case_photo(kind: str, photo_id: int, request: Request, system: SystemDep) -> Response:
+def case_photo(kind: str, photo_id: BigIntId, request: Request, system: SystemDep) -> Response:
     """A report's or a resolution's photo, for the handlers of its case only."""
     scope = scope_of(request, system)
     with system.db.connect() as conn:

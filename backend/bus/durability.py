@@ -1,0 +1,58 @@
+"""Redis must keep what it acknowledged: a command on the stream (an XADD id given back, a
+202 answered) survives a crash of the Redis server only if Redis writes it to its append-only
+file before it answers. So every gridwatch process that produces or consumes commands checks,
+when it starts, that its Redis runs with ``appendonly yes`` and ``appendfsync everysec`` (or
+``always``), and refuses to start otherwise, saying what to change.
+
+With ``everysec`` Redis writes each command to the file before replying and syncs the file
+to disk once a second: a killed Redis process loses nothing it acknowledged; a machine that
+loses power may lose the last second. ``always`` syncs before every reply.
+
+A managed Redis that hides CONFIG (renamed or disabled) cannot be checked: set
+``GRIDWATCH_REDIS_PERSISTENCE=trust`` only when its provider guarantees the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+
+from backend.core.i18n import t
+
+#: the fsync policies that keep every acknowledged write when the Redis process dies
+DURABLE_FSYNC = ("everysec", "always")
+#: the settings gridwatch gives a Redis server it starts itself (the embedded one, tests)
+DURABLE_CONFIG = {"appendonly": "yes", "appendfsync": "everysec"}
+
+
+class RedisNotDurable(RuntimeError):
+    """The Redis server could lose commands it acknowledged: gridwatch will not start."""
+
+
+def persistence_problem(r: redis.Redis) -> str | None:
+    """What makes ``r`` lose acknowledged writes when killed (None: nothing)."""
+    try:
+        found: Any = r.config_get("append*")
+    except redis.ResponseError as exc:  # CONFIG renamed or disabled
+        return t("redis_config_hidden", "en", error=str(exc))
+    config = {_s(k): _s(v) for k, v in dict(found).items()}
+    if config.get("appendonly") != "yes":
+        return t("redis_no_aof", "en", value=config.get("appendonly", "?"))
+    if config.get("appendfsync") not in DURABLE_FSYNC:
+        return t("redis_weak_fsync", "en", value=config.get("appendfsync", "?"))
+    return None
+
+
+def require_persistence(r: redis.Redis, mode: str = "check") -> None:
+    """Refuse (RedisNotDurable) a Redis that could lose acknowledged commands, unless the
+    operator said to ``trust`` it."""
+    if mode == "trust":
+        return
+    problem = persistence_problem(r)
+    if problem is not None:
+        raise RedisNotDurable(t("redis_not_durable", "en", problem=problem))
+
+
+def _s(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
