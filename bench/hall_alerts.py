@@ -249,7 +249,8 @@ def main() -> None:
     if args.processor:
         run_processor(args.processor)
         return
-    redis = PrivateRedis()
+    # durable as gridwatch requires of a Redis (append-only), in a folder of its own
+    redis = PrivateRedis(Path(tempfile.mkdtemp(prefix="gwbench-redis-")))
     redis.start()
     results = []
     try:

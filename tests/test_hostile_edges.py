@@ -332,7 +332,15 @@ PERIOD_VALUES = [
 ]
 
 
-@pytest.mark.parametrize("output", ["report-body.children", "assess-table.children"])
+@pytest.mark.parametrize(
+    "output",
+    [
+        "report-body.children",
+        "assess-table.children",
+        "report-halls.children",
+        "assess-halls.children",
+    ],
+)
 @pytest.mark.parametrize("values", PERIOD_VALUES, ids=lambda v: repr(v)[:40])
 def test_an_unknown_report_kind_or_day_is_no_500(web, output, values):
     client, app = web
