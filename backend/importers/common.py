@@ -33,19 +33,11 @@ import yaml
 
 from backend.domain.commands import Command, action_command, create_command
 from backend.domain.vocabulary import Channel
+from backend.importers.dates import DateReader
 from backend.system import System
 
 MAPPINGS = Path(__file__).parent / "mappings"
 _NS = uuid.UUID("5b1f1f0e-6a57-4d41-9d0c-8c4c0a6f3111")  # command ids are stable per record
-_DATE_FORMATS = (
-    "%m/%d/%Y %I:%M:%S %p",  # MyLA311, NYC Open Data portal exports
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d",
-)
 
 
 class ImportFatal(Exception):
@@ -168,40 +160,6 @@ def norm_column(name: str) -> str:
     """Column names match case-insensitively, and without spaces or underscores, so the
     portal's "Unique Key" and the API's "unique_key" are the same column."""
     return re.sub(r"[^0-9a-z]", "", name.lower())
-
-
-_US_TIME = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{2}):(\d{2}) ([AP]M)")
-
-
-def parse_time(text: str, tz: ZoneInfo) -> datetime:
-    text = text.strip()
-    m = _US_TIME.fullmatch(text)  # the portals' usual form, without strptime's cost
-    if m:
-        mo, d, y, h, mi, sec, ampm = m.groups()
-        hour = int(h) % 12 + (12 if ampm == "PM" else 0)
-        try:
-            dt = datetime(int(y), int(mo), int(d), hour, int(mi), int(sec), tzinfo=tz)
-        except ValueError:
-            raise ValueError(f"not a date and time: {text!r}") from None
-        if not 2000 <= dt.year <= 2099:
-            raise ValueError(f"year {dt.year} is outside 2000–2099: {text!r}")
-        return dt
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        for fmt in _DATE_FORMATS:
-            try:
-                dt = datetime.strptime(text, fmt)
-                break
-            except ValueError:
-                continue
-        else:
-            raise ValueError(f"not a date and time: {text!r}") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=tz)
-    if not 2000 <= dt.year <= 2099:
-        raise ValueError(f"year {dt.year} is outside 2000–2099: {text!r}")
-    return dt
 
 
 def coordinate(text: str | None, lo: float, hi: float) -> float | None:
@@ -362,9 +320,13 @@ class Importer:
     default_tz = "UTC"
     default_channel = "hotline"
 
-    def __init__(self, path: Path, tz: ZoneInfo) -> None:
+    #: the source's own month/day order, taken when a sample cannot tell (and reported)
+    day_first = False
+
+    def __init__(self, path: Path, tz: ZoneInfo, date_format: str | None = None) -> None:
         self.path = path
         self.tz = tz
+        self.dates = DateReader(tz, day_first=self.day_first, forced=date_format)
 
     def records(self, stream: IO[bytes], problems: list[RowError]) -> Iterator[Record]:
         raise NotImplementedError

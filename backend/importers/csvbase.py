@@ -8,7 +8,6 @@ import io
 from collections.abc import Iterator
 from datetime import datetime
 from typing import IO
-from zoneinfo import ZoneInfo
 
 from backend.importers.common import (
     Importer,
@@ -18,9 +17,9 @@ from backend.importers.common import (
     RowProblem,
     coordinate,
     norm_column,
-    parse_time,
     point,
 )
+from backend.importers.dates import DateReader
 
 csv.field_size_limit(1 << 20)
 
@@ -28,10 +27,13 @@ csv.field_size_limit(1 << 20)
 class Row:
     """One CSV row with its columns by (normalised) name."""
 
-    def __init__(self, values: list[str], index: dict[str, int], line: int) -> None:
+    def __init__(
+        self, values: list[str], index: dict[str, int], line: int, dates: DateReader
+    ) -> None:
         self.values = values
         self.index = index
         self.line = line
+        self.dates = dates
 
     def get(self, name: str) -> str | None:
         i = self.index.get(norm_column(name))
@@ -49,9 +51,9 @@ class Row:
             raise RowProblem(self.column(name), f"{name} is empty")
         return v
 
-    def time(self, name: str, tz: ZoneInfo) -> datetime:
+    def time(self, name: str) -> datetime:
         try:
-            return parse_time(self.need(name), tz)
+            return self.dates.parse(name, self.need(name))
         except ValueError as exc:
             raise RowProblem(self.column(name), f"{name}: {exc}") from None
 
@@ -73,7 +75,7 @@ def source_status(text: str) -> str:
 
 
 def closing(
-    row: Row, created: datetime, tz: ZoneInfo, close_cols: tuple[str, ...]
+    row: Row, created: datetime, close_cols: tuple[str, ...]
 ) -> tuple[datetime | None, str]:
     """The close time of a closed request and where it came from (the close column, a proxy
     column, or unknown). Unreadable or earlier-than-created times are not close times."""
@@ -82,7 +84,7 @@ def closing(
         if raw is None:
             continue
         try:
-            t = parse_time(raw, tz)
+            t = row.dates.parse(col, raw)
         except ValueError:
             continue
         if t >= created:
@@ -90,11 +92,50 @@ def closing(
     return None, "unknown"
 
 
+#: rows read before any is imported, to decide each date column's format
+SAMPLE = 500
+
+
 class CsvImporter(Importer):
     #: columns without which the file cannot be read at all
     required: tuple[str, ...] = ()
+    #: columns holding dates, whose format is decided from a sample of the file
+    date_columns: tuple[str, ...] = ()
+
+    def header_index(self, header: list[str]) -> dict[str, int]:
+        """Columns by normalised name; ImportFatal when a required one is missing (the file
+        is not what --format says: stop at once)."""
+        index: dict[str, int] = {}
+        for i, name in enumerate(header):
+            index.setdefault(norm_column(str(name or "")), i)
+        missing = [c for c in self.required if norm_column(c) not in index]
+        if missing:
+            raise ImportFatal(
+                f"{self.path}:1: missing column(s) {', '.join(missing)} "
+                f"(is this a {self.source} export?)"
+            )
+        return index
+
+    def sampled(self, rows: Iterator[Row]) -> Iterator[Row]:
+        """The rows, after deciding each date column's format from the first SAMPLE."""
+        head: list[Row] = []
+        for row in rows:
+            head.append(row)
+            if len(head) >= SAMPLE:
+                break
+        for col in self.date_columns:
+            self.dates.detect(col, (v for r in head if (v := r.get(col)) is not None))
+        yield from head
+        yield from rows
 
     def rows(self, stream: IO[bytes]) -> Iterator[Row]:
+        if self.path.suffix.lower() == ".xlsx":
+            from backend.importers.xlsx import xlsx_rows
+
+            return self.sampled(xlsx_rows(self, stream))
+        return self.sampled(self.csv_rows(stream))
+
+    def csv_rows(self, stream: IO[bytes]) -> Iterator[Row]:
         # undecodable bytes become U+FFFD rather than ending the import
         text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
         reader = csv.reader(text)
@@ -104,15 +145,7 @@ class CsvImporter(Importer):
             raise ImportFatal(f"{self.path}: the file is empty") from None
         except (csv.Error, UnicodeDecodeError) as exc:
             raise ImportFatal(f"{self.path}:1: cannot read the header: {exc}") from None
-        index: dict[str, int] = {}
-        for i, name in enumerate(header):
-            index.setdefault(norm_column(name), i)
-        missing = [c for c in self.required if norm_column(c) not in index]
-        if missing:
-            raise ImportFatal(
-                f"{self.path}:1: missing column(s) {', '.join(missing)} "
-                f"(is this a {self.source} export?)"
-            )
+        index = self.header_index(header)
         while True:
             start = reader.line_num + 1
             try:
@@ -123,7 +156,7 @@ class CsvImporter(Importer):
                 raise ImportFatal(f"{self.path}:{start}: unreadable CSV: {exc}") from None
             if not any(v.strip() for v in values):
                 continue
-            yield Row(values, index, start)
+            yield Row(values, index, start, self.dates)
 
     def records(self, stream: IO[bytes], problems: list[RowError]) -> Iterator[Record]:
         for row in self.rows(stream):

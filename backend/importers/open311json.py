@@ -17,7 +17,6 @@ from backend.importers.common import (
     RowError,
     RowProblem,
     coordinate,
-    parse_time,
 )
 
 CHUNK = 1 << 16
@@ -125,7 +124,7 @@ class Open311Json(Importer):
         if raw_created is None:
             raise RowProblem(1, f"{rid}: requested_datetime is missing")
         try:
-            created = parse_time(raw_created, self.tz)
+            created = self.dates.parse("requested_datetime", raw_created)
         except ValueError as exc:
             raise RowProblem(1, f"{rid}: requested_datetime: {exc}") from None
         status_text = text("status") or "open"
@@ -136,7 +135,7 @@ class Open311Json(Importer):
             raw = text("updated_datetime")
             if raw:
                 try:
-                    closed = parse_time(raw, self.tz)
+                    closed = self.dates.parse("updated_datetime", raw)
                 except ValueError:
                     closed = None
             if closed is None or closed < created:
