@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo
 
 from backend.core.runtime import tune_gc
 from backend.importers import FORMATS
-from backend.importers.common import Mapping, run_import
+from backend.importers.common import Mapping
+from backend.importers.load import run_import
 from bench.common import fresh_system, machine
 
 NYC_TYPES = (

@@ -912,6 +912,35 @@ TEXT: dict[str, tuple[str, str]] = {
         "屏幕显示受理最多的 {shown} 个单位（共 {n} 个），全部单位见 CSV / XLSX。",
         "The {shown} units with most cases of {n}; the CSV and XLSX hold them all.",
     ),
+    # gridwatch import / sync (the command line)
+    "import_date_format": ("日期格式 {how}", "dates {how}"),
+    "import_date_ambiguous": (
+        "{column}：样本中没有日或月大于 12 的值，无法判断月日顺序，按 {order} 读取；"
+        "如不对，请用 --date-format 指定",
+        "{column}: no value in the sample shows whether the month or the day comes first; "
+        "read as {order} (the source's own convention); use --date-format if that is wrong",
+    ),
+    "import_date_other": (
+        "{column}：{n} 个值不是该列的格式，按其他格式读取",
+        "{column}: {n} value(s) not in the column's format, read by another format",
+    ),
+    "import_triage": (
+        "无法确定类别或地点、转入人工分拨（待分拨）的行：{n}；此前已转入的：{again}",
+        "rows the text parser was not sure of, left in the triage queue: {n}; "
+        "there already: {again}",
+    ),
+    "import_table_needs_mapping": (
+        "--format table 需要 --mapping 文件，说明各列对应哪个字段",
+        "--format table needs --mapping FILE.yaml naming the columns",
+    ),
+    "import_bad_tz": (
+        "--tz {tz} 不是时区（例如 Asia/Shanghai）",
+        "--tz {tz} is not a time zone (e.g. America/New_York)",
+    ),
+    "import_bad_date_format": (
+        "--date-format 须为 {families} 之一，或 strptime 格式（如 %Y/%m/%d %H:%M）",
+        "--date-format must be one of {families}, or a strptime pattern (e.g. %Y/%m/%d %H:%M)",
+    ),
 }
 TEXT.update(HALL_TEXT)
 

@@ -19,7 +19,7 @@ import builtins
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Generic, Literal, TypedDict, TypeVar
+from typing import Any, Generic, Literal, NotRequired, TypedDict, TypeVar
 
 
 class EventType(StrEnum):
@@ -130,9 +130,11 @@ class ReopenedData(TypedDict):
 
 
 class ClosedImportData(TypedDict):
-    """An imported record closed in its source system; ``time_known`` false: no close time."""
+    """An imported record closed in its source system; ``time_known`` false: no close time;
+    ``rating``: the citizen's rating the source recorded, when it did."""
 
     time_known: bool
+    rating: NotRequired[str]
 
 
 class EscalatedData(TypedDict):

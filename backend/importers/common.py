@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import re
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -31,10 +30,10 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from backend.core.i18n import t
 from backend.domain.commands import Command, action_command, create_command
 from backend.domain.vocabulary import Channel
 from backend.importers.dates import DateReader
-from backend.system import System
 
 MAPPINGS = Path(__file__).parent / "mappings"
 _NS = uuid.UUID("5b1f1f0e-6a57-4d41-9d0c-8c4c0a6f3111")  # command ids are stable per record
@@ -79,6 +78,11 @@ class Record:
     lat: float | None
     lon: float | None
     status_text: str | None = None
+    category: str | None = None  # our category, decided by the reader (the text parser)
+    grid: str | None = None  # our grid, when the reader found one (the text parser)
+    rating: str | None = None  # the citizen's rating the source recorded (satisfied, …)
+    triage: str | None = None  # why a person must decide: no case, a triage report instead
+    parse: dict[str, Any] | None = None  # what the text parser found, kept with the report
 
 
 @dataclass
@@ -194,7 +198,7 @@ def commands_for(record: Record, source: str, mapping: Mapping) -> list[Command]
     cancelled at the source's time. Ids are stable, so importing a file again changes
     nothing, and a newer export closes what was open."""
     ref = f"{source}:{record.source_id}"[:80]
-    category = mapping.category(record.request_type)
+    category = record.category or mapping.category(record.request_type)
     case: dict[str, Any] = {
         "category": category,
         "description": record.description[:4000],
@@ -206,6 +210,8 @@ def commands_for(record: Record, source: str, mapping: Mapping) -> list[Command]
     unit = mapping.unit(record.department)
     if unit:
         case["unit"] = unit[:48]
+    if record.grid:
+        case["grid"] = record.grid
     if record.address:
         case["address"] = record.address[:300]
     if record.lat is not None and record.lon is not None:
@@ -225,10 +231,13 @@ def commands_for(record: Record, source: str, mapping: Mapping) -> list[Command]
         reason = f"source status: {record.status_text or 'Closed'}"
         if record.close_basis not in ("close", "unknown"):
             reason += f"; close time from {record.close_basis}"
+        params: dict[str, Any] = {"time_known": known, "reason": reason}
+        if record.rating:
+            params["rating"] = record.rating
         out.append(
             action_command(
                 "close_imported",
-                {"time_known": known, "reason": reason},
+                params,
                 ref=ref,
                 actor=actor,
                 at=record.closed if known else record.created,
@@ -282,10 +291,14 @@ class Summary:
     close_unknown: int = 0
     no_coordinates: int = 0
     default_category: Counter[str] = field(default_factory=Counter)
+    triage: int = 0
+    triage_already: int = 0
+    dates: list[tuple[str, dict[str, object]]] = field(default_factory=list)
     fatal: str | None = None
 
-    def lines(self) -> list[str]:
-        out = [
+    def lines(self, lang: str = "en") -> list[str]:
+        out = [t(key, lang, **kw) for key, kw in self.dates]
+        out += [
             f"rows read: {self.rows:,}; imported: {self.imported:,}; already imported: "
             f"{self.already:,}; skipped (bad rows, listed above): {self.skipped:,}",
             f"closed: {self.closed:,}; cancelled: {self.cancelled:,}",
@@ -307,10 +320,15 @@ class Summary:
                 f"request types not in the mapping file, given its default category: "
                 f"{sum(self.default_category.values()):,} rows: {top}"
             )
+        if self.triage or self.triage_already:
+            out.append(
+                t("import_triage", lang, n=f"{self.triage:,}", again=f"{self.triage_already:,}")
+            )
         return out
 
 
-ProgressFn = Callable[[int], None]
+#: (bytes read, rows read): what the progress bar shows
+ProgressFn = Callable[[int, int], None]
 
 
 class Importer:
@@ -330,95 +348,3 @@ class Importer:
 
     def records(self, stream: IO[bytes], problems: list[RowError]) -> Iterator[Record]:
         raise NotImplementedError
-
-
-def run_import(
-    system: System,
-    importer: Importer,
-    mapping: Mapping,
-    *,
-    batch_size: int = 500,
-    limit: int | None = None,
-    progress: ProgressFn | None = None,
-    err: IO[str] | None = None,
-) -> Summary:
-    """Import every record of ``importer``'s file into the engine, ``batch_size`` records per
-    engine batch (one SQL transaction). Bad rows are written to ``err`` as they are found."""
-    err = err or sys.stderr
-    summary = Summary()
-    problems: list[RowError] = []
-    path = str(importer.path)
-
-    def report(e: RowError, new_row: bool = True) -> None:
-        if new_row:  # a row the reader could not make a record of (else: counted already)
-            summary.rows += 1
-        summary.skipped += 1
-        err.write(e.format(path) + "\n")
-
-    pending: list[tuple[Record, list[Command]]] = []
-
-    def take(rec: Record) -> bool:
-        summary.rows += 1
-        if rec.status == "closed":
-            summary.closed += 1
-            if rec.close_basis == "unknown":
-                summary.close_unknown += 1
-            elif rec.close_basis != "close":
-                summary.close_from_proxy[rec.close_basis] += 1
-        elif rec.status == "cancelled":
-            summary.cancelled += 1
-        if rec.lat is None:
-            summary.no_coordinates += 1
-        if not mapping.mapped(rec.request_type):
-            summary.default_category[rec.request_type] += 1
-            if mapping.default_category is None:
-                message = (
-                    f"request type {rec.request_type!r} is not in the mapping file "
-                    "and it names no default_category"
-                )
-                report(RowError(rec.line, 1, message), False)
-                return False
-        pending.append((rec, commands_for(rec, importer.source, mapping)))
-        return True
-
-    def flush() -> None:
-        if not pending:
-            return
-        cmds = [c for _, group in pending for c in group]
-        results = system.engine.apply(cmds).results
-        i = 0
-        for rec, group in pending:
-            mine = results[i : i + len(group)]
-            i += len(group)
-            first_error = next((r.error for r in mine if not r.ok), None)
-            if first_error is not None:
-                report(RowError(rec.line, 1, f"{rec.source_id}: {first_error}"), False)
-            elif mine[0].skipped:
-                summary.already += 1
-            else:
-                summary.imported += 1
-        pending.clear()
-
-    with importer.path.open("rb") as raw:
-        counted = CountingReader(raw)
-        stream = io.BufferedReader(counted, buffer_size=1 << 16)
-        try:
-            for rec in importer.records(stream, problems):
-                while problems:
-                    report(problems.pop(0))
-                if not take(rec):
-                    continue
-                if len(pending) >= batch_size:
-                    flush()
-                    if progress:
-                        progress(counted.count)
-                if limit is not None and summary.rows >= limit:
-                    break
-        except ImportFatal as exc:
-            summary.fatal = str(exc)  # what was read before the break is still imported
-        while problems:
-            report(problems.pop(0))
-        flush()
-        if progress:
-            progress(counted.count)
-    return summary

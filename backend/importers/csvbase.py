@@ -132,7 +132,7 @@ class CsvImporter(Importer):
         if self.path.suffix.lower() == ".xlsx":
             from backend.importers.xlsx import xlsx_rows
 
-            return self.sampled(xlsx_rows(self, stream))
+            return self.sampled(xlsx_rows(self))
         return self.sampled(self.csv_rows(stream))
 
     def csv_rows(self, stream: IO[bytes]) -> Iterator[Row]:
