@@ -162,8 +162,9 @@ def _key(text: object) -> str:
 @lru_cache(maxsize=1024)  # the same few column names, looked up for every row
 def norm_column(name: str) -> str:
     """Column names match case-insensitively, and without spaces or underscores, so the
-    portal's "Unique Key" and the API's "unique_key" are the same column."""
-    return re.sub(r"[^0-9a-z]", "", name.lower())
+    portal's "Unique Key" and the API's "unique_key" are the same column. Letters of any
+    script count (工单编号 is a name too), punctuation and spacing do not."""
+    return re.sub(r"[\W_]", "", name.lower())
 
 
 def coordinate(text: str | None, lo: float, hi: float) -> float | None:

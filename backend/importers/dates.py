@@ -91,8 +91,9 @@ def parse_family(family: str, text: str, tz: ZoneInfo | timezone) -> datetime | 
         if family == "excel":
             if _SERIAL.fullmatch(text) is None:
                 return None
-            when = _EXCEL_EPOCH + timedelta(days=float(text))
-            return when.replace(microsecond=0, tzinfo=tz)
+            # to the nearest second: a serial's float rounds 00:05:00 to 00:04:59.99…
+            when = _EXCEL_EPOCH + timedelta(seconds=round(float(text) * 86400))
+            return when.replace(tzinfo=tz)
     except ValueError:
         return None
     raise ValueError(f"unknown date family {family!r}")
