@@ -16,6 +16,7 @@ A careful analyst's rules for messy rows:
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import uuid
@@ -37,6 +38,16 @@ from backend.importers.dates import DateReader
 
 MAPPINGS = Path(__file__).parent / "mappings"
 _NS = uuid.UUID("5b1f1f0e-6a57-4d41-9d0c-8c4c0a6f3111")  # command ids are stable per record
+_NS_BYTES = _NS.bytes
+
+
+def stable_id(name: str) -> str:
+    """``uuid.uuid5(_NS, name).hex``, without building UUID objects (two per row, and the ids
+    must stay exactly these: files imported before are recognised by them)."""
+    h = bytearray(hashlib.sha1(_NS_BYTES + name.encode("utf-8")).digest()[:16])
+    h[6] = (h[6] & 0x0F) | 0x50
+    h[8] = (h[8] & 0x3F) | 0x80
+    return h.hex()
 
 
 class ImportFatal(Exception):
@@ -224,7 +235,7 @@ def commands_for(record: Record, source: str, mapping: Mapping) -> list[Command]
             actor=actor,
             ref=ref,
             at=record.created,
-            command_id=uuid.uuid5(_NS, ref + "|create").hex,
+            command_id=stable_id(ref + "|create"),
         )
     ]
     if record.status == "closed":
@@ -242,7 +253,7 @@ def commands_for(record: Record, source: str, mapping: Mapping) -> list[Command]
                 ref=ref,
                 actor=actor,
                 at=record.closed if known else record.created,
-                command_id=uuid.uuid5(_NS, ref + "|close").hex,
+                command_id=stable_id(ref + "|close"),
             )
         )
     elif record.status == "cancelled":
@@ -253,7 +264,7 @@ def commands_for(record: Record, source: str, mapping: Mapping) -> list[Command]
                 ref=ref,
                 actor=actor,
                 at=record.closed or record.created,
-                command_id=uuid.uuid5(_NS, ref + "|cancel").hex,
+                command_id=stable_id(ref + "|cancel"),
             )
         )
     return out

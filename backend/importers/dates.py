@@ -186,7 +186,7 @@ class DateReader:
         return fmt
 
     def parse(self, column: str, text: str) -> datetime:
-        """``text`` of ``column`` as an aware datetime; DateError when it fits no format."""
+        """``text`` of ``column`` as an aware UTC datetime; DateError when it fits no format."""
         text = text.strip()
         fmt = self.columns.get(column)
         if fmt is None:
@@ -208,7 +208,8 @@ class DateReader:
             raise DateError(f"not a date and time: {text!r}")
         if dt.year not in YEARS:
             raise DateError(f"year {dt.year} is outside 2000–2099: {text!r}")
-        return dt
+        # the same instant in UTC: what SQL stores, and far cheaper to convert and compare
+        return dt.astimezone(UTC)
 
     def report(self) -> list[tuple[str, dict[str, object]]]:
         """(translation key, values) of what was decided, column by column."""
