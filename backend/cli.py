@@ -32,6 +32,8 @@ user_app = typer.Typer(help="People who sign in to the screens.")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(dead_app, name="deadletters")
+sync_app = typer.Typer(help="Pull cases from another city's system, incrementally.")
+app.add_typer(sync_app, name="sync")
 
 CITY_KINDS = ("small", "shangrao", "jizhou")  # backend/refdata/generator.py, sim/profiles.py
 log = logging.getLogger("gridwatch")
@@ -581,6 +583,29 @@ def import_(
         limit=limit,
         progress=progress,
         bulk=bulk,
+    )
+    raise typer.Exit(code)
+
+
+@sync_app.command("open311")
+def sync_open311(
+    url: Annotated[str, typer.Argument(help="the GeoReport v2 base, e.g. https://…/open311/v2")],
+    since: Annotated[
+        str | None, typer.Option(help="first run: from this date (later runs continue)")
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="YAML: service codes, channels, units")
+    ] = None,
+    timeout: Annotated[float, typer.Option(min=1.0, help="seconds per HTTP request")] = 30.0,
+) -> None:
+    """Pull another city's Open311 server: what changed since the last run (or --since), a
+    window at a time; safe to interrupt and run again."""
+    from backend.importers.sync import run_sync
+
+    system = _system()
+    _policy_or_fail(system)
+    code = run_sync(
+        system, url, since=since, mapping=mapping, timeout=timeout, out=sys.stdout, err=sys.stderr
     )
     raise typer.Exit(code)
 

@@ -941,6 +941,21 @@ TEXT: dict[str, tuple[str, str]] = {
         "--date-format 须为 {families} 之一，或 strptime 格式（如 %Y/%m/%d %H:%M）",
         "--date-format must be one of {families}, or a strptime pattern (e.g. %Y/%m/%d %H:%M)",
     ),
+    "sync_bad_url": ("{url} 不是 http(s) 地址", "{url} is not an http(s) URL"),
+    "sync_bad_since": (
+        "--since {since} 不是日期时间（例如 2024-01-01 或 2024-01-01T00:00:00+08:00）",
+        "--since {since} is not a date and time (e.g. 2024-01-01 or 2024-01-01T00:00:00Z)",
+    ),
+    "sync_resume": (
+        "已同步至 {cursor}；再次运行同一命令即从此处继续",
+        "synced up to {cursor}; run the same command again to continue from there",
+    ),
+    "sync_summary": (
+        "时间窗 {windows} 个；收到 {received} 件；新增或更新 {imported} 件；已有 {already} 件；"
+        "跳过 {skipped} 件；已同步至 {cursor}",
+        "windows: {windows}; requests received: {received}; new or changed: {imported}; "
+        "already here: {already}; skipped: {skipped}; synced up to {cursor}",
+    ),
 }
 TEXT.update(HALL_TEXT)
 

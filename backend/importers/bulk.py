@@ -36,7 +36,8 @@ class Outcome:
     """What became of one record's commands."""
 
     error: GridwatchError | None = None
-    already: bool = False
+    already: bool = False  # the case was there before (the file importer's contract)
+    changed: bool = False  # ... and this record changed it (a newer state: closed since)
 
 
 class BulkWriter:
@@ -141,3 +142,4 @@ class BulkWriter:
             i += len(group)
             outcome.error = next((r.error for r in mine if not r.ok), None)
             outcome.already = outcome.error is None and mine[0].skipped
+            outcome.changed = outcome.already and any(not r.skipped for r in mine[1:])

@@ -91,7 +91,7 @@ class TableSpec:
             ratings={str(k).strip(): str(v) for k, v in ratings.items()},
             day_first=bool(data.get("day_first", False)),
             tz=data.get("tz"),
-            source=source[:24],
+            source=source[:16],
         )
 
 
