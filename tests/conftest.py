@@ -12,13 +12,16 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import redis
 from sqlalchemy import Engine, text
+from typer.testing import CliRunner
 
 from backend.bus.connection import connect, shutdown_embedded
+from backend.cli import app
 from backend.core.clock import ManualClock
 from backend.core.config import Settings
 from backend.refdata.generator import generate_city
@@ -116,3 +119,23 @@ def system(settings: Settings, clock: ManualClock) -> Iterator[System]:
     s = System(settings, clock)
     yield s
     s.db.dispose()
+
+
+@pytest.fixture
+def cli(settings: Settings) -> Any:
+    """``gridwatch import … --no-progress`` on the test's database and Redis."""
+    env = {
+        "DATABASE_URL": settings.effective_database_url,
+        "REDIS_URL": settings.redis_url,
+        "GRIDWATCH_VAR": str(settings.var_dir),
+        "GRIDWATCH_REDIS_PREFIX": settings.key_prefix,
+        "GRIDWATCH_POLICY": None,
+    }
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        return runner.invoke(
+            app, ["import", *args, "--no-progress"], env=env, catch_exceptions=False
+        )
+
+    return run

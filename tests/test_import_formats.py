@@ -20,7 +20,7 @@ from backend.importers.load import run_import
 from backend.queries.reports import build_report
 from backend.queries.scope import Scope
 from backend.store.models import case_events, case_reports, cases
-from tests.test_importers import LA_COLUMNS, NYC_COLUMNS, cli, rows_of, write_csv  # noqa: F401
+from tests.test_importers import LA_COLUMNS, rows_of, write_csv
 
 MAPPING_12345 = (
     Path(__file__).resolve().parent.parent / "backend" / "importers" / "mappings" / "12345.yaml"
@@ -72,7 +72,7 @@ def test_month_and_day_order_from_the_sample_or_reported():
         DateReader(LA).parse("old", "01/01/1900 12:00:00 AM")
 
 
-def test_a_spreadsheet_resave_of_myla311_imports_every_row(system, cli, tmp_path):  # noqa: F811
+def test_a_spreadsheet_resave_of_myla311_imports_every_row(system, cli, tmp_path):
     """The issue's file: 10,000 rows refused for ``1/1/20 0:05``; now all of them import."""
     rows = [
         {"SRNumber": f"1-{i}", "CreatedDate": f"1/{1 + i % 28}/20 {i % 24}:{i % 60:02d}",
@@ -131,7 +131,7 @@ def _xlsx(path: Path, header: list[str], rows: list[list[object]]) -> None:
     book.save(path)
 
 
-def test_a_12345_excel_export_with_the_shipped_mapping(system, cli, tmp_path):  # noqa: F811
+def test_a_12345_excel_export_with_the_shipped_mapping(system, cli, tmp_path):
     path = tmp_path / "工单.xlsx"
     _xlsx(path, HOTLINE, _hotline_rows())
     r = cli(str(path), "--format", "table", "--mapping", str(MAPPING_12345))
@@ -177,7 +177,7 @@ def test_a_12345_excel_export_with_the_shipped_mapping(system, cli, tmp_path):  
     assert n == 1
 
 
-def test_the_same_export_as_csv_reads_the_same(system, cli, tmp_path):  # noqa: F811
+def test_the_same_export_as_csv_reads_the_same(system, cli, tmp_path):
     path = tmp_path / "工单.csv"
     rows = [[str(c) if c is not None else "" for c in r] for r in _hotline_rows()[:2]]
     rows[0][1], rows[0][3] = "2024-01-05 08:30:00", "2024-01-06 17:00:00"

@@ -19,7 +19,7 @@ import builtins
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Generic, Literal, NotRequired, TypedDict, TypeVar
+from typing import Any, Generic, Literal, TypedDict, TypeVar
 
 
 class EventType(StrEnum):
@@ -129,12 +129,15 @@ class ReopenedData(TypedDict):
     reopen_count: int
 
 
-class ClosedImportData(TypedDict):
+class _ClosedImportFields(TypedDict):
+    time_known: bool
+
+
+class ClosedImportData(_ClosedImportFields, total=False):
     """An imported record closed in its source system; ``time_known`` false: no close time;
     ``rating``: the citizen's rating the source recorded, when it did."""
 
-    time_known: bool
-    rating: NotRequired[str]
+    rating: str
 
 
 class EscalatedData(TypedDict):

@@ -20,6 +20,7 @@ from backend.importers.common import (
     point,
 )
 from backend.importers.dates import DateReader
+from backend.importers.xlsx import sheet_rows
 
 csv.field_size_limit(1 << 20)
 
@@ -40,6 +41,8 @@ class Row:
         if i is None or i >= len(self.values):
             return None
         v = self.values[i].strip()
+        if "\x00" in v:  # PostgreSQL refuses NUL in text: the row is listed, not sent to SQL
+            raise RowProblem(i + 1, f"{name}: a NUL character is not text")
         return v or None
 
     def column(self, name: str) -> int:
@@ -92,6 +95,20 @@ def closing(
     return None, "unknown"
 
 
+def _values(rows: list[Row], col: str) -> list[str]:
+    """The column's readable values (a value refused here is refused again, with its line,
+    when its row is read)."""
+    out: list[str] = []
+    for r in rows:
+        try:
+            v = r.get(col)
+        except RowProblem:
+            continue
+        if v is not None:
+            out.append(v)
+    return out
+
+
 #: rows read before any is imported, to decide each date column's format
 SAMPLE = 500
 
@@ -119,21 +136,35 @@ class CsvImporter(Importer):
     def sampled(self, rows: Iterator[Row]) -> Iterator[Row]:
         """The rows, after deciding each date column's format from the first SAMPLE."""
         head: list[Row] = []
-        for row in rows:
-            head.append(row)
-            if len(head) >= SAMPLE:
-                break
+        broken: ImportFatal | None = None
+        try:
+            for row in rows:
+                head.append(row)
+                if len(head) >= SAMPLE:
+                    break
+        except ImportFatal as exc:  # the rows before the break still import
+            broken = exc
         for col in self.date_columns:
-            self.dates.detect(col, (v for r in head if (v := r.get(col)) is not None))
+            self.dates.detect(col, _values(head, col))
         yield from head
+        if broken is not None:
+            raise broken
         yield from rows
 
     def rows(self, stream: IO[bytes]) -> Iterator[Row]:
         if self.path.suffix.lower() == ".xlsx":
-            from backend.importers.xlsx import xlsx_rows
-
-            return self.sampled(xlsx_rows(self))
+            return self.sampled(self.xlsx_rows())
         return self.sampled(self.csv_rows(stream))
+
+    def xlsx_rows(self) -> Iterator[Row]:
+        """The first sheet's rows, as a CSV export of it would give them."""
+        sheet = sheet_rows(self.path)
+        first = next(sheet, None)
+        if first is None:
+            raise ImportFatal(f"{self.path}: the first sheet is empty")
+        index = self.header_index(first[1])
+        for line, values in sheet:
+            yield Row(values, index, line, self.dates)
 
     def csv_rows(self, stream: IO[bytes]) -> Iterator[Row]:
         # undecodable bytes become U+FFFD rather than ending the import

@@ -115,6 +115,8 @@ class Open311Json(Importer):
             if v is None:
                 return None
             v = str(v).strip()
+            if "\x00" in v:  # PostgreSQL refuses NUL in text: listed, not sent to SQL
+                raise RowProblem(1, f"{name}: a NUL character is not text")
             return v or None
 
         rid = text("service_request_id")

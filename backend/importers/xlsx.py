@@ -9,12 +9,10 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from backend.importers.common import ImportFatal
-
-if TYPE_CHECKING:
-    from backend.importers.csvbase import CsvImporter, Row
 
 
 def cell_text(v: Any) -> str:
@@ -32,30 +30,21 @@ def cell_text(v: Any) -> str:
     return str(v)
 
 
-def xlsx_rows(importer: CsvImporter) -> Iterator[Row]:
-    """The first sheet's rows after its header row (line = the sheet's row number). The
-    workbook is a zip file, read from its path (zip needs to seek)."""
+def sheet_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cell texts) of the first sheet's rows, the header first; blank rows are
+    left out. The workbook is a zip file, read from its path (zip needs to seek)."""
     from openpyxl import load_workbook
 
-    from backend.importers.csvbase import Row
-
     try:
-        book = load_workbook(importer.path, read_only=True, data_only=True)
+        book = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise ImportFatal(f"{importer.path}: not an Excel .xlsx workbook ({exc})") from None
+        raise ImportFatal(f"{path}: not an Excel .xlsx workbook ({exc})") from None
     try:
-        sheet = book.worksheets[0] if book.worksheets else None
-        if sheet is None:
-            raise ImportFatal(f"{importer.path}: the workbook has no sheet")
-        cells = sheet.iter_rows(values_only=True)
-        header = next(cells, None)
-        if header is None:
-            raise ImportFatal(f"{importer.path}: the first sheet is empty")
-        index = importer.header_index([cell_text(v) for v in header])
-        for line, values in enumerate(cells, start=2):
+        if not book.worksheets:
+            raise ImportFatal(f"{path}: the workbook has no sheet")
+        for line, values in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
             texts = [cell_text(v) for v in values]
-            if not any(t.strip() for t in texts):
-                continue
-            yield Row(texts, index, line, importer.dates)
+            if line == 1 or any(t.strip() for t in texts):
+                yield line, texts
     finally:
         book.close()
