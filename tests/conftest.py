@@ -121,21 +121,36 @@ def system(settings: Settings, clock: ManualClock) -> Iterator[System]:
     s.db.dispose()
 
 
-@pytest.fixture
-def cli(settings: Settings) -> Any:
-    """``gridwatch import … --no-progress`` on the test's database and Redis."""
-    env = {
+def cli_env(settings: Settings) -> dict[str, str | None]:
+    """The environment a ``gridwatch`` command needs to run on the test's database and Redis."""
+    return {
         "DATABASE_URL": settings.effective_database_url,
         "REDIS_URL": settings.redis_url,
         "GRIDWATCH_VAR": str(settings.var_dir),
         "GRIDWATCH_REDIS_PREFIX": settings.key_prefix,
         "GRIDWATCH_POLICY": None,
     }
-    runner = CliRunner()
+
+
+@pytest.fixture
+def cli(settings: Settings) -> Any:
+    """``gridwatch import … --no-progress`` on the test's database and Redis."""
+    env = cli_env(settings)
 
     def run(*args: str) -> Any:
-        return runner.invoke(
+        return CliRunner().invoke(
             app, ["import", *args, "--no-progress"], env=env, catch_exceptions=False
         )
+
+    return run
+
+
+@pytest.fixture
+def sync_cli(settings: Settings) -> Any:
+    """``gridwatch sync open311 …`` on the test's database and Redis."""
+    env = cli_env(settings)
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(app, ["sync", "open311", *args], env=env, catch_exceptions=False)
 
     return run

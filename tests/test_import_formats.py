@@ -192,6 +192,18 @@ def test_the_same_export_as_csv_reads_the_same(system, cli, tmp_path):
     assert "受理时间: year-month-day" in r.stdout
 
 
+def test_a_gbk_csv_as_chinese_spreadsheets_save_it(system, cli, tmp_path):
+    """Excel in a Chinese locale saves "CSV" in GBK: the columns are still found."""
+    path = tmp_path / "工单_gbk.csv"
+    row = "GD1,2024-01-05 08:30,新潭社区路灯不亮,2024-01-06 17:00,城管局,满意"
+    lines = [",".join(HOTLINE), row]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
+    r = cli(str(path), "--format", "table", "--mapping", str(MAPPING_12345))
+    assert r.exit_code == 0, r.output
+    got = rows_of(system)["12345:GD1"]
+    assert got["unit_code"] == "城管局" and got["rating"] == "satisfied"
+
+
 # ----------------------------------------------------------------------------- the same figures
 
 

@@ -17,9 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
-from backend.cli import app
 from backend.store.models import case_events, cases
 from tests.browser import serving
 from tests.test_importers import NYC_COLUMNS, write_csv
@@ -244,22 +242,6 @@ def _hostile_server() -> FastAPI:
     return api
 
 
-@pytest.fixture
-def sync(settings):
-    env = {
-        "DATABASE_URL": settings.effective_database_url,
-        "REDIS_URL": settings.redis_url,
-        "GRIDWATCH_VAR": str(settings.var_dir),
-        "GRIDWATCH_REDIS_PREFIX": settings.key_prefix,
-        "GRIDWATCH_POLICY": None,
-    }
-
-    def run(*args: str) -> Any:
-        return CliRunner().invoke(app, ["sync", "open311", *args], env=env, catch_exceptions=False)
-
-    return run
-
-
 @pytest.mark.parametrize(
     ("path", "said"),
     [
@@ -269,16 +251,16 @@ def sync(settings):
         ("forbidden", "HTTP 403"),
     ],
 )
-def test_a_hostile_server_stops_the_sync_with_a_reason(system, sync, path, said):
+def test_a_hostile_server_stops_the_sync_with_a_reason(system, sync_cli, path, said):
     with serving(_hostile_server()) as base:
-        r = sync(f"{base}/{path}", "--since", "2026-11-01")
+        r = sync_cli(f"{base}/{path}", "--since", "2026-11-01")
     assert r.exit_code == 2 and said in r.stderr, r.output
     assert count(system) == 0
 
 
-def test_junk_requests_are_listed_and_the_rest_syncs(system, sync):
+def test_junk_requests_are_listed_and_the_rest_syncs(system, sync_cli):
     with serving(_hostile_server()) as base:
-        r = sync(f"{base}/junk", "--since", "2026-11-01T00:00:00+08:00")
+        r = sync_cli(f"{base}/junk", "--since", "2026-11-01T00:00:00+08:00")
     assert r.exit_code == 3, r.output
     assert "Traceback" not in r.output
     with system.db.connect() as conn:
@@ -299,6 +281,6 @@ def test_junk_requests_are_listed_and_the_rest_syncs(system, sync):
         (["http://127.0.0.1:9/open311/v2"], "no --since given"),
     ],
 )
-def test_bad_sync_arguments_are_named(system, sync, args, said):
-    r = sync(*args)
+def test_bad_sync_arguments_are_named(system, sync_cli, args, said):
+    r = sync_cli(*args)
     assert r.exit_code == 2 and said in r.stderr, r.output

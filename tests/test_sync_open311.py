@@ -17,9 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from backend.cli import app
 from backend.core.clock import ManualClock
 from backend.core.config import Settings
 from backend.domain.commands import action_command, create_command
@@ -120,22 +118,6 @@ def source(tmp_path: Path, small_city, private_redis) -> Iterator[Source]:
         system.db.dispose()
 
 
-@pytest.fixture
-def sync_cli(settings):
-    env = {
-        "DATABASE_URL": settings.effective_database_url,
-        "REDIS_URL": settings.redis_url,
-        "GRIDWATCH_VAR": str(settings.var_dir),
-        "GRIDWATCH_REDIS_PREFIX": settings.key_prefix,
-        "GRIDWATCH_POLICY": None,
-    }
-
-    def run(*args: str) -> Any:
-        return CliRunner().invoke(app, ["sync", "open311", *args], env=env, catch_exceptions=False)
-
-    return run
-
-
 def synced(system, url: str) -> dict[str, Any]:
     prefix = source_name(url) + ":"
     with system.db.connect() as conn:
@@ -218,3 +200,33 @@ def test_interrupted_sync_keeps_its_place_and_full_pages_are_split(system, sourc
     assert len(synced(system, source.url)) == 9
     assert done.imported == 9 - part and done.skipped == 0
     assert set(synced(system, source.url)) == {str(i) for i in ids}
+
+
+def test_the_open311_feed_answers_what_changed_in_a_window(system):
+    """``updated_after`` / ``updated_before``: the cases changed in that window, whenever they
+    were reported (no 90-day window of report times), and 400 for a window backwards."""
+    from fastapi.testclient import TestClient
+
+    from backend.api.app import create_api
+    from tests.helpers import report
+
+    old = report(system)  # reported at the test clock's now, long before the change below
+    with TestClient(create_api(system)) as client:
+        base = "/open311/v2/requests.json"
+        now = system.clock.now()
+        window = {
+            "updated_after": (now - timedelta(minutes=1)).isoformat(),
+            "updated_before": (now + timedelta(minutes=1)).isoformat(),
+        }
+        got = client.get(base, params=window)
+        assert got.status_code == 200
+        assert [r["service_request_id"] for r in got.json()] == [str(old)]
+        later = {
+            "updated_after": (now + timedelta(minutes=1)).isoformat(),
+            "updated_before": (now + timedelta(days=400)).isoformat(),
+        }
+        assert client.get(base, params=later).json() == []
+        backwards = {"updated_after": window["updated_before"], "updated_before": now.isoformat()}
+        bad = client.get(base, params=backwards)
+        assert bad.status_code == 400 and "updated_before is before" in bad.text
+        assert client.get(base, params={"updated_after": "yesterday"}).status_code == 400

@@ -924,6 +924,32 @@ TEXT: dict[str, tuple[str, str]] = {
         "{column}：{n} 个值不是该列的格式，按其他格式读取",
         "{column}: {n} value(s) not in the column's format, read by another format",
     ),
+    "import_counts": (
+        "读取 {rows} 行；导入 {imported}；此前已导入 {already}；跳过（问题行见上）{skipped}",
+        "rows read: {rows}; imported: {imported}; already imported: {already}; "
+        "skipped (bad rows, listed above): {skipped}",
+    ),
+    "import_closed": (
+        "已办结 {closed}；已撤销 {cancelled}",
+        "closed: {closed}; cancelled: {cancelled}",
+    ),
+    "import_close_proxy": (
+        "已办结但无办结时间、以 {column} 作为办结时间的：{n}",
+        "closed with no close date, closed at their {column} instead: {n}",
+    ),
+    "import_close_unknown": (
+        "已办结但完全没有办结时间的（计入办结，不计入办结用时）：{n}",
+        "closed with no close date at all (counted closed, left out of the time-to-close "
+        "figures): {n}",
+    ),
+    "import_no_coordinates": (
+        "没有可用坐标（按地址定位）的行：{n}",
+        "rows without usable coordinates (located by address): {n}",
+    ),
+    "import_default_category": (
+        "映射文件中没有的诉求类型，归入其默认类别：{n} 行：{top}",
+        "request types not in the mapping file, given its default category: {n} rows: {top}",
+    ),
     "import_triage": (
         "无法确定类别或地点、转入人工分拨（待分拨）的行：{n}；此前已转入的：{again}",
         "rows the text parser was not sure of, left in the triage queue: {n}; "

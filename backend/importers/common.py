@@ -309,29 +309,31 @@ class Summary:
     fatal: str | None = None
 
     def lines(self, lang: str = "en") -> list[str]:
+        """The summary, in ``lang``, through the translation table."""
         out = [t(key, lang, **kw) for key, kw in self.dates]
-        out += [
-            f"rows read: {self.rows:,}; imported: {self.imported:,}; already imported: "
-            f"{self.already:,}; skipped (bad rows, listed above): {self.skipped:,}",
-            f"closed: {self.closed:,}; cancelled: {self.cancelled:,}",
-        ]
+        out.append(
+            t(
+                "import_counts",
+                lang,
+                rows=f"{self.rows:,}",
+                imported=f"{self.imported:,}",
+                already=f"{self.already:,}",
+                skipped=f"{self.skipped:,}",
+            )
+        )
+        out.append(
+            t("import_closed", lang, closed=f"{self.closed:,}", cancelled=f"{self.cancelled:,}")
+        )
         for col, n in self.close_from_proxy.most_common():
-            out.append(f"closed with no close date, closed at their {col} instead: {n:,}")
+            out.append(t("import_close_proxy", lang, column=col, n=f"{n:,}"))
         if self.close_unknown:
-            out.append(
-                f"closed with no close date at all (counted closed, left out of the "
-                f"time-to-close figures): {self.close_unknown:,}"
-            )
+            out.append(t("import_close_unknown", lang, n=f"{self.close_unknown:,}"))
         if self.no_coordinates:
-            out.append(
-                f"rows without usable coordinates (located by address): {self.no_coordinates:,}"
-            )
+            out.append(t("import_no_coordinates", lang, n=f"{self.no_coordinates:,}"))
         if self.default_category:
-            top = ", ".join(f"{t!r} ({n})" for t, n in self.default_category.most_common(8))
-            out.append(
-                f"request types not in the mapping file, given its default category: "
-                f"{sum(self.default_category.values()):,} rows: {top}"
-            )
+            top = ", ".join(f"{k!r} ({n})" for k, n in self.default_category.most_common(8))
+            total = f"{sum(self.default_category.values()):,}"
+            out.append(t("import_default_category", lang, n=total, top=top))
         if self.triage or self.triage_already:
             out.append(
                 t("import_triage", lang, n=f"{self.triage:,}", again=f"{self.triage_already:,}")

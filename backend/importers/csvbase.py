@@ -95,6 +95,25 @@ def closing(
     return None, "unknown"
 
 
+def sniff_encoding(stream: IO[bytes]) -> str:
+    """UTF-8 (with or without a BOM), unless the file's first block is not UTF-8 and is
+    GB18030: what Chinese spreadsheet software writes when it saves "CSV" (GBK is a subset)."""
+    peek = getattr(stream, "peek", None)
+    head = peek(1 << 16)[: 1 << 16] if peek else b""
+    try:
+        head.decode("utf-8")
+        return "utf-8-sig"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 3:  # a character cut by the block's end
+            return "utf-8-sig"
+    try:
+        head.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 1:
+            return "utf-8-sig"  # neither: read as UTF-8, bad bytes become U+FFFD
+    return "gb18030"
+
+
 def _values(rows: list[Row], col: str) -> list[str]:
     """The column's readable values (a value refused here is refused again, with its line,
     when its row is read)."""
@@ -168,7 +187,8 @@ class CsvImporter(Importer):
 
     def csv_rows(self, stream: IO[bytes]) -> Iterator[Row]:
         # undecodable bytes become U+FFFD rather than ending the import
-        text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+        encoding = sniff_encoding(stream)
+        text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
         reader = csv.reader(text)
         try:
             header = next(reader)
