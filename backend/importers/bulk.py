@@ -31,6 +31,29 @@ from backend.store.writeturn import WriteTurn
 from backend.system import System
 
 
+class PlannerStatistics:
+    """PostgreSQL plans by its statistics, which autovacuum refreshes only now and then: a
+    table filled by a long import still looks nearly empty to the planner, and each batch's
+    look-up of refs becomes a scan of the whole table (an import of 100,000 rows slowed to a
+    crawl on either road). So the tables are analysed whenever the import has doubled what
+    they held when last analysed (ANALYZE reads a sample: a fraction of a second)."""
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+        self.pg = system.db.dialect.name == "postgresql"
+        self.written = 0
+        self.analyzed_at = 0
+
+    def grew(self, cases: int) -> None:
+        self.written += cases
+        if not self.pg or self.written < max(2 * self.analyzed_at, 10_000):
+            return
+        with self.system.db.begin() as conn:
+            for table in ("cases", "case_events", "processed_commands"):
+                conn.exec_driver_sql(f"ANALYZE {table}")
+        self.analyzed_at = self.written
+
+
 @dataclass(slots=True)
 class Outcome:
     """What became of one record's commands."""
@@ -49,8 +72,7 @@ class BulkWriter:
         self.deadlines = system.deadlines
         self.sql = CaseSQL(system.db.dialect.name)
         self.turn = WriteTurn(system.db)
-        self.written = 0
-        self.analyzed_at = 0
+        self.statistics = PlannerStatistics(system)
 
     def write(self, groups: Sequence[list[Command]]) -> list[Outcome]:
         """Apply each group of commands; one Outcome per group, in order."""
@@ -86,8 +108,7 @@ class BulkWriter:
                 self.sql.insert_events(conn, events)
         finally:
             self.turn.give_back()
-        self.written += len(new_cases)
-        self._keep_statistics()
+        self.statistics.grew(len(new_cases))
         if new_cases:
             # no delta per historical case: burn a sequence number, so live screens see a
             # gap at their next message and fetch a fresh snapshot
@@ -99,19 +120,6 @@ class BulkWriter:
                 [groups[i] for i in engine_path], [outcomes[i] for i in engine_path]
             )
         return outcomes
-
-    def _keep_statistics(self) -> None:
-        """PostgreSQL plans by its statistics, which autovacuum refreshes only now and then:
-        a table filled by COPY still looks nearly empty, and each batch's look-up of refs
-        becomes a scan of the whole table (the import slows to a crawl as it grows). So the
-        tables are analysed whenever the import has doubled what they held when last analysed
-        (a sample of rows: a fraction of a second)."""
-        if not self.sql.pg or self.written < max(2 * self.analyzed_at, 10_000):
-            return
-        with self.system.db.begin() as conn:
-            for table in ("cases", "case_events", "processed_commands"):
-                conn.exec_driver_sql(f"ANALYZE {table}")
-        self.analyzed_at = self.written
 
     def _replay(
         self,

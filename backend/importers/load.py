@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from backend.core.errors import GridwatchError
 from backend.domain.commands import Command
-from backend.importers.bulk import BulkWriter, Outcome
+from backend.importers.bulk import BulkWriter, Outcome, PlannerStatistics
 from backend.importers.common import (
     CountingReader,
     Importer,
@@ -34,6 +34,8 @@ BULK_BATCH = 5000
 def _engine_writer(system: System) -> Callable[[list[list[Command]]], list[Outcome]]:
     """The old road: every batch through ``engine.apply``, as live commands go."""
 
+    statistics = PlannerStatistics(system)
+
     def write(groups: list[list[Command]]) -> list[Outcome]:
         results = system.engine.apply([c for g in groups for c in g]).results
         out: list[Outcome] = []
@@ -43,6 +45,7 @@ def _engine_writer(system: System) -> Callable[[list[list[Command]]], list[Outco
             i += len(group)
             error = next((r.error for r in mine if not r.ok), None)
             out.append(Outcome(error, error is None and mine[0].skipped))
+        statistics.grew(sum(1 for o in out if o.error is None and not o.already))
         return out
 
     return write
