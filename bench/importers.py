@@ -171,11 +171,13 @@ def plain_write(source: System, backend: str, rows_per_tx: int) -> tuple[float, 
                 src_cur.execute(f"SELECT * FROM {table} LIMIT 0")
                 cols = tuple(d[0] for d in src_cur.description)
             names = ", ".join(cols)
-            src_cur.execute(f"SELECT {names} FROM {table}")
+            # PostgreSQL: a server-side cursor, so a million rows are not all fetched at once
+            rows_cur = src.connection.cursor(name=f"plain_{table}") if sql.pg else src_cur
+            rows_cur.execute(f"SELECT {names} FROM {table}")
             insert = f"INSERT INTO {table} ({names}) VALUES ({', '.join([ph] * len(cols))})"
             copy = f"COPY {table} ({names}) FROM STDIN"
             while True:
-                chunk = src_cur.fetchmany(rows_per_tx * (3 if table == "case_events" else 1))
+                chunk = rows_cur.fetchmany(rows_per_tx * (3 if table == "case_events" else 1))
                 if not chunk:
                     break
                 chunk = [tuple(map(_as_sql, r)) for r in chunk]  # prepared: not timed
@@ -185,6 +187,8 @@ def plain_write(source: System, backend: str, rows_per_tx: int) -> tuple[float, 
                     sql.write_rows(cur, insert, copy, chunk)
                 elapsed += time.perf_counter() - started
                 written += len(chunk)
+            if rows_cur is not src_cur:
+                rows_cur.close()
         src_cur.close()
     target.db.dispose()
     return elapsed, written
