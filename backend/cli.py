@@ -32,6 +32,8 @@ user_app = typer.Typer(help="People who sign in to the screens.")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(dead_app, name="deadletters")
+sync_app = typer.Typer(help="Pull cases from another city's system, incrementally.")
+app.add_typer(sync_app, name="sync")
 
 CITY_KINDS = ("small", "shangrao", "jizhou")  # backend/refdata/generator.py, sim/profiles.py
 log = logging.getLogger("gridwatch")
@@ -557,23 +559,67 @@ def dead_replay(ids: Annotated[list[str] | None, typer.Argument()] = None) -> No
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="the export to load")],
-    format: Annotated[str, typer.Option("--format", help="la311 | nyc311 | open311")],
+    format: Annotated[
+        str, typer.Option("--format", help="la311 | nyc311 | open311 | table (with --mapping)")
+    ],
     mapping: Annotated[
-        Path | None, typer.Option(help="YAML: request types, channels, units")
+        Path | None, typer.Option(help="YAML: columns (table), request types, channels, units")
     ] = None,
     tz: Annotated[str | None, typer.Option(help="zone of times without an offset")] = None,
-    batch: Annotated[int, typer.Option(min=1, max=5000, help="records per engine batch")] = 500,
+    date_format: Annotated[
+        str | None,
+        typer.Option(help="force the dates' format: ymd | mdy | dmy | excel | a strptime pattern"),
+    ] = None,
+    batch: Annotated[
+        int | None, typer.Option(min=1, max=50000, help="records per SQL transaction")
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="stop after this many rows")] = None,
     progress: Annotated[bool, typer.Option(help="progress bar on stderr")] = True,
+    bulk: Annotated[
+        bool, typer.Option(help="bulk writes (default), or --no-bulk: through the engine")
+    ] = True,
 ) -> None:
-    """Load historical cases from a civic-data export (MyLA311 or NYC 311 CSV, Open311 JSON).
-    Bad rows are listed as file:line:column and skipped; exit 3 when any were."""
+    """Load historical cases from a civic-data export (MyLA311 or NYC 311 CSV, Open311 JSON, a
+    CSV or .xlsx with its own columns named by --mapping). Bad rows are listed as
+    file:line:column and skipped; exit 3 when any were."""
     from backend.importers.run import import_file
 
     system = _system()
     _policy_or_fail(system)
     code = import_file(
-        system, file, format, mapping=mapping, tz=tz, batch=batch, limit=limit, progress=progress
+        system,
+        file,
+        format,
+        mapping=mapping,
+        tz=tz,
+        date_format=date_format,
+        batch=batch,
+        limit=limit,
+        progress=progress,
+        bulk=bulk,
+    )
+    raise typer.Exit(code)
+
+
+@sync_app.command("open311")
+def sync_open311(
+    url: Annotated[str, typer.Argument(help="the GeoReport v2 base, e.g. https://…/open311/v2")],
+    since: Annotated[
+        str | None, typer.Option(help="first run: from this date (later runs continue)")
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="YAML: service codes, channels, units")
+    ] = None,
+    timeout: Annotated[float, typer.Option(min=1.0, help="seconds per HTTP request")] = 30.0,
+) -> None:
+    """Pull another city's Open311 server: what changed since the last run (or --since), a
+    window at a time; safe to interrupt and run again."""
+    from backend.importers.sync import run_sync
+
+    system = _system()
+    _policy_or_fail(system)
+    code = run_sync(
+        system, url, since=since, mapping=mapping, timeout=timeout, out=sys.stdout, err=sys.stderr
     )
     raise typer.Exit(code)
 

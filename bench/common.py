@@ -36,12 +36,15 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def fresh_system(backend: str, city: str = "small", start: datetime | None = None) -> System:
-    """A System on an empty database ('sqlite' or 'postgres') with ``city`` loaded."""
+def fresh_system(
+    backend: str, city: str = "small", start: datetime | None = None, pg_url: str | None = None
+) -> System:
+    """A System on an empty database ('sqlite' or 'postgres': ``pg_url``, else BENCH_PG_URL)
+    with ``city`` loaded."""
     start = start or datetime(2026, 11, 23, 9, 0, tzinfo=TZ)
     var = Path(tempfile.mkdtemp(prefix="gwbench-"))
     if backend == "postgres":
-        url = os.environ.get("BENCH_PG_URL", PG_URL)
+        url = pg_url or os.environ.get("BENCH_PG_URL", PG_URL)
         eng = make_engine(url)
         with eng.begin() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))

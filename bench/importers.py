@@ -1,13 +1,20 @@
-"""Import throughput (rows per second) of ``gridwatch import`` beside a plain CSV parse of the
-same file, measured in the same run.
+"""Import throughput (rows per second) of ``gridwatch import`` on SQLite and PostgreSQL, beside
+two baselines measured in the same run:
 
-    python -m bench.importers [--rows 20000] [--format nyc311|la311] [--backend sqlite|postgres]
+- a plain CSV parse of the same file (how fast the file can be read at all);
+- a plain write of the very rows the import wrote (cases, events, processed commands), prepared
+  in advance and written with COPY (PostgreSQL) or executemany (SQLite) in the same big
+  transactions: how fast the database takes them, with no reading and no state machine.
+
+    BENCH_PG_URL=postgresql://postgres@127.0.0.1:5432/gw13bench \
+        python -m bench.importers [--rows 1000000] [--backend sqlite postgres] [--engine]
 
 The file is written first with the real column names of the export and a realistic mix: 70%
 closed (some with no close date, some with the 1900 placeholder), a few cancelled, blank
 coordinates in 10%, 25 request types of which 20% are not in the mapping file. The import is
-timed end to end: reading, mapping, engine commands (create + close), one SQL transaction per
-500 records, live publishes.
+timed end to end: reading, mapping, the state machine (create + close), the SQL writes.
+``--engine`` also times the old road (every batch through the engine) on the same file.
+Peak memory (max RSS) is printed beside each figure.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ import argparse
 import csv
 import io
 import json
+import os
 import random
+import resource
 import tempfile
 import time
 from datetime import datetime, timedelta
@@ -24,9 +33,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
+from sqlalchemy import text
+
 from backend.core.runtime import tune_gc
 from backend.importers import FORMATS
-from backend.importers.common import Mapping, run_import
+from backend.importers.common import Mapping
+from backend.importers.load import BULK_BATCH, run_import
+from backend.store.fastsql import EVENT_FIELDS, CaseSQL
+from backend.system import System
 from bench.common import fresh_system, machine
 
 NYC_TYPES = (
@@ -127,39 +142,125 @@ def plain_parse(path: Path) -> float:
     return time.perf_counter() - started
 
 
+#: what the plain write copies, table by table (the import's own rows, read back)
+TABLES = {
+    "processed_commands": ("command_id", "applied_at"),
+    "cases": None,  # every column
+    "case_events": ("case_id", *[c for c in EVENT_FIELDS if c != "case_id"]),
+}
+
+
+#: the plain write's own database (fresh_system empties the one it is given)
+PLAIN_PG_URL = os.environ.get(
+    "BENCH_PG_PLAIN_URL", "postgresql://postgres@127.0.0.1:5432/gw13plain"
+)
+
+
+def plain_write(source: System, backend: str, rows_per_tx: int) -> tuple[float, int]:
+    """Copy the rows ``source``'s import wrote into a fresh database, a transaction per
+    ``rows_per_tx`` source rows' worth; only the writes are timed. (seconds, rows written)"""
+    target = fresh_system(backend, pg_url=PLAIN_PG_URL)
+    sql = CaseSQL(target.db.dialect.name)
+    ph = "%s" if sql.pg else "?"
+    elapsed = 0.0
+    written = 0
+    with source.db.connect() as src:
+        src_cur = src.connection.cursor()
+        for table, cols in TABLES.items():
+            if cols is None:
+                src_cur.execute(f"SELECT * FROM {table} LIMIT 0")
+                cols = tuple(d[0] for d in src_cur.description)
+            names = ", ".join(cols)
+            # PostgreSQL: a server-side cursor, so a million rows are not all fetched at once
+            rows_cur = src.connection.cursor(name=f"plain_{table}") if sql.pg else src_cur
+            rows_cur.execute(f"SELECT {names} FROM {table}")
+            insert = f"INSERT INTO {table} ({names}) VALUES ({', '.join([ph] * len(cols))})"
+            copy = f"COPY {table} ({names}) FROM STDIN"
+            while True:
+                chunk = rows_cur.fetchmany(rows_per_tx * (3 if table == "case_events" else 1))
+                if not chunk:
+                    break
+                chunk = [tuple(map(_as_sql, r)) for r in chunk]  # prepared: not timed
+                started = time.perf_counter()
+                with target.db.begin() as conn:
+                    cur = conn.connection.cursor()
+                    sql.write_rows(cur, insert, copy, chunk)
+                elapsed += time.perf_counter() - started
+                written += len(chunk)
+            if rows_cur is not src_cur:
+                rows_cur.close()
+        src_cur.close()
+    target.db.dispose()
+    return elapsed, written
+
+
+def _as_sql(v: Any) -> Any:
+    """JSON read back as Python (PostgreSQL) goes back as its text."""
+    return orjson.dumps(v).decode() if isinstance(v, dict | list) else v
+
+
+def max_rss_mb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+def run_one(
+    path: Path, fmt: str, backend: str, rows: int, bulk: bool
+) -> tuple[dict[str, Any], System]:
+    system = fresh_system(backend)
+    cls = FORMATS[fmt]
+    mapping = Mapping.for_format(fmt, set(system.ref.categories), cls.default_channel)
+    importer = cls(path, ZoneInfo(cls.default_tz))
+    started = time.perf_counter()
+    summary = run_import(system, importer, mapping, err=io.StringIO(), bulk=bulk)
+    elapsed = time.perf_counter() - started
+    return {
+        "road": "bulk" if bulk else "engine",
+        "rows": summary.rows,
+        "imported": summary.imported,
+        "skipped": summary.skipped,
+        "seconds": round(elapsed, 1),
+        "import_rows_per_s": round(summary.rows / elapsed),
+        "max_rss_mb": max_rss_mb(),
+    }, system
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--rows", type=int, default=20_000)
+    ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--format", choices=("nyc311", "la311"), default="nyc311")
-    ap.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    ap.add_argument("--backend", nargs="+", choices=("sqlite", "postgres"), default=["sqlite"])
+    ap.add_argument("--engine", action="store_true", help="also time the old road")
     args = ap.parse_args()
     tune_gc()
     rng = random.Random(11)
     path = Path(tempfile.mkdtemp(prefix="gwimport-")) / f"{args.format}.csv"
     (write_nyc if args.format == "nyc311" else write_la)(path, args.rows, rng)
-    baseline = plain_parse(path)
-    system = fresh_system(args.backend)
-    cls = FORMATS[args.format]
-    mapping = Mapping.for_format(args.format, set(system.ref.categories), cls.default_channel)
-    importer = cls(path, ZoneInfo(cls.default_tz))
-    started = time.perf_counter()
-    summary = run_import(system, importer, mapping, err=io.StringIO())
-    elapsed = time.perf_counter() - started
-    out: dict[str, Any] = {
-        "bench": "importers",
-        "format": args.format,
-        "backend": args.backend,
-        "machine": machine(),
-        "rows": summary.rows,
-        "imported": summary.imported,
-        "skipped": summary.skipped,
-        "file_mb": round(path.stat().st_size / 2**20, 1),
-        "plain_csv_rows_per_s": round(args.rows / baseline),
-        "import_rows_per_s": round(summary.rows / elapsed),
-        "import_over_plain": round(baseline / elapsed, 4),
-    }
-    print(json.dumps(out))
-    system.db.dispose()
+    parse = plain_parse(path)
+    for backend in args.backend:
+        roads = [True, False] if args.engine else [True]
+        for bulk in roads:
+            out, system = run_one(path, args.format, backend, args.rows, bulk)
+            record: dict[str, Any] = {
+                "bench": "importers",
+                "format": args.format,
+                "backend": backend,
+                "machine": machine(),
+                "file_mb": round(path.stat().st_size / 2**20, 1),
+                "plain_csv_rows_per_s": round(args.rows / parse),
+                **out,
+            }
+            if bulk:
+                with system.db.connect() as conn:
+                    n_events = conn.execute(text("SELECT count(*) FROM case_events")).scalar_one()
+                seconds, written = plain_write(system, backend, BULK_BATCH)
+                record["sql_rows_written"] = written
+                record["events"] = n_events
+                record["plain_write_rows_per_s"] = round(args.rows / seconds)
+                record["import_over_plain_write"] = round(
+                    record["import_rows_per_s"] / record["plain_write_rows_per_s"], 3
+                )
+            print(json.dumps(record), flush=True)
+            system.db.dispose()
 
 
 if __name__ == "__main__":

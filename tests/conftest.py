@@ -12,13 +12,16 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import redis
 from sqlalchemy import Engine, text
+from typer.testing import CliRunner
 
 from backend.bus.connection import connect, shutdown_embedded
+from backend.cli import app
 from backend.core.clock import ManualClock
 from backend.core.config import Settings
 from backend.refdata.generator import generate_city
@@ -116,3 +119,38 @@ def system(settings: Settings, clock: ManualClock) -> Iterator[System]:
     s = System(settings, clock)
     yield s
     s.db.dispose()
+
+
+def cli_env(settings: Settings) -> dict[str, str | None]:
+    """The environment a ``gridwatch`` command needs to run on the test's database and Redis."""
+    return {
+        "DATABASE_URL": settings.effective_database_url,
+        "REDIS_URL": settings.redis_url,
+        "GRIDWATCH_VAR": str(settings.var_dir),
+        "GRIDWATCH_REDIS_PREFIX": settings.key_prefix,
+        "GRIDWATCH_POLICY": None,
+    }
+
+
+@pytest.fixture
+def cli(settings: Settings) -> Any:
+    """``gridwatch import … --no-progress`` on the test's database and Redis."""
+    env = cli_env(settings)
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(
+            app, ["import", *args, "--no-progress"], env=env, catch_exceptions=False
+        )
+
+    return run
+
+
+@pytest.fixture
+def sync_cli(settings: Settings) -> Any:
+    """``gridwatch sync open311 …`` on the test's database and Redis."""
+    env = cli_env(settings)
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(app, ["sync", "open311", *args], env=env, catch_exceptions=False)
+
+    return run

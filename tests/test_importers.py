@@ -75,25 +75,6 @@ def write_csv(path, columns, rows: list[dict[str, str]]) -> None:
             w.writerow({c: r.get(c, "") for c in columns})
 
 
-@pytest.fixture
-def cli(settings):
-    env = {
-        "DATABASE_URL": settings.effective_database_url,
-        "REDIS_URL": settings.redis_url,
-        "GRIDWATCH_VAR": str(settings.var_dir),
-        "GRIDWATCH_REDIS_PREFIX": settings.key_prefix,
-        "GRIDWATCH_POLICY": None,
-    }
-    runner = CliRunner()
-
-    def run(*args: str) -> Any:
-        return runner.invoke(
-            app, ["import", *args, "--no-progress"], env=env, catch_exceptions=False
-        )
-
-    return run
-
-
 def rows_of(system) -> dict[str, Any]:
     with system.db.connect() as conn:
         return {r["ref"]: r for r in conn.execute(select(cases)).mappings()}

@@ -952,6 +952,76 @@ TEXT: dict[str, tuple[str, str]] = {
         "屏幕显示受理最多的 {shown} 个单位（共 {n} 个），全部单位见 CSV / XLSX。",
         "The {shown} units with most cases of {n}; the CSV and XLSX hold them all.",
     ),
+    # gridwatch import / sync (the command line)
+    "import_date_format": ("日期格式 {how}", "dates {how}"),
+    "import_date_ambiguous": (
+        "{column}：样本中没有日或月大于 12 的值，无法判断月日顺序，按 {order} 读取；"
+        "如不对，请用 --date-format 指定",
+        "{column}: no value in the sample shows whether the month or the day comes first; "
+        "read as {order} (the source's own convention); use --date-format if that is wrong",
+    ),
+    "import_date_other": (
+        "{column}：{n} 个值不是该列的格式，按其他格式读取",
+        "{column}: {n} value(s) not in the column's format, read by another format",
+    ),
+    "import_counts": (
+        "读取 {rows} 行；导入 {imported}；此前已导入 {already}；跳过（问题行见上）{skipped}",
+        "rows read: {rows}; imported: {imported}; already imported: {already}; "
+        "skipped (bad rows, listed above): {skipped}",
+    ),
+    "import_closed": (
+        "已办结 {closed}；已撤销 {cancelled}",
+        "closed: {closed}; cancelled: {cancelled}",
+    ),
+    "import_close_proxy": (
+        "已办结但无办结时间、以 {column} 作为办结时间的：{n}",
+        "closed with no close date, closed at their {column} instead: {n}",
+    ),
+    "import_close_unknown": (
+        "已办结但完全没有办结时间的（计入办结，不计入办结用时）：{n}",
+        "closed with no close date at all (counted closed, left out of the time-to-close "
+        "figures): {n}",
+    ),
+    "import_no_coordinates": (
+        "没有可用坐标（按地址定位）的行：{n}",
+        "rows without usable coordinates (located by address): {n}",
+    ),
+    "import_default_category": (
+        "映射文件中没有的诉求类型，归入其默认类别：{n} 行：{top}",
+        "request types not in the mapping file, given its default category: {n} rows: {top}",
+    ),
+    "import_triage": (
+        "无法确定类别或地点、转入人工分拨（待分拨）的行：{n}；此前已转入的：{again}",
+        "rows the text parser was not sure of, left in the triage queue: {n}; "
+        "there already: {again}",
+    ),
+    "import_table_needs_mapping": (
+        "--format table 需要 --mapping 文件，说明各列对应哪个字段",
+        "--format table needs --mapping FILE.yaml naming the columns",
+    ),
+    "import_bad_tz": (
+        "--tz {tz} 不是时区（例如 Asia/Shanghai）",
+        "--tz {tz} is not a time zone (e.g. America/New_York)",
+    ),
+    "import_bad_date_format": (
+        "--date-format 须为 {families} 之一，或 strptime 格式（如 %Y/%m/%d %H:%M）",
+        "--date-format must be one of {families}, or a strptime pattern (e.g. %Y/%m/%d %H:%M)",
+    ),
+    "sync_bad_url": ("{url} 不是 http(s) 地址", "{url} is not an http(s) URL"),
+    "sync_bad_since": (
+        "--since {since} 不是日期时间（例如 2024-01-01 或 2024-01-01T00:00:00+08:00）",
+        "--since {since} is not a date and time (e.g. 2024-01-01 or 2024-01-01T00:00:00Z)",
+    ),
+    "sync_resume": (
+        "已同步至 {cursor}；再次运行同一命令即从此处继续",
+        "synced up to {cursor}; run the same command again to continue from there",
+    ),
+    "sync_summary": (
+        "时间窗 {windows} 个；收到 {received} 件；新增或更新 {imported} 件；已有 {already} 件；"
+        "跳过 {skipped} 件；已同步至 {cursor}",
+        "windows: {windows}; requests received: {received}; new or changed: {imported}; "
+        "already here: {already}; skipped: {skipped}; synced up to {cursor}",
+    ),
 }
 TEXT.update(HALL_TEXT)
 

@@ -129,10 +129,15 @@ class ReopenedData(TypedDict):
     reopen_count: int
 
 
-class ClosedImportData(TypedDict):
-    """An imported record closed in its source system; ``time_known`` false: no close time."""
-
+class _ClosedImportFields(TypedDict):
     time_known: bool
+
+
+class ClosedImportData(_ClosedImportFields, total=False):
+    """An imported record closed in its source system; ``time_known`` false: no close time;
+    ``rating``: the citizen's rating the source recorded, when it did."""
+
+    rating: str
 
 
 class EscalatedData(TypedDict):

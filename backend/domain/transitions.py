@@ -514,7 +514,10 @@ def act_close_imported(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
     known = p.get("time_known", True)
     if not isinstance(known, bool):
         raise CommandInvalid({"time_known": "true or false"})
+    rating = _rating(p) if p.get("rating") is not None else None
     old = _set_status(case, ctx, Status.CLOSED)
+    if rating is not None:  # the source's own satisfaction survey (12345: 满意度)
+        case.rating = rating.value
     case.completed_at = ctx.now if known else None
     case.closed_at = ctx.now if known else None
     case.prev_status = None
@@ -524,7 +527,9 @@ def act_close_imported(case: CaseState, ctx: Ctx, p: dict[str, Any]) -> None:
         ev.CLOSED,
         from_status=old,
         reason=_text(p, "reason") or "closed in the source system",
-        data=ev.ClosedImportData(time_known=known),
+        data=ev.ClosedImportData(time_known=known)
+        if rating is None
+        else ev.ClosedImportData(time_known=known, rating=rating.value),
     )
 
 

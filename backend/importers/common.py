@@ -16,9 +16,9 @@ A careful analyst's rules for messy rows:
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -31,21 +31,23 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from backend.core.i18n import t
 from backend.domain.commands import Command, action_command, create_command
 from backend.domain.vocabulary import Channel
-from backend.system import System
+from backend.importers.dates import DateReader
 
 MAPPINGS = Path(__file__).parent / "mappings"
 _NS = uuid.UUID("5b1f1f0e-6a57-4d41-9d0c-8c4c0a6f3111")  # command ids are stable per record
-_DATE_FORMATS = (
-    "%m/%d/%Y %I:%M:%S %p",  # MyLA311, NYC Open Data portal exports
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d",
-)
+_NS_BYTES = _NS.bytes
+
+
+def stable_id(name: str) -> str:
+    """``uuid.uuid5(_NS, name).hex``, without building UUID objects (two per row, and the ids
+    must stay exactly these: files imported before are recognised by them)."""
+    h = bytearray(hashlib.sha1(_NS_BYTES + name.encode("utf-8")).digest()[:16])
+    h[6] = (h[6] & 0x0F) | 0x50
+    h[8] = (h[8] & 0x3F) | 0x80
+    return h.hex()
 
 
 class ImportFatal(Exception):
@@ -87,6 +89,11 @@ class Record:
     lat: float | None
     lon: float | None
     status_text: str | None = None
+    category: str | None = None  # our category, decided by the reader (the text parser)
+    grid: str | None = None  # our grid, when the reader found one (the text parser)
+    rating: str | None = None  # the citizen's rating the source recorded (satisfied, …)
+    triage: str | None = None  # why a person must decide: no case, a triage report instead
+    parse: dict[str, Any] | None = None  # what the text parser found, kept with the report
 
 
 @dataclass
@@ -166,42 +173,9 @@ def _key(text: object) -> str:
 @lru_cache(maxsize=1024)  # the same few column names, looked up for every row
 def norm_column(name: str) -> str:
     """Column names match case-insensitively, and without spaces or underscores, so the
-    portal's "Unique Key" and the API's "unique_key" are the same column."""
-    return re.sub(r"[^0-9a-z]", "", name.lower())
-
-
-_US_TIME = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{2}):(\d{2}) ([AP]M)")
-
-
-def parse_time(text: str, tz: ZoneInfo) -> datetime:
-    text = text.strip()
-    m = _US_TIME.fullmatch(text)  # the portals' usual form, without strptime's cost
-    if m:
-        mo, d, y, h, mi, sec, ampm = m.groups()
-        hour = int(h) % 12 + (12 if ampm == "PM" else 0)
-        try:
-            dt = datetime(int(y), int(mo), int(d), hour, int(mi), int(sec), tzinfo=tz)
-        except ValueError:
-            raise ValueError(f"not a date and time: {text!r}") from None
-        if not 2000 <= dt.year <= 2099:
-            raise ValueError(f"year {dt.year} is outside 2000–2099: {text!r}")
-        return dt
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        for fmt in _DATE_FORMATS:
-            try:
-                dt = datetime.strptime(text, fmt)
-                break
-            except ValueError:
-                continue
-        else:
-            raise ValueError(f"not a date and time: {text!r}") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=tz)
-    if not 2000 <= dt.year <= 2099:
-        raise ValueError(f"year {dt.year} is outside 2000–2099: {text!r}")
-    return dt
+    portal's "Unique Key" and the API's "unique_key" are the same column. Letters of any
+    script count (工单编号 is a name too), punctuation and spacing do not."""
+    return re.sub(r"[\W_]", "", name.lower())
 
 
 def coordinate(text: str | None, lo: float, hi: float) -> float | None:
@@ -236,7 +210,7 @@ def commands_for(record: Record, source: str, mapping: Mapping) -> list[Command]
     cancelled at the source's time. Ids are stable, so importing a file again changes
     nothing, and a newer export closes what was open."""
     ref = f"{source}:{record.source_id}"[:80]
-    category = mapping.category(record.request_type)
+    category = record.category or mapping.category(record.request_type)
     case: dict[str, Any] = {
         "category": category,
         "description": record.description[:4000],
@@ -248,6 +222,8 @@ def commands_for(record: Record, source: str, mapping: Mapping) -> list[Command]
     unit = mapping.unit(record.department)
     if unit:
         case["unit"] = unit[:48]
+    if record.grid:
+        case["grid"] = record.grid
     if record.address:
         case["address"] = record.address[:300]
     if record.lat is not None and record.lon is not None:
@@ -259,7 +235,7 @@ def commands_for(record: Record, source: str, mapping: Mapping) -> list[Command]
             actor=actor,
             ref=ref,
             at=record.created,
-            command_id=uuid.uuid5(_NS, ref + "|create").hex,
+            command_id=stable_id(ref + "|create"),
         )
     ]
     if record.status == "closed":
@@ -267,14 +243,17 @@ def commands_for(record: Record, source: str, mapping: Mapping) -> list[Command]
         reason = f"source status: {record.status_text or 'Closed'}"
         if record.close_basis not in ("close", "unknown"):
             reason += f"; close time from {record.close_basis}"
+        params: dict[str, Any] = {"time_known": known, "reason": reason}
+        if record.rating:
+            params["rating"] = record.rating
         out.append(
             action_command(
                 "close_imported",
-                {"time_known": known, "reason": reason},
+                params,
                 ref=ref,
                 actor=actor,
                 at=record.closed if known else record.created,
-                command_id=uuid.uuid5(_NS, ref + "|close").hex,
+                command_id=stable_id(ref + "|close"),
             )
         )
     elif record.status == "cancelled":
@@ -285,7 +264,7 @@ def commands_for(record: Record, source: str, mapping: Mapping) -> list[Command]
                 ref=ref,
                 actor=actor,
                 at=record.closed or record.created,
-                command_id=uuid.uuid5(_NS, ref + "|cancel").hex,
+                command_id=stable_id(ref + "|cancel"),
             )
         )
     return out
@@ -324,35 +303,46 @@ class Summary:
     close_unknown: int = 0
     no_coordinates: int = 0
     default_category: Counter[str] = field(default_factory=Counter)
+    triage: int = 0
+    triage_already: int = 0
+    dates: list[tuple[str, dict[str, object]]] = field(default_factory=list)
     fatal: str | None = None
 
-    def lines(self) -> list[str]:
-        out = [
-            f"rows read: {self.rows:,}; imported: {self.imported:,}; already imported: "
-            f"{self.already:,}; skipped (bad rows, listed above): {self.skipped:,}",
-            f"closed: {self.closed:,}; cancelled: {self.cancelled:,}",
-        ]
+    def lines(self, lang: str = "en") -> list[str]:
+        """The summary, in ``lang``, through the translation table."""
+        out = [t(key, lang, **kw) for key, kw in self.dates]
+        out.append(
+            t(
+                "import_counts",
+                lang,
+                rows=f"{self.rows:,}",
+                imported=f"{self.imported:,}",
+                already=f"{self.already:,}",
+                skipped=f"{self.skipped:,}",
+            )
+        )
+        out.append(
+            t("import_closed", lang, closed=f"{self.closed:,}", cancelled=f"{self.cancelled:,}")
+        )
         for col, n in self.close_from_proxy.most_common():
-            out.append(f"closed with no close date, closed at their {col} instead: {n:,}")
+            out.append(t("import_close_proxy", lang, column=col, n=f"{n:,}"))
         if self.close_unknown:
-            out.append(
-                f"closed with no close date at all (counted closed, left out of the "
-                f"time-to-close figures): {self.close_unknown:,}"
-            )
+            out.append(t("import_close_unknown", lang, n=f"{self.close_unknown:,}"))
         if self.no_coordinates:
-            out.append(
-                f"rows without usable coordinates (located by address): {self.no_coordinates:,}"
-            )
+            out.append(t("import_no_coordinates", lang, n=f"{self.no_coordinates:,}"))
         if self.default_category:
-            top = ", ".join(f"{t!r} ({n})" for t, n in self.default_category.most_common(8))
+            top = ", ".join(f"{k!r} ({n})" for k, n in self.default_category.most_common(8))
+            total = f"{sum(self.default_category.values()):,}"
+            out.append(t("import_default_category", lang, n=total, top=top))
+        if self.triage or self.triage_already:
             out.append(
-                f"request types not in the mapping file, given its default category: "
-                f"{sum(self.default_category.values()):,} rows: {top}"
+                t("import_triage", lang, n=f"{self.triage:,}", again=f"{self.triage_already:,}")
             )
         return out
 
 
-ProgressFn = Callable[[int], None]
+#: (bytes read, rows read): what the progress bar shows
+ProgressFn = Callable[[int, int], None]
 
 
 class Importer:
@@ -362,101 +352,13 @@ class Importer:
     default_tz = "UTC"
     default_channel = "hotline"
 
-    def __init__(self, path: Path, tz: ZoneInfo) -> None:
+    #: the source's own month/day order, taken when a sample cannot tell (and reported)
+    day_first = False
+
+    def __init__(self, path: Path, tz: ZoneInfo, date_format: str | None = None) -> None:
         self.path = path
         self.tz = tz
+        self.dates = DateReader(tz, day_first=self.day_first, forced=date_format)
 
     def records(self, stream: IO[bytes], problems: list[RowError]) -> Iterator[Record]:
         raise NotImplementedError
-
-
-def run_import(
-    system: System,
-    importer: Importer,
-    mapping: Mapping,
-    *,
-    batch_size: int = 500,
-    limit: int | None = None,
-    progress: ProgressFn | None = None,
-    err: IO[str] | None = None,
-) -> Summary:
-    """Import every record of ``importer``'s file into the engine, ``batch_size`` records per
-    engine batch (one SQL transaction). Bad rows are written to ``err`` as they are found."""
-    err = err or sys.stderr
-    summary = Summary()
-    problems: list[RowError] = []
-    path = str(importer.path)
-
-    def report(e: RowError, new_row: bool = True) -> None:
-        if new_row:  # a row the reader could not make a record of (else: counted already)
-            summary.rows += 1
-        summary.skipped += 1
-        err.write(e.format(path) + "\n")
-
-    pending: list[tuple[Record, list[Command]]] = []
-
-    def take(rec: Record) -> bool:
-        summary.rows += 1
-        if rec.status == "closed":
-            summary.closed += 1
-            if rec.close_basis == "unknown":
-                summary.close_unknown += 1
-            elif rec.close_basis != "close":
-                summary.close_from_proxy[rec.close_basis] += 1
-        elif rec.status == "cancelled":
-            summary.cancelled += 1
-        if rec.lat is None:
-            summary.no_coordinates += 1
-        if not mapping.mapped(rec.request_type):
-            summary.default_category[rec.request_type] += 1
-            if mapping.default_category is None:
-                message = (
-                    f"request type {rec.request_type!r} is not in the mapping file "
-                    "and it names no default_category"
-                )
-                report(RowError(rec.line, 1, message), False)
-                return False
-        pending.append((rec, commands_for(rec, importer.source, mapping)))
-        return True
-
-    def flush() -> None:
-        if not pending:
-            return
-        cmds = [c for _, group in pending for c in group]
-        results = system.engine.apply(cmds).results
-        i = 0
-        for rec, group in pending:
-            mine = results[i : i + len(group)]
-            i += len(group)
-            first_error = next((r.error for r in mine if not r.ok), None)
-            if first_error is not None:
-                report(RowError(rec.line, 1, f"{rec.source_id}: {first_error}"), False)
-            elif mine[0].skipped:
-                summary.already += 1
-            else:
-                summary.imported += 1
-        pending.clear()
-
-    with importer.path.open("rb") as raw:
-        counted = CountingReader(raw)
-        stream = io.BufferedReader(counted, buffer_size=1 << 16)
-        try:
-            for rec in importer.records(stream, problems):
-                while problems:
-                    report(problems.pop(0))
-                if not take(rec):
-                    continue
-                if len(pending) >= batch_size:
-                    flush()
-                    if progress:
-                        progress(counted.count)
-                if limit is not None and summary.rows >= limit:
-                    break
-        except ImportFatal as exc:
-            summary.fatal = str(exc)  # what was read before the break is still imported
-        while problems:
-            report(problems.pop(0))
-        flush()
-        if progress:
-            progress(counted.count)
-    return summary

@@ -8,7 +8,6 @@ import io
 from collections.abc import Iterator
 from datetime import datetime
 from typing import IO
-from zoneinfo import ZoneInfo
 
 from backend.importers.common import (
     Importer,
@@ -18,9 +17,10 @@ from backend.importers.common import (
     RowProblem,
     coordinate,
     norm_column,
-    parse_time,
     point,
 )
+from backend.importers.dates import DateReader
+from backend.importers.xlsx import sheet_rows
 
 csv.field_size_limit(1 << 20)
 
@@ -28,16 +28,21 @@ csv.field_size_limit(1 << 20)
 class Row:
     """One CSV row with its columns by (normalised) name."""
 
-    def __init__(self, values: list[str], index: dict[str, int], line: int) -> None:
+    def __init__(
+        self, values: list[str], index: dict[str, int], line: int, dates: DateReader
+    ) -> None:
         self.values = values
         self.index = index
         self.line = line
+        self.dates = dates
 
     def get(self, name: str) -> str | None:
         i = self.index.get(norm_column(name))
         if i is None or i >= len(self.values):
             return None
         v = self.values[i].strip()
+        if "\x00" in v:  # PostgreSQL refuses NUL in text: the row is listed, not sent to SQL
+            raise RowProblem(i + 1, f"{name}: a NUL character is not text")
         return v or None
 
     def column(self, name: str) -> int:
@@ -49,9 +54,9 @@ class Row:
             raise RowProblem(self.column(name), f"{name} is empty")
         return v
 
-    def time(self, name: str, tz: ZoneInfo) -> datetime:
+    def time(self, name: str) -> datetime:
         try:
-            return parse_time(self.need(name), tz)
+            return self.dates.parse(name, self.need(name))
         except ValueError as exc:
             raise RowProblem(self.column(name), f"{name}: {exc}") from None
 
@@ -73,7 +78,7 @@ def source_status(text: str) -> str:
 
 
 def closing(
-    row: Row, created: datetime, tz: ZoneInfo, close_cols: tuple[str, ...]
+    row: Row, created: datetime, close_cols: tuple[str, ...]
 ) -> tuple[datetime | None, str]:
     """The close time of a closed request and where it came from (the close column, a proxy
     column, or unknown). Unreadable or earlier-than-created times are not close times."""
@@ -82,7 +87,7 @@ def closing(
         if raw is None:
             continue
         try:
-            t = parse_time(raw, tz)
+            t = row.dates.parse(col, raw)
         except ValueError:
             continue
         if t >= created:
@@ -90,13 +95,100 @@ def closing(
     return None, "unknown"
 
 
+def sniff_encoding(stream: IO[bytes]) -> str:
+    """UTF-8 (with or without a BOM), unless the file's first block is not UTF-8 and is
+    GB18030: what Chinese spreadsheet software writes when it saves "CSV" (GBK is a subset)."""
+    peek = getattr(stream, "peek", None)
+    head = peek(1 << 16)[: 1 << 16] if peek else b""
+    try:
+        head.decode("utf-8")
+        return "utf-8-sig"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 3:  # a character cut by the block's end
+            return "utf-8-sig"
+    try:
+        head.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 1:
+            return "utf-8-sig"  # neither: read as UTF-8, bad bytes become U+FFFD
+    return "gb18030"
+
+
+def _values(rows: list[Row], col: str) -> list[str]:
+    """The column's readable values (a value refused here is refused again, with its line,
+    when its row is read)."""
+    out: list[str] = []
+    for r in rows:
+        try:
+            v = r.get(col)
+        except RowProblem:
+            continue
+        if v is not None:
+            out.append(v)
+    return out
+
+
+#: rows read before any is imported, to decide each date column's format
+SAMPLE = 500
+
+
 class CsvImporter(Importer):
     #: columns without which the file cannot be read at all
     required: tuple[str, ...] = ()
+    #: columns holding dates, whose format is decided from a sample of the file
+    date_columns: tuple[str, ...] = ()
+
+    def header_index(self, header: list[str]) -> dict[str, int]:
+        """Columns by normalised name; ImportFatal when a required one is missing (the file
+        is not what --format says: stop at once)."""
+        index: dict[str, int] = {}
+        for i, name in enumerate(header):
+            index.setdefault(norm_column(str(name or "")), i)
+        missing = [c for c in self.required if norm_column(c) not in index]
+        if missing:
+            raise ImportFatal(
+                f"{self.path}:1: missing column(s) {', '.join(missing)} "
+                f"(is this a {self.source} export?)"
+            )
+        return index
+
+    def sampled(self, rows: Iterator[Row]) -> Iterator[Row]:
+        """The rows, after deciding each date column's format from the first SAMPLE."""
+        head: list[Row] = []
+        broken: ImportFatal | None = None
+        try:
+            for row in rows:
+                head.append(row)
+                if len(head) >= SAMPLE:
+                    break
+        except ImportFatal as exc:  # the rows before the break still import
+            broken = exc
+        for col in self.date_columns:
+            self.dates.detect(col, _values(head, col))
+        yield from head
+        if broken is not None:
+            raise broken
+        yield from rows
 
     def rows(self, stream: IO[bytes]) -> Iterator[Row]:
+        if self.path.suffix.lower() == ".xlsx":
+            return self.sampled(self.xlsx_rows())
+        return self.sampled(self.csv_rows(stream))
+
+    def xlsx_rows(self) -> Iterator[Row]:
+        """The first sheet's rows, as a CSV export of it would give them."""
+        sheet = sheet_rows(self.path)
+        first = next(sheet, None)
+        if first is None:
+            raise ImportFatal(f"{self.path}: the first sheet is empty")
+        index = self.header_index(first[1])
+        for line, values in sheet:
+            yield Row(values, index, line, self.dates)
+
+    def csv_rows(self, stream: IO[bytes]) -> Iterator[Row]:
         # undecodable bytes become U+FFFD rather than ending the import
-        text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+        encoding = sniff_encoding(stream)
+        text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
         reader = csv.reader(text)
         try:
             header = next(reader)
@@ -104,15 +196,7 @@ class CsvImporter(Importer):
             raise ImportFatal(f"{self.path}: the file is empty") from None
         except (csv.Error, UnicodeDecodeError) as exc:
             raise ImportFatal(f"{self.path}:1: cannot read the header: {exc}") from None
-        index: dict[str, int] = {}
-        for i, name in enumerate(header):
-            index.setdefault(norm_column(name), i)
-        missing = [c for c in self.required if norm_column(c) not in index]
-        if missing:
-            raise ImportFatal(
-                f"{self.path}:1: missing column(s) {', '.join(missing)} "
-                f"(is this a {self.source} export?)"
-            )
+        index = self.header_index(header)
         while True:
             start = reader.line_num + 1
             try:
@@ -123,7 +207,7 @@ class CsvImporter(Importer):
                 raise ImportFatal(f"{self.path}:{start}: unreadable CSV: {exc}") from None
             if not any(v.strip() for v in values):
                 continue
-            yield Row(values, index, start)
+            yield Row(values, index, start, self.dates)
 
     def records(self, stream: IO[bytes], problems: list[RowError]) -> Iterator[Record]:
         for row in self.rows(stream):

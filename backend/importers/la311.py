@@ -14,17 +14,18 @@ _STREET = ("HouseNumber", "Direction", "StreetName", "Suffix")
 class LA311(CsvImporter):
     source = "la311"
     default_tz = "America/Los_Angeles"
+    date_columns = ("CreatedDate", "UpdatedDate", "ClosedDate")
     required = ("SRNumber", "CreatedDate", "RequestType")
 
     def record(self, row: Row) -> Record:
         sr = row.need("SRNumber")
-        created = row.time("CreatedDate", self.tz)
+        created = row.time("CreatedDate")
         request_type = row.need("RequestType")
         status_text = row.get("Status") or ""
         status = source_status(status_text)
         closed, basis = None, "close"
         if status != "open":
-            closed, basis = closing(row, created, self.tz, ("ClosedDate", "UpdatedDate"))
+            closed, basis = closing(row, created, ("ClosedDate", "UpdatedDate"))
         lat, lon = row.point()
         street = row.get("Address") or " ".join(p for p in map(row.get, _STREET) if p)
         full = ", ".join(p for p in (street, row.get("ZipCode"), row.get("NCName")) if p) or None

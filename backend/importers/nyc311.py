@@ -16,17 +16,18 @@ _CLOSE = ("Closed Date", "Resolution Action Updated Date")
 class NYC311(CsvImporter):
     source = "nyc311"
     default_tz = "America/New_York"
+    date_columns = ("Created Date", "Closed Date", "Resolution Action Updated Date")
     required = ("Unique Key", "Created Date", "Complaint Type")
 
     def record(self, row: Row) -> Record:
         key = row.need("Unique Key")
-        created = row.time("Created Date", self.tz)
+        created = row.time("Created Date")
         complaint = row.need("Complaint Type")
         status_text = row.get("Status") or ""
         status = source_status(status_text)
         closed, basis = None, "close"
         if status != "open":
-            closed, basis = closing(row, created, self.tz, _CLOSE)
+            closed, basis = closing(row, created, _CLOSE)
         lat, lon = row.point()
         street = row.get("Incident Address")
         if street is None:

@@ -17,7 +17,6 @@ from backend.importers.common import (
     RowError,
     RowProblem,
     coordinate,
-    parse_time,
 )
 
 CHUNK = 1 << 16
@@ -116,6 +115,8 @@ class Open311Json(Importer):
             if v is None:
                 return None
             v = str(v).strip()
+            if "\x00" in v:  # PostgreSQL refuses NUL in text: listed, not sent to SQL
+                raise RowProblem(1, f"{name}: a NUL character is not text")
             return v or None
 
         rid = text("service_request_id")
@@ -125,7 +126,7 @@ class Open311Json(Importer):
         if raw_created is None:
             raise RowProblem(1, f"{rid}: requested_datetime is missing")
         try:
-            created = parse_time(raw_created, self.tz)
+            created = self.dates.parse("requested_datetime", raw_created)
         except ValueError as exc:
             raise RowProblem(1, f"{rid}: requested_datetime: {exc}") from None
         status_text = text("status") or "open"
@@ -136,7 +137,7 @@ class Open311Json(Importer):
             raw = text("updated_datetime")
             if raw:
                 try:
-                    closed = parse_time(raw, self.tz)
+                    closed = self.dates.parse("updated_datetime", raw)
                 except ValueError:
                     closed = None
             if closed is None or closed < created:

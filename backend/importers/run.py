@@ -1,21 +1,92 @@
-"""``gridwatch import FILE --format la311|nyc311|open311``: the command around the
-importers, with a progress bar on stderr and a summary at the end."""
+"""``gridwatch import FILE --format la311|nyc311|open311|table``: the command around the
+importers, with a progress bar on stderr (rows/s and the time left) and a summary at the end."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
+from backend.core.i18n import t
 from backend.importers import FORMATS
-from backend.importers.common import ImportFatal, Mapping, run_import
+from backend.importers.common import Importer, ImportFatal, Mapping
+from backend.importers.dates import FAMILIES
+from backend.importers.load import run_import
 from backend.system import System
 
 #: exit codes: every row imported · some rows skipped (listed) · nothing could be imported
 OK, SOME_SKIPPED, FATAL = 0, 3, 2
+ALL_FORMATS = (*FORMATS, "table")
+
+
+class RowsPerSecond(ProgressColumn):
+    """Rows read per second so far (the bar itself counts bytes, which the ETA needs)."""
+
+    def render(self, task: Task) -> Text:
+        rows = task.fields.get("rows", 0)
+        elapsed = task.elapsed or 0.0
+        rate = rows / elapsed if elapsed > 0 else 0.0
+        return Text(f"{rows:,} rows · {rate:,.0f} rows/s", style="progress.data.speed")
+
+
+def cli_lang() -> str:
+    """The CLI's language: GRIDWATCH_LANG (zh or en); English by default, as before."""
+    return "zh" if os.environ.get("GRIDWATCH_LANG", "en").lower().startswith("zh") else "en"
+
+
+def _importer(
+    system: System,
+    path: Path,
+    fmt: str,
+    mapping: Path | None,
+    tz: str | None,
+    date_format: str | None,
+) -> tuple[Importer, Mapping]:
+    """The importer and mapping for ``fmt``; ImportFatal for what stops the import at once."""
+    lang = cli_lang()
+    known = set(system.ref.categories)
+    if fmt == "table":
+        from backend.importers.table import TableImporter, TableSpec
+        from backend.intake.textparse import parser_for
+
+        if mapping is None:
+            raise ImportFatal(t("import_table_needs_mapping", lang))
+        spec = TableSpec.load(mapping)
+        zone = _zone(tz or spec.tz or TableImporter.default_tz)
+        table = Mapping.load(mapping, known, TableImporter.default_channel)
+        importer: Importer = TableImporter(
+            path,
+            zone,
+            date_format,
+            spec=spec,
+            mapping=table,
+            parser=parser_for(system.ref),
+            confidence=system.settings.text_confidence,
+        )
+        return importer, table
+    cls = FORMATS[fmt]
+    table = Mapping.for_format(fmt, known, cls.default_channel, mapping)
+    return cls(path, _zone(tz or cls.default_tz), date_format), table
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImportFatal(t("import_bad_tz", cli_lang(), tz=repr(name))) from None
 
 
 def import_file(
@@ -25,35 +96,36 @@ def import_file(
     *,
     mapping: Path | None = None,
     tz: str | None = None,
-    batch: int = 500,
+    date_format: str | None = None,
+    batch: int | None = None,
     limit: int | None = None,
     progress: bool = True,
+    bulk: bool = True,
 ) -> int:
     err = sys.stderr
-    if fmt not in FORMATS:
-        err.write(f"error: --format must be one of {', '.join(FORMATS)}, not {fmt!r}\n")
+    lang = cli_lang()
+    if fmt not in ALL_FORMATS:
+        err.write(f"error: --format must be one of {', '.join(ALL_FORMATS)}, not {fmt!r}\n")
         return FATAL
     if not path.is_file():
         err.write(f"error: {path}: no such file\n")
         return FATAL
-    cls = FORMATS[fmt]
-    try:
-        zone = ZoneInfo(tz or cls.default_tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        err.write(f"error: --tz {tz!r} is not a time zone (e.g. America/New_York)\n")
+    if date_format is not None and date_format not in FAMILIES and "%" not in date_format:
+        err.write("error: " + t("import_bad_date_format", lang, families=", ".join(FAMILIES)))
+        err.write("\n")
         return FATAL
     try:
-        table = Mapping.for_format(fmt, set(system.ref.categories), cls.default_channel, mapping)
+        importer, table = _importer(system, path, fmt, mapping, tz, date_format)
     except ImportFatal as exc:
         err.write(f"error: {exc}\n")
         return FATAL
-    importer = cls(path, zone)
     size = path.stat().st_size
     console = Console(file=err)
     bar = Progress(
         TextColumn(f"importing {path.name}"),
         BarColumn(),
         DownloadColumn(),
+        RowsPerSecond(),
         TimeRemainingColumn(),
         console=console,
         disable=not progress,
@@ -61,22 +133,24 @@ def import_file(
     )
     try:
         with bar:
-            task = bar.add_task("import", total=size)
+            task = bar.add_task("import", total=size, rows=0)
             summary = run_import(
                 system,
                 importer,
                 table,
                 batch_size=batch,
                 limit=limit,
-                progress=lambda done: bar.update(task, completed=done),
+                progress=lambda done, rows: bar.update(task, completed=done, rows=rows),
                 err=err,
+                bulk=bulk,
+                lang=lang,
             )
     except ImportFatal as exc:  # before any record (the header)
         err.write(f"error: {exc}\n")
         return FATAL
     if summary.fatal:
         err.write(f"error: {summary.fatal}\n")
-    for line in summary.lines():
+    for line in summary.lines(lang):
         print(line)
     if summary.fatal:
         return FATAL

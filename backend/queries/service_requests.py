@@ -25,6 +25,9 @@ class RequestSearch:
     categories: tuple[str, ...] | None = None  # None: any; () matches none
     open: bool | None = None  # True: open cases only; False: closed only
     limit: int = 1000
+    #: changed in (updated_after, updated_before]: what an incremental sync asks for
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
 
 
 def find_requests(conn: Connection, search: RequestSearch, *, scope: Scope) -> Sequence[RowMapping]:
@@ -37,6 +40,10 @@ def find_requests(conn: Connection, search: RequestSearch, *, scope: Scope) -> S
             q = q.where(cases.c.reported_at >= search.start)
         if search.end is not None:
             q = q.where(cases.c.reported_at <= search.end)
+        if search.updated_after is not None:
+            q = q.where(cases.c.updated_at > search.updated_after)
+        if search.updated_before is not None:
+            q = q.where(cases.c.updated_at <= search.updated_before)
         if search.categories is not None:
             q = q.where(cases.c.category.in_(search.categories))
         if search.open is True:

@@ -312,14 +312,10 @@ def _request_json(system: System, row: RowMapping, media: dict[int, str]) -> dic
     }
 
 
-def _search(system: System, params: Mapping[str, str | None]) -> RequestSearch:
-    """The specification's query parameters as a search (400 for a bad one)."""
-    ids_text = params.get("service_request_id")
-    if ids_text:
-        return RequestSearch(ids=_request_ids(ids_text), limit=MAX_RESULTS)
-    start = _parse_w3("start_date", params.get("start_date"))
-    end = _parse_w3("end_date", params.get("end_date"))
-    now = system.clock.now()
+def _report_window(
+    start: datetime | None, end: datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """The specification's window of report times: 90 days at most, the last 90 by default."""
     if start is None and end is None:
         end, start = now, now - MAX_SPAN
     elif start is None:
@@ -327,11 +323,31 @@ def _search(system: System, params: Mapping[str, str | None]) -> RequestSearch:
         start = end - MAX_SPAN
     elif end is None:
         end = start + MAX_SPAN
+    assert start is not None and end is not None
     if end < start:
         raise Open311Error(400, "end_date is before start_date")
     if end - start > MAX_SPAN:
         raise Open311Error(400, "start_date and end_date may not span more than 90 days")
-    start, end = max(start, EARLIEST), min(end, LATEST)  # one date given: the other in range
+    return max(start, EARLIEST), min(end, LATEST)  # one date given: the other in range
+
+
+def _search(system: System, params: Mapping[str, str | None]) -> RequestSearch:
+    """The specification's query parameters as a search (400 for a bad one)."""
+    ids_text = params.get("service_request_id")
+    if ids_text:
+        return RequestSearch(ids=_request_ids(ids_text), limit=MAX_RESULTS)
+    start = _parse_w3("start_date", params.get("start_date"))
+    end = _parse_w3("end_date", params.get("end_date"))
+    # an extension many GeoReport servers share: what changed in (updated_after,
+    # updated_before], whenever it was reported (how `gridwatch sync open311` pages)
+    after = _parse_w3("updated_after", params.get("updated_after"))
+    before = _parse_w3("updated_before", params.get("updated_before"))
+    if after is not None and before is not None and before < after:
+        raise Open311Error(400, "updated_before is before updated_after")
+    if (after is not None or before is not None) and start is None and end is None:
+        pass  # the change window alone: no default window of report times
+    else:
+        start, end = _report_window(start, end, system.clock.now())
     codes = params.get("service_code")
     open_only: bool | None = None
     status = params.get("status")
@@ -349,6 +365,8 @@ def _search(system: System, params: Mapping[str, str | None]) -> RequestSearch:
         categories=tuple(c.strip() for c in codes.split(",") if c.strip()) if codes else None,
         open=open_only,
         limit=MAX_RESULTS,
+        updated_after=after,
+        updated_before=before,
     )
 
 
