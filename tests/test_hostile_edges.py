@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from backend.auth.apikeys import create_key
 from backend.store.models import case_events, case_reports, cases
 from dashboard.app import create_app
+from tests.dashcalls import callback_body
 from tests.helpers import grid_category, report
 from tests.people import sign_in_client
 
@@ -259,32 +260,6 @@ def test_open311_refuses_an_over_long_name_like_rest(system, web, name, field):
 # ----------------------------------------------------------------------------- Dash
 
 
-def _callback_body(app: Any, output: str, values: dict[str, Any]) -> dict[str, Any]:
-    cmap = app.state.dash.callback_map
-    key = next(k for k in cmap if output in k)
-    cb = cmap[key]
-    outs = [
-        {"id": o.split(".")[0], "property": o.split(".")[1]} for o in key.strip(".").split("...")
-    ]
-
-    def spec(d: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": d["id"],
-            "property": d["property"],
-            "value": values.get(f"{d['id']}.{d['property']}"),
-        }
-
-    inputs = [spec(i) for i in cb["inputs"]]
-    changed = [k for k in values if any(f"{i['id']}.{i['property']}" == k for i in cb["inputs"])]
-    return {
-        "output": key,
-        "outputs": outs if key.startswith("..") else outs[0],
-        "inputs": inputs,
-        "state": [spec(s) for s in cb.get("state", [])],
-        "changedPropIds": changed[:1],
-    }
-
-
 GARBAGE_BODIES: list[Any] = [
     {},
     [],
@@ -347,7 +322,7 @@ def test_an_unknown_report_kind_or_day_is_no_500(web, output, values):
     ids_ = app.state.dash.callback_map
     if not any(output in k for k in ids_):
         pytest.skip(f"no callback for {output}")
-    r = client.post("/_dash-update-component", json=_callback_body(app, output, values))
+    r = client.post("/_dash-update-component", json=callback_body(app, output, values))
     assert r.status_code in (200, 204, 400), (r.status_code, r.text[:300])
 
 
@@ -372,9 +347,7 @@ def test_an_unknown_report_kind_or_day_is_no_500(web, output, values):
 )
 def test_stuck_grid_parameters_that_are_no_numbers_are_no_500(web, request_):
     client, app = web
-    body = _callback_body(
-        app, "stuck-grid.getRowsResponse", {"stuck-grid.getRowsRequest": request_}
-    )
+    body = callback_body(app, "stuck-grid.getRowsResponse", {"stuck-grid.getRowsRequest": request_})
     r = client.post("/_dash-update-component", json=body)
     assert r.status_code in (200, 204, 400), (r.status_code, r.text[:300])
 

@@ -14,6 +14,7 @@ import pytest
 from backend.drill.risk import refresh_risk
 from dashboard.app import create_app
 from tests.browser import serving
+from tests.dashcalls import callback_body
 from tests.drilldata import simulate
 from tests.helpers import act, events_of, report
 
@@ -43,30 +44,7 @@ def web(system, clock) -> Iterator[tuple[httpx.Client, Any, str]]:
 
 def _call(http: httpx.Client, app: Any, output: str, values: dict[str, Any]) -> httpx.Response:
     """One Dash callback over HTTP, as the renderer sends it, with ``values`` for its props."""
-    cmap = app.state.dash.callback_map
-    key = next(k for k in cmap if output in k)
-    cb = cmap[key]
-    outs = [
-        {"id": o.split(".")[0], "property": o.split(".")[1]} for o in key.strip(".").split("...")
-    ]
-
-    def spec(d: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": d["id"],
-            "property": d["property"],
-            "value": values.get(f"{d['id']}.{d['property']}"),
-        }
-
-    inputs = [spec(i) for i in cb["inputs"]]
-    changed = [k for k in values if any(f"{i['id']}.{i['property']}" == k for i in cb["inputs"])]
-    body = {
-        "output": key,
-        "outputs": outs if key.startswith("..") else outs[0],
-        "inputs": inputs,
-        "state": [spec(s) for s in cb.get("state", [])],
-        "changedPropIds": changed[:1],
-    }
-    return http.post("/_dash-update-component", json=body)
+    return http.post("/_dash-update-component", json=callback_body(app, output, values))
 
 
 def _texts(node: Any) -> list[str]:
