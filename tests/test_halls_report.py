@@ -94,7 +94,9 @@ def test_the_report_cli_adds_the_halls_on_request(system, small_city, clock, cli
     out = cli(*args, "--halls")
     assert out.exit_code == 0, out.output
     halls = _json_out(out)["halls"]
-    assert len(halls) == 11 and halls["H361102001"]["on_post_rate"] == 0.0
+    # no hall has reported anything yet: nothing known, rather than a day of vacant windows
+    assert len(halls) == 11 and halls["H361102001"]["on_post_rate"] is None
+    assert halls["H361102001"]["open_minutes"] == 0
 
 
 def _sampled(system, data, code, start, end) -> tuple[int, int]:
@@ -200,8 +202,10 @@ def test_the_period_reports_and_workbook_carry_the_halls(system, small_city, clo
     mine = next(r for r in rows if r["key"] == HALL)
     assert mine["open_minutes"] == 90 * len(windows)  # 08:30 to 10:00, not the whole day
     assert mine["on_post_rate"] == 1.0
-    assert rows[-1]["key"] == HALL  # every other hall stood empty: they come first
-    assert rows[0]["on_post_rate"] == 0.0
+    # the other halls never reported: nothing known of them, no vacant minute (shown "—",
+    # after the halls with figures)
+    assert rows[0]["key"] == HALL
+    assert all(r["open_minutes"] == 0 and r["on_post_rate"] is None for r in rows[1:])
 
     shown = str(plain(halls_table(rows, "2026-11-23", "2026-11-23", "zh")))
     assert "便民服务中心考勤与作风" in shown and "100.0%" in shown

@@ -79,9 +79,10 @@ HALL_TEXT: dict[str, tuple[str, str]] = {
     # the halls' table in the leader's reports, exports and assessment
     "hrep_title": ("便民服务中心考勤与作风", "Service halls: attendance and discipline"),
     "hrep_note": (
-        "{frm} 至 {to}；在岗率 = 有人在岗的窗口分钟 ÷ 开放的窗口分钟（节假日闭厅），在岗率低者在前",
+        "{frm} 至 {to}；在岗率 = 有人在岗的窗口分钟 ÷ 开放的窗口分钟（节假日闭厅；"
+        "自该中心首次上报起计），在岗率低者在前",
         "{frm} to {to}; on-post rate = staffed window-minutes ÷ open window-minutes (closed on "
-        "holidays), lowest first",
+        "holidays; counted from the hall's first report), lowest first",
     ),
     "hrep_none": ("所选范围内没有服务中心", "No service hall in this scope"),
     "hrep_assess": ("服务中心考勤排名", "Service halls: attendance ranking"),

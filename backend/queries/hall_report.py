@@ -1,6 +1,7 @@
 """Attendance and discipline per hall and period, for the leader (DESIGN.md "For the leader"):
 
-- ``open_minutes``: window-minutes the hall was open (its hours on working days) × windows;
+- ``open_minutes``: window-minutes the hall was open (its hours on working days) × windows,
+  from the hall's first event on (before its hall system reported, nothing is known);
 - ``staffed_minutes`` / ``vacant_minutes``: of those, with someone at the window or not
   (read from the attendance events, minute by minute; a break counts as vacant);
 - ``on_post_rate`` = staffed_minutes ÷ open_minutes;
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from backend.deadlines.workcalendar import WorkCalendar
 from backend.halls.model import Hall, HallData, parse_hours
@@ -73,7 +74,8 @@ def _minutes(
     tz: ZoneInfo,
 ) -> tuple[int, int]:
     """(staffed window-minutes, open window-minutes): each minute of the period (from
-    ``start``, on the minute) counts when the hall is open then, and as staffed for a window
+    ``start``, on the minute, and not before the hall's first event of all) counts when the
+    hall is open then, and as staffed for a window
     with someone at it after the events up to that minute. Counted interval by interval, not
     minute by minute, so a month costs what its events cost (a month of 24 halls took
     seconds sampled minute by minute; the figures are the same, tests/test_halls_report.py)."""
@@ -85,7 +87,14 @@ def _minutes(
         .order_by(ev.c.at)
     ).all()
     grid0 = start.replace(second=0, microsecond=0)
-    opened = _open_spans(hall, grid0, end, calendar, tz)
+    # minutes before the hall system first reported are unknown, not vacant (a hall joined
+    # this month, or a demo's yesterday): they count neither way
+    first = conn.execute(
+        select(func.min(ev.c.at)).where(ev.c.hall_code == hall.code)
+    ).scalar_one_or_none()
+    if first is None or first >= end:
+        return 0, 0
+    opened = _open_spans(hall, max(grid0, first), end, calendar, tz)
     open_min = sum(_samples(a, b, grid0) for a, b in opened) * len(windows)
     # each window's staffed spans: from an event leaving someone there to the next event
     present: dict[str, set[str]] = defaultdict(set)
