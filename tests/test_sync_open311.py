@@ -35,6 +35,7 @@ from backend.store.models import cases
 from backend.store.refload import load_city_into
 from backend.system import System
 from tests.browser import free_port
+from tests.redisproc import PrivateRedis
 
 GRIDS = ("361102001001G01", "361102001001G02", "361102001001G03")
 #: the source city's cases are reported over two months before "now" (the real clock: the
@@ -67,9 +68,13 @@ class Source:
 
 
 @pytest.fixture
-def source(tmp_path: Path, small_city, private_redis) -> Iterator[Source]:
+def source(tmp_path: Path, small_city) -> Iterator[Source]:
     var = tmp_path / "source"
     var.mkdir()
+    # the other city's own Redis, append-only as gridwatch requires of any Redis it serves on
+    (tmp_path / "source-redis").mkdir()
+    private_redis = PrivateRedis(tmp_path / "source-redis")
+    private_redis.start()
     url = f"sqlite:///{var / 'source.db'}"
     engine = make_engine(url)
     upgrade(engine)
@@ -109,6 +114,7 @@ def source(tmp_path: Path, small_city, private_redis) -> Iterator[Source]:
             time.sleep(0.2)
     else:
         proc.kill()
+        private_redis.stop()
         raise AssertionError((var / "serve.log").read_text())
     try:
         yield Source(system, base + "/open311/v2", proc)
@@ -116,6 +122,7 @@ def source(tmp_path: Path, small_city, private_redis) -> Iterator[Source]:
         proc.terminate()
         proc.wait(timeout=20)
         system.db.dispose()
+        private_redis.stop()
 
 
 def synced(system, url: str) -> dict[str, Any]:
