@@ -339,3 +339,30 @@ def _entry(case_id: int, now: datetime) -> Entry:
             "updated_at": now,
         }
     )
+
+
+def test_a_case_that_can_change_no_more_is_counted_and_not_kept(system):
+    """Closed and cancelled cases change no more: the wall counts them and lets them go, the
+    engine does not keep them in its cache, so a busy day's memory is its live cases'
+    (bench.soak: an hour at 200 events/s)."""
+    model = WallModel(system.tz)
+    _load(system, model)
+    pubsub = system.redis.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(system.keys.live)
+    time.sleep(0.05)
+    made = [report(system, grid=sorted(system.ref.grids)[i]) for i in range(6)]
+    for case_id in made[:4]:
+        act(system, case_id, "cancel", reason="重复上报")
+    _drain(pubsub, model)
+    pubsub.close()
+    assert set(model.entries) == set(made[4:])  # the open ones only
+    with system.db.connect() as conn:
+        expected = kpi(conn, system.clock.now(), system.tz, scope=Scope.city())
+    got = model.kpi()
+    for key in ("received_today", "handled_today", "open", "awaiting_triage"):
+        assert got[key] == expected[key], key
+    assert got["received_today"] == 6 and got["handled_today"] == 2
+    hours, by_channel = model.intake_by_channel()
+    assert sum(sum(v) for v in by_channel.values()) == 6  # each report counted once
+    cached = system.engine._cache  # what the engine keeps between batches
+    assert made[4] in cached and not any(case_id in cached for case_id in made[:4])

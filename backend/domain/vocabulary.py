@@ -54,6 +54,9 @@ OPEN_VALUES: tuple[str, ...] = tuple(sorted(s.value for s in OPEN_STATUSES))
 #: Open and not waiting for the citizen: the deadline clock runs, so the case can be overdue.
 RUNNING_VALUES: tuple[str, ...] = tuple(v for v in OPEN_VALUES if v != Status.PAUSED.value)
 COMPLETED_VALUES: tuple[str, ...] = tuple(sorted(s.value for s in COMPLETED_STATUSES))
+#: Statuses no action leaves (transitions.py: nothing is allowed from them): a case in one
+#: changes no more, so what is kept in memory about live cases may let it go.
+FINAL_VALUES: frozenset[str] = frozenset({Status.CLOSED.value, Status.CANCELLED.value})
 
 
 class Channel(StrEnum):

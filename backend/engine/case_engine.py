@@ -34,6 +34,7 @@ from backend.domain.transitions import (
     new_case,
     validate_new_case,
 )
+from backend.domain.vocabulary import FINAL_VALUES
 from backend.engine.delta import delta
 from backend.refdata.index import RefIndex
 from backend.store.fastsql import CaseSQL, is_transient
@@ -151,9 +152,13 @@ class CaseEngine:
         cache = self._cache
         with self._cache_lock:
             for c in changed:
-                if c.id is not None:
-                    cache[c.id] = c.snapshot()
-                    cache.move_to_end(c.id)
+                if c.id is None:
+                    continue
+                if c.status in FINAL_VALUES:  # no command changes it any more: not kept
+                    cache.pop(c.id, None)
+                    continue
+                cache[c.id] = c.snapshot()
+                cache.move_to_end(c.id)
             while len(cache) > self._cache_size:
                 cache.popitem(last=False)
 

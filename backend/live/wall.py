@@ -26,6 +26,7 @@ from backend.domain.case import case_code
 from backend.domain.events import Ticker
 from backend.domain.vocabulary import (
     COMPLETED_VALUES,
+    FINAL_VALUES,
     OPEN_VALUES,
     RUNNING_VALUES,
     TIER_ORDER,
@@ -167,6 +168,11 @@ class WallModel:
                 continue
             new = entry_from_delta(d)
             self._put(new, announce=True)
+            if new.status in FINAL_VALUES:
+                # counted, and no later message can change it: its entry would only take
+                # memory (a busy day's closed cases) until the next hour's clean-up. Entries
+                # from a snapshot stay: a message just after it may repeat what it holds.
+                del self.entries[new.id]
         return True
 
     def _drop(self, case_id: int) -> None:
