@@ -7,10 +7,12 @@ bar in a real Chromium, and reported by /readyz."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,9 +30,12 @@ from backend.api.app import create_api
 from backend.core.clock import ManualClock
 from backend.core.config import Settings
 from backend.domain.vocabulary import OPEN_STATUSES
+from backend.drill import snapshots
+from backend.drill.periods import period_of
 from backend.queries.filters import DrillFilter
 from backend.queries.grid import grid_block
 from backend.queries.overview import overview
+from backend.queries.reports import build_report
 from backend.queries.scope import Scope
 from backend.store.models import cases
 from backend.system import System
@@ -121,11 +126,39 @@ def _desk(system: System, db: Engine) -> tuple[int, int]:
     return ov.open, int(block["total"])
 
 
-def test_without_a_replica_the_desk_reads_the_primary(system):
+def _leader_page(http: httpx.Client, app: Any) -> str:
+    """The overview page as the router draws it (its component tree as JSON text)."""
+    values = {f"{ids.URL}.pathname": "/leader", f"{ids.URL}.search": "", "leader-lang.data": "zh"}
+    r = http.post("/_dash-update-component", json=callback_body(app, "page.children", values))
+    assert r.status_code == 200
+    return json.dumps(r.json(), ensure_ascii=False)  # its words as words, not \u escapes
+
+
+@contextmanager
+def _desk_http(system: System) -> Iterator[tuple[httpx.Client, Any]]:
+    """The web process's app served, and a leader's HTTP client signed in to it."""
+    app = create_app(system)
+    try:
+        with (
+            serving(app) as url,
+            httpx.Client(base_url=url, timeout=60, headers={"Origin": url}) as http,
+        ):
+            sign_in_client(http, system, "leader")
+            yield http, app
+    finally:
+        app.state.bridge.stop()
+        app.state.leader.stop()
+
+
+def test_without_a_replica_the_desk_reads_the_primary_and_shows_no_lag(system):
     """Unset DATABASE_READ_URL: one engine, no lag to measure, no badge to show."""
     assert system.settings.database_read_url is None
     assert system.read_db is system.db
     assert system.replica_lag is None
+    with _desk_http(system) as (http, app):
+        page = _leader_page(http, app)
+    assert "领导驾驶舱" in page  # the page was drawn
+    assert ids.REPLICA_LAG not in page and "只读副本" not in page
 
 
 @needs_pg
@@ -186,47 +219,61 @@ def test_the_leader_desk_callbacks_read_the_replica(system_):
     """While replay is paused, cases written on the primary are not on the leader's screen;
     once it resumes, they are. The desk's screens read the replica, not the primary."""
     s = system_
-    app = create_app(s)
-    try:
-        with (
-            serving(app) as url,
-            httpx.Client(base_url=url, timeout=60, headers={"Origin": url}) as http,
-        ):
-            sign_in_client(http, s, "leader")
+    with _desk_http(s) as (http, app):
+        page = _leader_page(http, app)
+        assert ids.REPLICA_LAG in page and "只读副本延迟 0.0 秒" in page
 
-            def figures() -> tuple[int, int]:
-                kpi = http.post(
-                    "/_dash-update-component",
-                    json=callback_body(app, "kpi-open.children", {f"{ids.FILTERS}.data": ""}),
-                )
-                rows = http.post(
-                    "/_dash-update-component",
-                    json=callback_body(
-                        app,
-                        f"{ids.STUCK_GRID}.getRowsResponse",
-                        {f"{ids.STUCK_GRID}.getRowsRequest": {"startRow": 0, "endRow": 20}},
-                    ),
-                )
-                assert kpi.status_code == 200 and rows.status_code == 200
-                opened = int(kpi.json()["response"]["kpi-open"]["children"])
-                listed = rows.json()["response"][ids.STUCK_GRID]["getRowsResponse"]["rowCount"]
-                return opened, int(listed)
+        def figures() -> tuple[int, int]:
+            kpi = http.post(
+                "/_dash-update-component",
+                json=callback_body(app, "kpi-open.children", {f"{ids.FILTERS}.data": ""}),
+            )
+            rows = http.post(
+                "/_dash-update-component",
+                json=callback_body(
+                    app,
+                    f"{ids.STUCK_GRID}.getRowsResponse",
+                    {f"{ids.STUCK_GRID}.getRowsRequest": {"startRow": 0, "endRow": 20}},
+                ),
+            )
+            assert kpi.status_code == 200 and rows.status_code == 200
+            opened = int(kpi.json()["response"]["kpi-open"]["children"])
+            listed = rows.json()["response"][ids.STUCK_GRID]["getRowsResponse"]["rowCount"]
+            return opened, int(listed)
 
-            shown = figures()
-            assert shown[0] == _open_count(s.db)
-            pause_replay(s.read_db)
-            for _ in range(3):
-                report(s)
-            assert _open_count(s.db) == shown[0] + 3
-            assert figures() == shown  # the replica has not replayed them: not on screen
-            resume_replay(s.read_db)
-            wait_replayed(s.db, s.read_db)
-            now_shown = figures()
-            assert now_shown[0] == shown[0] + 3 == _open_count(s.db)
-            assert now_shown[1] == shown[1] + 3
-    finally:
-        app.state.bridge.stop()
-        app.state.leader.stop()
+        shown = figures()
+        assert shown[0] == _open_count(s.db)
+        pause_replay(s.read_db)
+        for _ in range(3):
+            report(s)
+        assert _open_count(s.db) == shown[0] + 3
+        assert figures() == shown  # the replica has not replayed them: not on screen
+        resume_replay(s.read_db)
+        wait_replayed(s.db, s.read_db)
+        now_shown = figures()
+        assert now_shown[0] == shown[0] + 3 == _open_count(s.db)
+        assert now_shown[1] == shown[1] + 3
+
+
+@needs_pg
+def test_report_snapshots_are_computed_on_the_replica_and_kept_on_the_primary(system_):
+    """The reports read the replica (what it has replayed is what they count) and their
+    snapshot is written to the primary: the replica would refuse it."""
+    s = system_
+    now = s.clock.now()
+    p = period_of("daily", now.astimezone(s.tz).date())
+    pause_replay(s.read_db)
+    on_replica = _open_count(s.read_db)
+    report(s)
+    report(s)
+    body = snapshots.period_report(s.db, s.tz, p, now, read=s.read_db, max_age=timedelta(0))
+    with s.read_db.connect() as conn:
+        replica_total = build_report(conn, *p.window(s.tz), now, scope=Scope.city())
+    assert body["cases_total"] == replica_total["cases_total"]
+    assert _open_count(s.db) == on_replica + 2
+    with s.db.connect() as conn:
+        kept = snapshots.load(conn, snapshots.REPORT, p)
+    assert kept is not None and kept[1] == now and kept[0]["cases_total"] == body["cases_total"]
 
 
 @needs_pg

@@ -8,7 +8,9 @@ however long ago the primary last committed; without that test an idle primary w
 like a replica falling behind.
 
 The question is cheap (no table is read) and its answer is kept for ``ttl`` on the clock
-object, so many screens asking every two seconds make one query per ``ttl``.
+object, so many screens asking every two seconds make one query per ``ttl``; while one
+caller asks, the others get the last answer instead of queueing behind a replica that is
+slow to answer.
 """
 
 from __future__ import annotations
@@ -60,27 +62,36 @@ class LagMeter:
         self.clock = clock
         self.ttl = ttl
         self._last: ReplicaLag | None = None
+        self._asking = False
         self._lock = threading.Lock()
 
     def measure(self) -> ReplicaLag:
-        """Ask the replica now (a failure is an answer with ``error``, never an exception)."""
-        at = self.clock.now()
+        """Ask the replica now (a failure is an answer with ``error``, never an exception),
+        stamped when the answer came: a slow failure is kept ``ttl`` like any answer."""
         try:
             with self.read_db.connect() as conn:
                 replica, lag = replay_lag(conn)
         except SQLAlchemyError as exc:
-            return ReplicaLag(None, False, at, exc.__class__.__name__)
-        return ReplicaLag(lag, replica, at)
+            return ReplicaLag(None, False, self.clock.now(), exc.__class__.__name__)
+        return ReplicaLag(lag, replica, self.clock.now())
 
     def last(self) -> ReplicaLag | None:
         """The last measurement, whatever its age, without asking (never waits)."""
         return self._last
 
     def current(self) -> ReplicaLag:
-        """The last measurement if it is younger than ``ttl``, else a new one."""
+        """The last measurement if it is younger than ``ttl`` (or another caller is asking
+        already), else a new one."""
         with self._lock:
-            now = self.clock.now()
-            last = self._last
-            if last is None or not last.at <= now < last.at + self.ttl:
-                last = self._last = self.measure()
-            return last
+            now, last = self.clock.now(), self._last
+            if last is not None and (self._asking or last.at <= now < last.at + self.ttl):
+                return last
+            self._asking = True
+        try:
+            found = self.measure()
+        finally:
+            with self._lock:
+                self._asking = False
+        with self._lock:
+            self._last = found
+        return found
