@@ -56,7 +56,7 @@ from tests.pgreplica import (
 
 needs_pg = pytest.mark.skipif(
     pg_bin("initdb") is None or pg_bin("pg_basebackup") is None,
-    reason="no PostgreSQL server programs here",
+    reason="no PostgreSQL server programs here (./run test installs them)",
 )
 OPEN = [s.value for s in OPEN_STATUSES]
 #: the badge warns over this many seconds of lag in these tests (the default is 5)
