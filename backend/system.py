@@ -35,6 +35,7 @@ from backend.store.db import DbLimits, make_engine
 from backend.store.migrate import upgrade
 from backend.store.models import settings_kv
 from backend.store.refload import city_loaded, load_city_into
+from backend.store.replica import LagMeter
 
 log = logging.getLogger("gridwatch")
 
@@ -77,14 +78,41 @@ class System:
     clock: Clock = field(default_factory=SystemClock)
 
     @cached_property
-    def db(self) -> Engine:
+    def db_limits(self) -> DbLimits:
         s = self.settings
-        limits = DbLimits(
+        return DbLimits(
             statement_ms=s.db_statement_timeout_ms,
             lock_ms=s.db_lock_timeout_ms,
             pool_s=s.db_pool_timeout_s,
         )
-        return make_engine(s.effective_database_url, limits)
+
+    @cached_property
+    def db(self) -> Engine:
+        """The primary: every write, and every read that must see a write just made."""
+        return make_engine(self.settings.effective_database_url, self.db_limits)
+
+    @property
+    def has_replica(self) -> bool:
+        return bool(self.settings.database_read_url)
+
+    @cached_property
+    def read_db(self) -> Engine:
+        """The leader desk's reads: the streaming replica of ``DATABASE_READ_URL`` (read-only,
+        as old as its replay lag, ``replica_lag``), else the primary itself."""
+        url = self.settings.database_read_url
+        return make_engine(url, self.db_limits) if url else self.db
+
+    @cached_property
+    def replica_lag(self) -> LagMeter | None:
+        """The replica's lag, measured at most every two seconds; None with no replica."""
+        return LagMeter(self.read_db, self.clock) if self.has_replica else None
+
+    def dispose(self) -> None:
+        """Close the pools of the primary and of the replica."""
+        if "read_db" in self.__dict__ and self.read_db is not self.db:
+            self.read_db.dispose()
+        if "db" in self.__dict__:
+            self.db.dispose()
 
     @cached_property
     def tz(self) -> ZoneInfo:

@@ -30,6 +30,7 @@ from dashboard.drill_jobs import DrillJobs
 from layouts import ids
 from layouts.leader import analysis, case, overview, periodic
 from layouts.leader.common import shell
+from layouts.leader.replica import lag_badge
 
 CASE_PATH = re.compile(r"^/leader/case/(\d+)/?$")
 
@@ -69,6 +70,12 @@ def register(app: Dash, system: System, wall: Callable[[str], Any], jobs: DrillJ
         ref, tz = system.ref, system.tz
         f = DrillFilter.lenient(search, ref)
         back = "/leader" + f.to_query()
+        meter = system.replica_lag
+        status = (
+            lag_badge(meter.current().seconds, system.settings.replica_lag_warn_s, lang)
+            if meter is not None
+            else None
+        )
 
         def frame(body: Any, filtered: bool = False) -> Any:
             return shell(
@@ -80,11 +87,14 @@ def register(app: Dash, system: System, wall: Callable[[str], Any], jobs: DrillJ
                 body,
                 f if filtered else None,
                 ref,
+                status,
             )
 
         cid = case_id_of(path)
         if cid is not None:
             try:
+                # the primary, not the replica: the case page is where a leader acts, and
+                # comes back to, and must show what was just done
                 with system.db.connect() as conn:
                     tl = load_timeline(conn, cid, now, scope=viewer_scope())
             except CaseNotFound:

@@ -19,7 +19,7 @@ from backend.core.i18n import t
 from backend.queries.timeline import photo_of_case
 from backend.system import System
 from callbacks import router
-from callbacks.leader import analysis, case, filters, options, overview, periodic
+from callbacks.leader import analysis, case, filters, options, overview, periodic, replica
 from callbacks.viewer import viewer_scope
 from dashboard.case_watch import CaseWatcher
 from dashboard.drill_jobs import DrillJobs
@@ -53,6 +53,7 @@ def register_leader(app: Dash, system: System, wall: Callable[[str], Any]) -> Le
     case.register(app, system, watcher)
     analysis.register(app, system, jobs)
     periodic.register(app, system, jobs)
+    replica.register(app, system)
     css = bootstrap_css()
     server: Any = app.server
 

@@ -44,6 +44,8 @@ PAGE = "page"
 # the leader's screens (领导驾驶舱)
 LEADER_LANG = "leader-lang"
 LEADER_LANG_TOGGLE = "leader-lang-toggle"
+REPLICA_LAG = "replica-lag"
+REPLICA_TICK = "replica-lag-tick"
 FILTERS = "leader-filters"
 #: the path of the page the router drew last
 SHOWN = "shown-path"

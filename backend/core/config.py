@@ -19,6 +19,11 @@ class Settings(BaseSettings):
 
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    # a PostgreSQL streaming replica for the leader desk's reads (README, "A read replica for
+    # the leader desk"); unset: they read the primary, DATABASE_URL
+    database_read_url: str | None = Field(default=None, alias="DATABASE_READ_URL")
+    # the replica's lag above which its badge on the leader's screens turns to a warning
+    replica_lag_warn_s: float = Field(default=5.0, gt=0, alias="GRIDWATCH_REPLICA_LAG_WARN")
     policy: str = Field(default="default", alias="GRIDWATCH_POLICY")
     tz: str = Field(default="Asia/Shanghai", alias="GRIDWATCH_TZ")
     var_dir: Path = Field(default=Path("var"), alias="GRIDWATCH_VAR")

@@ -535,6 +535,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "audit_personal_view": ("查看个人信息", "Personal data viewed"),
     # the leader's drill-down (领导驾驶舱), issue 4
     "leader_title": ("领导驾驶舱", "Leader drill-down"),
+    # the leader desk reads a streaming replica (issue 14): how far behind it is
+    "replica_lag": ("只读副本延迟 {s} 秒", "read replica lag {s} s"),
+    "replica_lag_unknown": ("只读副本无响应", "read replica not answering"),
+    "replica_lag_tip": (
+        "本页数据读自数据库只读副本，比主库晚这么久；超过 {warn} 秒标为警示",
+        "This page reads a read-only replica of the database, this far behind the primary; "
+        "over {warn} s it is marked as a warning",
+    ),
     "nav_overview": ("总览", "Overview"),
     "nav_bottlenecks": ("堵点分析", "Bottlenecks"),
     "nav_risk": ("超期风险", "Overdue risk"),

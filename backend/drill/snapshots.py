@@ -105,14 +105,19 @@ def cached(
     compute: Computer,
     scope: Scope | None = None,
     max_age: timedelta = MAX_AGE,
+    read: Engine | None = None,
 ) -> tuple[Any, datetime]:
     """The snapshot of ``period`` if it is at most ``max_age`` old at ``now`` (and not from
-    ``now``'s future: a clock set back, as in a replay); else computed at ``now`` and kept."""
-    with db.connect() as conn:
+    ``now``'s future: a clock set back, as in a replay); else computed at ``now`` and kept.
+
+    ``read`` is where the snapshot is looked up and the figures computed (the leader desk's
+    replica); the snapshot is always written to ``db``, the primary. A snapshot just written
+    that the replica has not replayed yet is computed again, never lost."""
+    with (read or db).connect() as conn:
         found = load(conn, what, period, scope)
     if found is not None and now - max_age <= found[1] <= now:
         return found
-    return refresh(db, what, period, now, compute, scope), now
+    return refresh(db, what, period, now, compute, scope, read=read), now
 
 
 def refresh(
@@ -122,9 +127,11 @@ def refresh(
     now: datetime,
     compute: Computer,
     scope: Scope | None = None,
+    read: Engine | None = None,
 ) -> Any:
-    """Compute ``what`` for ``period`` at ``now`` and keep it; the body computed."""
-    with db.connect() as conn:
+    """Compute ``what`` for ``period`` at ``now`` (reading ``read``, else ``db``) and keep it
+    on ``db``; the body computed."""
+    with (read or db).connect() as conn:
         body = compute(conn, period, now)
     with db.begin() as conn:
         store(conn, what, period, now, body, scope)
@@ -164,16 +171,29 @@ def max_age_of(p: Period, now: datetime, tz: ZoneInfo) -> timedelta:
 
 
 def period_report(
-    db: Engine, tz: ZoneInfo, p: Period, now: datetime, max_age: timedelta | None = None
+    db: Engine,
+    tz: ZoneInfo,
+    p: Period,
+    now: datetime,
+    max_age: timedelta | None = None,
+    *,
+    read: Engine | None = None,
 ) -> dict[str, Any]:
-    """The city's report of ``p`` (its ``as_of`` says at which instant)."""
+    """The city's report of ``p`` (its ``as_of`` says at which instant), read from ``read``
+    when given (see ``cached``)."""
     age = max_age if max_age is not None else max_age_of(p, now, tz)
-    body, _ = cached(db, REPORT, p, now, _report(tz), max_age=age)
+    body, _ = cached(db, REPORT, p, now, _report(tz), max_age=age, read=read)
     return dict(body)
 
 
 def period_assessment(
-    db: Engine, tz: ZoneInfo, p: Period, now: datetime, max_age: timedelta | None = None
+    db: Engine,
+    tz: ZoneInfo,
+    p: Period,
+    now: datetime,
+    max_age: timedelta | None = None,
+    *,
+    read: Engine | None = None,
 ) -> tuple[list[assessment.UnitScore], datetime]:
     """The units' scores of ``p`` with their change against the period before, and the
     instant the (older of the two) scores were computed."""
@@ -182,9 +202,9 @@ def period_assessment(
     def age(q: Period) -> timedelta:
         return max_age if max_age is not None else max_age_of(q, now, tz)
 
-    scores, at = cached(db, ASSESSMENT, p, now, compute, max_age=age(p))
+    scores, at = cached(db, ASSESSMENT, p, now, compute, max_age=age(p), read=read)
     prev = p.previous()
-    before, at_before = cached(db, ASSESSMENT, prev, now, compute, max_age=age(prev))
+    before, at_before = cached(db, ASSESSMENT, prev, now, compute, max_age=age(prev), read=read)
     ranked = assessment.with_change(
         [assessment.from_dict(d) for d in scores], [assessment.from_dict(d) for d in before]
     )

@@ -36,7 +36,7 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
     )
     def tier_chart(query: str | None, lang: str | None) -> tuple[Any, str]:
         f, lang = setup(query, lang)
-        with system.db.connect() as conn:
+        with system.read_db.connect() as conn:
             fig = view.tier_figure(
                 bn.dwell_by_tier(conn, f, system.ref, scope=viewer_scope()), lang
             )
@@ -48,7 +48,7 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
     @app.callback(Output(ids.CHART_UNIT, "figure"), Input(ids.FILTERS, "data"), state)
     def unit_chart(query: str | None, lang: str | None) -> Any:
         f, lang = setup(query, lang)
-        with system.db.connect() as conn:
+        with system.read_db.connect() as conn:
             dists = bn.dwell_by_unit(conn, f, system.ref, scope=viewer_scope())
         return view.unit_figure(dists, lambda u: unit_name(system.ref, u), lang)
 
@@ -60,14 +60,14 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
     )
     def sankey(query: str | None, lang: str | None) -> tuple[Any, str]:
         f, lang = setup(query, lang)
-        with system.db.connect() as conn:
+        with system.read_db.connect() as conn:
             flows = bn.tier_flows(conn, f, system.ref, scope=viewer_scope())
         return view.sankey_figure(flows, lang), t("sideways_note", lang, n=flows.sideways)
 
     @app.callback(Output(ids.CHART_TREND, "figure"), Input(ids.FILTERS, "data"), state)
     def trend(query: str | None, lang: str | None) -> Any:
         f, lang = setup(query, lang)
-        with system.db.connect() as conn:
+        with system.read_db.connect() as conn:
             tr = bn.overdue_trend(conn, f, system.ref, scope=viewer_scope())
         return view.trend_figure(tr, lambda a: area_name(system.ref, a), lang)
 
@@ -75,6 +75,6 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
     def bands(query: str | None, lang: str | None) -> Any:
         f, lang = setup(query, lang)
         stuck = f.stuck(system.ref, system.tz)
-        with system.db.connect() as conn:
+        with system.read_db.connect() as conn:
             counts = risk_bands(conn, stuck, system.clock.now(), scope=viewer_scope())
         return view.risk_bands(counts, lang)

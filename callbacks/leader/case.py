@@ -4,6 +4,8 @@ An action is one command through ``system.engine.apply``, like any other change:
 the event log and goes out on pub/sub. A refusal (the state machine's 409, bad input's 422) is
 said on the page in words. The page follows its case: a persistent websocket callback, woken by
 ``CaseWatcher`` whenever the engine publishes a change of that case, redraws it from SQL.
+The case page reads the primary, not the leader desk's replica (``system.read_db``): it shows
+an action the moment it is done, and a change the moment it is published.
 """
 
 from __future__ import annotations
@@ -227,5 +229,6 @@ async def _follow(ws: Any, w: Any, system: System) -> None:
 
 
 def _load(system: System, case_id: int) -> Timeline:
+    # the primary: woken by the engine's change, the replica may not have replayed it yet
     with system.db.connect() as conn:
         return load_timeline(conn, case_id, system.clock.now(), scope=viewer_scope())

@@ -95,7 +95,7 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
         lang = lang or "zh"
         ref, tz, now = system.ref, system.tz, system.clock.now()
         f = DrillFilter.lenient(query, ref)
-        with system.db.connect() as conn:
+        with system.read_db.connect() as conn:
             ov = overview(conn, f, ref, tz, now, scope=viewer_scope())
         report = ov.report
         values = {
@@ -140,7 +140,7 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
         ref, tz, now = system.ref, system.tz, system.clock.now()
         f = DrillFilter.lenient(query, ref)
         try:
-            with system.db.connect() as conn:
+            with system.read_db.connect() as conn:
                 block = grid_block(conn, f.stuck(ref, tz), request, ref, viewer_scope(), now)
                 staff = people(conn, (r["holder"] for r in block["rows"]))
         except CommandInvalid:  # a column filter that is not a number, a tampered request

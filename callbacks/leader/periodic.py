@@ -78,7 +78,7 @@ def period_report(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The report rows of period ``p`` from its snapshot (computed at ``now`` unless a fresh
     one is kept), and what the files say of it: the snapshot's instant is the "as of"."""
-    report = snapshots.period_report(system.db, system.tz, p, now)
+    report = snapshots.period_report(system.db, system.tz, p, now, read=system.read_db)
     rows = export.report_rows(report, namer(system.ref, lang))
     meta = {
         "title": view.period_title(p, lang),
@@ -99,7 +99,7 @@ def period_halls(system: System, p: Period, now: datetime) -> list[dict[str, Any
     end = min(now, datetime.combine(p.last_day + timedelta(days=1), time(0), tzinfo=system.tz))
     if end <= start:
         return []
-    with system.db.connect() as conn:
+    with system.read_db.connect() as conn:
         figures = hall_figures(
             conn, system.halls, start, end, system.calendar, system.tz, scope=viewer_scope()
         )
@@ -121,7 +121,9 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
         jobs.ensure_fresh()
         p = _period(kind, day, system)
         ref = system.ref
-        scores, as_of = snapshots.period_assessment(system.db, system.tz, p, system.clock.now())
+        scores, as_of = snapshots.period_assessment(
+            system.db, system.tz, p, system.clock.now(), read=system.read_db
+        )
 
         def name_of(u: str) -> str:
             return unit_name(ref, u)

@@ -106,8 +106,11 @@ def colour_badge(colour: str, lang: str) -> dbc.Badge:
 # ----------------------------------------------------------------------------- the frame
 
 
-def navbar(city: str, path: str, search: str, lang: str, clock_text: str) -> dbc.Navbar:
-    """The leader's navigation: the filters travel with the links (the URL's search part)."""
+def navbar(
+    city: str, path: str, search: str, lang: str, clock_text: str, status: Any = None
+) -> dbc.Navbar:
+    """The leader's navigation: the filters travel with the links (the URL's search part).
+    ``status`` goes before the clock (the read replica's lag, when there is one)."""
     links = [
         dbc.NavItem(
             dcc.Link(
@@ -132,6 +135,7 @@ def navbar(city: str, path: str, search: str, lang: str, clock_text: str) -> dbc
                 dbc.Nav(links, className="me-auto", navbar=True),
                 html.Div(
                     [
+                        *([status] if status is not None else []),
                         html.Span(clock_text, className="gw-l-clock"),
                         # a plain link: the wall is its own full page, with its own live stream
                         html.A(
@@ -359,9 +363,10 @@ def shell(
     body: Any,
     f: DrillFilter | None = None,
     ref: RefIndex | None = None,
+    status: Any = None,
 ) -> html.Div:
     """A leader page: the bar, the filters (on the filtered screens) and the page's body."""
-    parts: list[Any] = [navbar(city, path, search, lang, clock_text)]
+    parts: list[Any] = [navbar(city, path, search, lang, clock_text, status)]
     inner: list[Any] = []
     if f is not None and ref is not None:
         inner.append(filter_bar(f, ref, lang))

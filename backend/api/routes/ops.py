@@ -42,6 +42,16 @@ def _redis(system: System) -> None:
     system.redis.ping()
 
 
+def _replica(system: System) -> None:
+    """The leader desk's replica answers and is one (in recovery); its lag is reported."""
+    assert system.replica_lag is not None
+    lag = system.replica_lag.current()
+    if lag.error is not None:
+        raise RuntimeError(lag.error)
+    if not lag.in_recovery:
+        raise RuntimeError("DATABASE_READ_URL is not a replica (not in recovery)")
+
+
 async def _probe(check: Callable[[System], None], system: System) -> str:
     loop = asyncio.get_running_loop()
     try:
@@ -56,12 +66,24 @@ async def _probe(check: Callable[[System], None], system: System) -> str:
 @router.get("/readyz")
 async def readyz(system: SystemDep) -> JSONResponse:
     """Readiness: each dependency answers within ``READY_TIMEOUT``; 503 names the one that
-    does not."""
-    db, rd = await asyncio.gather(_probe(_database, system), _probe(_redis, system))
-    checks = {"database": db, "redis": rd}
-    ok = all(v == "ok" for v in checks.values())
+    does not. The leader desk's read replica, when there is one, is reported with its lag,
+    but a replica down is ``degraded`` (200), not unready: intake and the walls need only
+    the primary, and a balancer must not take every web process out for it."""
+    probes = [_probe(_database, system), _probe(_redis, system)]
+    if system.has_replica:
+        probes.append(_probe(_replica, system))
+    found = await asyncio.gather(*probes)
+    checks = dict(zip(("database", "redis", "replica"), found, strict=False))
+    ok = checks["database"] == "ok" and checks["redis"] == "ok"
+    body: dict[str, object] = {"status": "ready" if ok else "unready", "checks": checks}
+    if system.replica_lag is not None:
+        if ok and checks["replica"] != "ok":
+            body["status"] = "degraded"
+        lag = system.replica_lag.last()  # the probe's own measurement; never waits
+        seconds = lag.seconds if lag is not None and checks["replica"] == "ok" else None
+        body["replica_lag_seconds"] = None if seconds is None else round(seconds, 3)
     return JSONResponse(
-        {"status": "ready" if ok else "unready", "checks": checks},
+        body,
         status_code=200 if ok else 503,
         headers={} if ok else {"Retry-After": "5"},
     )
