@@ -25,6 +25,7 @@ from backend.deadlines.sla import DeadlineClock
 from backend.deadlines.stage_due import policy_due_seconds
 from backend.domain.events import StageEnd
 from backend.domain.stages import bin_of, stages_from_events
+from backend.store.joblock import one_at_a_time
 from backend.store.models import case_events, cases, drill_stages, drill_state
 
 log = logging.getLogger("gridwatch.drill")
@@ -158,7 +159,21 @@ def refresh_stages(
     overlap: int = OVERLAP,
 ) -> int:
     """Fold the events added since the last refresh into ``drill_stages``; returns the number
-    of cases re-derived. ``rebuild`` starts again from the first event."""
+    of cases re-derived. ``rebuild`` starts again from the first event. One process at a time
+    (backend/store/joblock.py): the web processes behind a proxy each run it."""
+    with one_at_a_time(db, STAGES):
+        return _refresh_stages(db, tz, now, deadlines, rebuild=rebuild, overlap=overlap)
+
+
+def _refresh_stages(
+    db: Engine,
+    tz: ZoneInfo,
+    now: datetime,
+    deadlines: DeadlineClock | None,
+    *,
+    rebuild: bool,
+    overlap: int,
+) -> int:
     with db.begin() as conn:
         last, window, _ = state_of(conn, STAGES)
         if rebuild:
