@@ -100,7 +100,7 @@ def test_the_baseline_without_an_append_only_file_loses_them(tmp_path):
     [
         ({"appendonly": "no"}, "appendonly is no"),
         ({"appendonly": "yes", "appendfsync": "no"}, "appendfsync is no"),
-        ({"appendonly": "yes", "appendfsync": "everysec"}, None),
+        ({"appendonly": "yes", "appendfsync": "everysec"}, "appendfsync is everysec"),
         ({"appendonly": "yes", "appendfsync": "always"}, None),
     ],
 )

@@ -939,14 +939,15 @@ TEXT: dict[str, tuple[str, str]] = {
         "Redis could lose commands it has acknowledged, so gridwatch will not start: {problem}",
     ),
     "redis_no_aof": (
-        "appendonly 为 {value}，请以 --appendonly yes --appendfsync everysec 启动 Redis"
+        "appendonly 为 {value}，请以 --appendonly yes --appendfsync always 启动 Redis"
         "（或 CONFIG SET appendonly yes）",
-        "appendonly is {value}; start Redis with --appendonly yes --appendfsync everysec "
+        "appendonly is {value}; start Redis with --appendonly yes --appendfsync always "
         "(or CONFIG SET appendonly yes)",
     ),
     "redis_weak_fsync": (
-        "appendfsync 为 {value}，须为 everysec 或 always",
-        "appendfsync is {value}; it must be everysec or always",
+        "appendfsync 为 {value}，须为 always（everysec 在磁盘繁忙时会先应答、后写入）",
+        "appendfsync is {value}; it must be always (everysec answers before it writes when "
+        "the disk is busy)",
     ),
     "redis_config_hidden": (
         "无法读取 Redis 配置（{error}）；仅当服务商保证 AOF 持久化时设置 "
