@@ -142,7 +142,8 @@ class SentinelGroup:
         """Which server the sentinels (the first that answers) call the primary now."""
         for i in range(3):
             with contextlib.suppress(redis.RedisError):
-                _, port = self.sentinel(i).sentinel_get_master_addr_by_name(SERVICE)
+                addr: Any = self.sentinel(i).sentinel_get_master_addr_by_name(SERVICE)
+                _, port = addr
                 return next(n for n, p in self.ports.items() if p == int(port))
         raise AssertionError("no sentinel answers")
 

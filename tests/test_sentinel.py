@@ -244,6 +244,10 @@ def test_sigkill_of_the_primary_under_load_loses_no_command_and_the_screens_foll
     assert not lost, f"{len(lost)} of {len(acked)} acknowledged commands lost"
     assert all(n == 1 for n in made.values()), "a command applied twice"
     assert reported == []
+    # writes the new primary took but no replica confirmed (until the old primary came back as
+    # its replica) were refused and sent again: on the stream twice, applied once
+    assert "NotReplicated" in refused
+    assert worker.stats.commands > len(made)
     # the web process's one subscriber: down at the kill, up again on the new primary, every
     # bridge reloaded from SQL, and live messages flowing after the promotion
     assert any(not up and t >= killed for t, up in bridge.links)
