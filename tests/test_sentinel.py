@@ -17,9 +17,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import redis
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from backend.api.app import create_api
 from backend.api.errors import UNAVAILABLE
+from backend.auth.apikeys import create_key
 from backend.bus.connection import connect
 from backend.bus.durability import RedisNotDurable, require_persistence
 from backend.bus.replication import NotReplicated, acks_of
@@ -32,9 +35,11 @@ from backend.engine.worker import EngineWorker
 from backend.store.models import case_events, cases
 from backend.system import System
 from dashboard.live_feed import LiveFeed
+from tests.hallsdata import ev, load_halls, wire
 from tests.helpers import first_grid, grid_category
 from tests.sentinelproc import DEPLOY, SentinelGroup, render
 from tests.sentinelproc import sentinel_group as sentinel_group  # noqa: PLC0414  (fixture)
+from tests.test_halls_processor import HALL
 
 # ----------------------------------------------------------------------------- configuration
 
@@ -72,26 +77,50 @@ def test_the_test_servers_run_the_shipped_files():
 
 
 def test_without_its_replica_a_write_is_not_acknowledged_and_a_forgetful_replica_refused(
-    sentinel_group: SentinelGroup,
+    sentinel_group: SentinelGroup, db_url_and_engine, small_city, tmp_path: Path
 ):
-    r = connect(sentinel_group.url, wait_replicas=1, wait_ms=300)
+    url, _ = db_url_and_engine
+    system = System(
+        Settings(
+            DATABASE_URL=url,
+            REDIS_URL=sentinel_group.url,
+            GRIDWATCH_VAR=tmp_path,
+            GRIDWATCH_REDIS_PREFIX=f"gwsen{uuid.uuid4().hex[:6]}",
+            GRIDWATCH_REDIS_WAIT_MS=300,
+        ),
+        ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))),
+    )
+    r = system.redis
     assert acks_of(r) is not None
     require_persistence(r)  # the primary and its replica both keep an append-only file
-    stream = CommandStream(r, CommandStream(r).keys, 4)
-    assert stream.add(b'{"ref": "kept"}')  # the replica confirmed it
+    assert system.stream.add(b'{"ref": "kept"}')  # the replica confirmed it
+    load_halls(system, small_city)
+    with system.db.begin() as conn:
+        key = create_key(conn, "hall-system", system.clock.now())
+    web = TestClient(create_api(system), raise_server_exceptions=False)
+    web.headers["Authorization"] = f"Bearer {key}"
+    now = system.clock.now()
+    first = {"events": [wire(ev(HALL, "staff_arrived", now, "01", staff="s1", id="q1"))]}
+    assert web.post("/api/v1/halls/events", json=first).status_code == 202
+
     replica = redis.Redis(port=sentinel_group.ports["replica"])
     replica.config_set("appendonly", "no")
     with pytest.raises(RedisNotDurable, match="replica 127.0.0.1:"):
         require_persistence(r)
     replica.config_set("appendonly", "yes")
+
     sentinel_group.kill("replica")
     t0 = time.monotonic()
     with pytest.raises(NotReplicated, match="0 of 1 replicas"):
-        stream.add(b'{"ref": "unconfirmed"}')
+        system.stream.add(b'{"ref": "unconfirmed"}')
     assert time.monotonic() - t0 < 3.0  # bounded by GRIDWATCH_REDIS_WAIT_MS
+    second = {"events": [wire(ev(HALL, "ticket_taken", now, "01", ticket="A1", id="q2"))]}
+    refused = web.post("/api/v1/halls/events", json=second)
+    assert refused.status_code == 503 and "retry-after" in refused.headers, refused.text[:300]
     plain = connect(sentinel_group.url)  # GRIDWATCH_REDIS_WAIT_REPLICAS=0: the primary's word
-    assert CommandStream(plain, stream.keys, 4).add(b'{"ref": "primary-only"}')
+    assert CommandStream(plain, system.keys, 4).add(b'{"ref": "primary-only"}')
     require_persistence(r)  # a replica that does not answer is passed over, with a log line
+    system.db.dispose()
 
 
 # ----------------------------------------------------------------------------- the failover
