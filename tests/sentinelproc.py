@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -123,6 +124,13 @@ class SentinelGroup:
         if proc is not None:
             proc.kill()
             proc.wait(timeout=10)
+
+    def pause(self, name: str) -> None:
+        """SIGSTOP one server: it reads nothing until ``resume``."""
+        self.procs[name].send_signal(signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        self.procs[name].send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         for name in list(self.procs):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
 import redis
 from fastapi.testclient import TestClient
@@ -23,7 +24,7 @@ from sqlalchemy import func, select
 from backend.api.app import create_api
 from backend.api.errors import UNAVAILABLE
 from backend.auth.apikeys import create_key
-from backend.bus.connection import connect
+from backend.bus.connection import Keys, connect
 from backend.bus.durability import RedisNotDurable, require_persistence
 from backend.bus.replication import NotReplicated, acks_of
 from backend.bus.sentinel import SentinelUrl, parse_sentinel_url
@@ -121,6 +122,52 @@ def test_without_its_replica_a_write_is_not_acknowledged_and_a_forgetful_replica
     assert CommandStream(plain, system.keys, 4).add(b'{"ref": "primary-only"}')
     require_persistence(r)  # a replica that does not answer is passed over, with a log line
     system.db.dispose()
+
+
+@pytest.mark.parametrize("wait", [0, 1])
+def test_a_write_the_replica_never_saw_is_lost_in_a_failover_unless_waited_for(
+    sentinel_group: SentinelGroup, wait: int
+):
+    """Why the WAIT: the replica is held still (SIGSTOP) and its link cut, a command is
+    written, the primary is killed and the replica let go. On the primary's word alone
+    (``wait=0``, the baseline) the command was acknowledged and the promoted replica lacks it;
+    with ``wait=1`` it is not acknowledged (the sender retries it on the new primary)."""
+    r = connect(sentinel_group.url, wait_replicas=wait, wait_ms=200)
+    stream = CommandStream(r, Keys(f"gwlag{wait}"), 1)
+    stream.add(b'{"ref": "before"}')
+    time.sleep(0.2)  # "before" is on the replica in either mode
+    primary = redis.Redis(port=sentinel_group.ports["primary"])
+    sentinel_group.pause("replica")
+    try:
+        primary.client_kill_filter(_type="replica")
+        while int(primary.info("replication")["connected_slaves"]):
+            time.sleep(0.005)  # the link is closed, nothing more goes down it
+        try:
+            stream.add(b'{"ref": "unseen"}')
+            acked = True
+        except NotReplicated:
+            acked = False
+        sentinel_group.kill("primary")
+    finally:
+        sentinel_group.resume("replica")
+    sentinel_group.wait_promoted("primary")
+    refs = _refs_on(r, stream)
+    assert "before" in refs
+    assert "unseen" not in refs  # the replica never had it
+    assert acked == (wait == 0)  # acknowledged, then lost: only on the primary's word
+
+
+def _refs_on(r: redis.Redis, stream: CommandStream, timeout: float = 20.0) -> set[str]:
+    """The refs on the (new) primary's stream, once a client reaches it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            entries: Any = r.xrange(stream.stream_key(0))
+            return {orjson.loads(f[b"c"])["ref"] for _, f in entries}
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 # ----------------------------------------------------------------------------- the failover
