@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -219,6 +220,7 @@ def trial(args: argparse.Namespace, kill: bool) -> dict[str, Any]:
         except subprocess.TimeoutExpired:
             engine.kill()
         group.stop()
+        shutil.rmtree(group.folder, ignore_errors=True)
         system.db.dispose()
     return out
 
