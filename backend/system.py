@@ -120,7 +120,13 @@ class System:
 
     @cached_property
     def redis(self) -> redis.Redis:
-        return connect(self.settings.redis_url, self.settings.var_dir)
+        s = self.settings
+        return connect(
+            s.redis_url,
+            s.var_dir,
+            wait_replicas=s.effective_redis_wait_replicas,
+            wait_ms=s.redis_wait_ms,
+        )
 
     @cached_property
     def keys(self) -> Keys:

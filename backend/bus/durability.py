@@ -13,12 +13,19 @@ the delayed writes, saw none and lost nothing: bench/RESULTS.md). ``always`` wri
 syncs before every reply (one sync per event-loop turn, shared by every client in it), which
 costs throughput a city's intake never needs.
 
+Under Sentinel the check reads the primary and every replica it reports (``INFO
+replication``): a replica is the next primary, so it must keep its file too. A replica that
+does not answer (restarting, say) is logged and passed over: refusing to start then would turn
+one replica's restart into an outage, and the writes acknowledged meanwhile wait for a replica
+anyway (backend/bus/replication.py).
+
 A managed Redis that hides CONFIG (renamed or disabled) cannot be checked: set
 ``GRIDWATCH_REDIS_PERSISTENCE=trust`` only when its provider guarantees the same.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import redis
@@ -29,6 +36,9 @@ from backend.core.i18n import t
 DURABLE_FSYNC = ("always",)
 #: the settings gridwatch gives a Redis server it starts itself (the embedded one, tests)
 DURABLE_CONFIG = {"appendonly": "yes", "appendfsync": "always"}
+
+
+log = logging.getLogger("gridwatch.bus")
 
 
 class RedisNotDurable(RuntimeError):
@@ -54,9 +64,44 @@ def require_persistence(r: redis.Redis, mode: str = "check") -> None:
     operator said to ``trust`` it."""
     if mode == "trust":
         return
-    problem = persistence_problem(r)
+    problem = persistence_problem(r) or replica_problem(r)
     if problem is not None:
         raise RedisNotDurable(t("redis_not_durable", "en", problem=problem))
+
+
+def replica_addresses(r: redis.Redis) -> list[tuple[str, int]]:
+    """The replicas the primary ``r`` has now (host, port), from ``INFO replication``."""
+    info: Any = r.info("replication")
+    out = []
+    for key, value in dict(info).items():
+        if str(key).startswith("slave") and isinstance(value, dict):
+            out.append((str(value["ip"]), int(value["port"])))
+    return out
+
+
+def replica_problem(r: redis.Redis) -> str | None:
+    """What makes one of ``r``'s replicas lose acknowledged writes once promoted (None:
+    nothing, or none answering)."""
+    kwargs = r.connection_pool.connection_kwargs
+    for host, port in replica_addresses(r):
+        replica = redis.Redis(
+            host=host,
+            port=port,
+            username=kwargs.get("username"),
+            password=kwargs.get("password"),
+            socket_timeout=2.0,
+            socket_connect_timeout=2.0,
+        )
+        try:
+            problem = persistence_problem(replica)
+        except (redis.RedisError, OSError) as exc:
+            log.warning("could not check the replica %s:%s for persistence: %s", host, port, exc)
+            continue
+        finally:
+            replica.close()
+        if problem is not None:
+            return t("redis_replica_not_durable", "en", replica=f"{host}:{port}", problem=problem)
+    return None
 
 
 def _s(v: Any) -> str:

@@ -8,6 +8,9 @@ a time (backend/bus/leases.py), from the position that engine last committed in 
 stream, with any number of engines. Entries are deleted once their batch has committed.
 
 A command that cannot be applied goes to the dead-letter stream with the reason.
+
+Every write that is acknowledged to someone goes through ``execute_acknowledged``: under
+Sentinel it counts only once a replica has it (backend/bus/replication.py).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import orjson
 import redis
 
 from backend.bus.connection import DEFAULT_KEYS, Keys
+from backend.bus.replication import execute_acknowledged
 
 DEFAULT_PARTITIONS = 16
 START = "0-0"  # before the first entry of any stream
@@ -116,7 +120,9 @@ class CommandStream:
 
     def add(self, payload: bytes) -> str:
         """Put one command on its case's partition; returns the entry id."""
-        return _s(self.r.xadd(self.stream_key(self.partition_for(payload)), {"c": payload}))
+        pipe = self.r.pipeline(transaction=False)
+        pipe.xadd(self.stream_key(self.partition_for(payload)), {"c": payload})
+        return _s(execute_acknowledged(self.r, pipe)[0])
 
     def add_many(self, payloads: Iterable[bytes], chunk: int = 1000) -> int:
         """Put commands on the stream in the order given (per case, the order that counts)."""
@@ -126,24 +132,26 @@ class CommandStream:
             pipe.xadd(self.stream_key(self.partition_for(p)), {"c": p})
             n += 1
             if n % chunk == 0:
-                pipe.execute()
-        pipe.execute()
+                execute_acknowledged(self.r, pipe)
+        execute_acknowledged(self.r, pipe)
         return n
 
     def adopt_unpartitioned(self) -> int:
         """Move commands left on the single stream of earlier versions onto their partitions,
-        oldest first, so an upgrade loses none and keeps each case's order."""
+        oldest first, so an upgrade loses none and keeps each case's order. Not a transaction
+        (a replica's WAIT cannot be inside one): a crash midway copies some commands twice,
+        and the engine applies each command id once."""
         moved = 0
         while True:
             items: Any = self.r.xrange(self.keys.commands, count=1000)
             if not items:
                 return moved
-            pipe = self.r.pipeline(transaction=True)
-            for entry_id, fields in items:
+            pipe = self.r.pipeline(transaction=False)
+            for _entry_id, fields in items:
                 payload = fields.get(b"c", b"")
                 pipe.xadd(self.stream_key(self.partition_for(payload)), {"c": payload})
-                pipe.xdel(self.keys.commands, entry_id)
-            pipe.execute()
+            execute_acknowledged(self.r, pipe)
+            self.r.xdel(self.keys.commands, *[entry_id for entry_id, _ in items])
             moved += len(items)
 
     # ------------------------------------------------------------------ consuming
@@ -184,11 +192,14 @@ class CommandStream:
     # ------------------------------------------------------------------ dead letters
 
     def dead_letter(self, entry_id: str, payload: bytes, error: str) -> None:
-        """Set a bad command aside, with why, where it can be inspected and replayed."""
-        self.r.xadd(
+        """Set a bad command aside, with why, where it can be inspected and replayed (the
+        engine moves past it after this: it must be kept like the command it was)."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.xadd(
             self.keys.dead,
             {"c": payload, "error": error, "entry": entry_id, "at": str(time.time())},
         )
+        execute_acknowledged(self.r, pipe)
 
     def dead_letters(self, count: int = 100) -> list[dict[str, str]]:
         out = []

@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     redis_persistence: Literal["check", "trust"] = Field(
         default="check", alias="GRIDWATCH_REDIS_PERSISTENCE"
     )
+    # Redis behind Sentinel (README, "Redis behind Sentinel"): REDIS_URL=redis+sentinel://...;
+    # a write counts as acknowledged once this many replicas have it (unset: 1 under
+    # Sentinel, 0 otherwise), waiting at most GRIDWATCH_REDIS_WAIT_MS
+    redis_wait_replicas: int | None = Field(
+        default=None, ge=0, le=16, alias="GRIDWATCH_REDIS_WAIT_REPLICAS"
+    )
+    redis_wait_ms: int = Field(default=1000, ge=10, le=60_000, alias="GRIDWATCH_REDIS_WAIT_MS")
     # bounded waits on PostgreSQL (README, "When the database is stuck"): a statement, a lock,
     # a connection from the pool; past them a request is a 503 with Retry-After, not a hang
     db_statement_timeout_ms: int = Field(
@@ -80,6 +87,13 @@ class Settings(BaseSettings):
             return self.database_url
         self.var_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{(self.var_dir / 'gridwatch.db').resolve()}"
+
+    @property
+    def effective_redis_wait_replicas(self) -> int:
+        """Replicas that must have a write before it is acknowledged (see above)."""
+        if self.redis_wait_replicas is not None:
+            return self.redis_wait_replicas
+        return 1 if (self.redis_url or "").startswith("redis+sentinel://") else 0
 
     @cached_property
     def effective_secret_key(self) -> str:

@@ -949,6 +949,15 @@ TEXT: dict[str, tuple[str, str]] = {
         "appendfsync is {value}; it must be always (everysec answers before it writes when "
         "the disk is busy)",
     ),
+    "redis_not_replicated": (
+        "{ms} 毫秒内只有 {got} 个副本（需要 {wanted} 个）确认了写入：未确认，请重试",
+        "only {got} of {wanted} replicas confirmed the write within {ms} ms: not acknowledged, "
+        "retry",
+    ),
+    "redis_replica_not_durable": (
+        "副本 {replica}：{problem}",
+        "replica {replica}: {problem}",
+    ),
     "redis_config_hidden": (
         "无法读取 Redis 配置（{error}）；仅当服务商保证 AOF 持久化时设置 "
         "GRIDWATCH_REDIS_PERSISTENCE=trust",

@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import redis
 from sqlalchemy import Connection, select
 
 from backend.bus.leases import PartitionLeases
@@ -122,6 +123,16 @@ class EngineWorker:
                         self.tick()
                         last_tick = time.monotonic()
                     backoff = 0.5
+                except redis.ConnectionError as exc:
+                    # Redis away, or a failover under way (a demoted primary's READONLY
+                    # comes as one too): one line, and a short backoff, since Sentinel
+                    # promotes a replica within seconds
+                    log.warning("Redis away (%s); retrying in %.1fs", exc, backoff)
+                    self.stats.failures += 1
+                    started = False
+                    self._stale = True
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, 2.0)
                 except Exception:
                     log.exception("engine loop failed; retrying in %.1fs", backoff)
                     self.stats.failures += 1

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+import redis
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from backend.halls import alerts
@@ -106,6 +107,11 @@ class HallProcessor:
                     self.tick()
                     last_tick = time.monotonic()
                 backoff = 0.5
+            except redis.ConnectionError as exc:  # Redis away, or a Sentinel failover
+                log.warning("hall processor: Redis away (%s); retrying in %.1fs", exc, backoff)
+                self._started = False
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
             except Exception:
                 log.exception("hall processor failed; retrying in %.1fs", backoff)
                 self._started = False

@@ -13,6 +13,7 @@ from typing import Any
 import redis
 
 from backend.bus.connection import Keys
+from backend.bus.replication import execute_acknowledged
 
 GROUP = "halls"
 Entry = tuple[str, bytes]
@@ -29,7 +30,7 @@ class HallStream:
         for p in payloads:
             pipe.xadd(self.key, {"e": p})
             n += 1
-        pipe.execute()
+        execute_acknowledged(self.r, pipe)  # a 202 answers it: under Sentinel, on a replica too
         return n
 
     def ensure_group(self) -> None:
