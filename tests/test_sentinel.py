@@ -279,6 +279,7 @@ def test_sigkill_of_the_primary_under_load_loses_no_command_and_the_screens_foll
         killed = time.monotonic()
         sentinel_group.wait_promoted(old)
         promoted = time.monotonic()
+        new = sentinel_group.primary_name()
         sentinel_group.start_server(old)  # as systemd would: it comes back as a replica
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
@@ -299,7 +300,9 @@ def test_sigkill_of_the_primary_under_load_loses_no_command_and_the_screens_foll
         worker.stop()
         engine.join(timeout=20)
         feed.leave(bridge)
-    assert sentinel_group.primary_name() != old
+    # the replica was promoted (on a loaded machine the sentinels may later fail over again,
+    # back to the old primary restarted as a replica: the checks below hold through that too)
+    assert new != old
     assert before > 0 and len(after) >= 50, (before, len(after), refused[-3:])
     assert engine_alive and worker.stats.failures > 0  # it saw the primary go, and went on
     with system.db.connect() as conn:
