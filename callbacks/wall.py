@@ -40,6 +40,14 @@ function (src) {
 }
 """
 
+#: Paints the areas whose colour or tooltip changed into the map drawn inline (live.js).
+PAINT_JS = """
+function (data) {
+    if (window.gwLive && data) { window.gwLive.paint(data); }
+    return window.dash_clientside.no_update;
+}
+"""
+
 
 def wall_screen(walls: Walls, system: System) -> Callable[[str], Any]:
     """What the router draws at ``/``: the wall of the area the URL asks for, or why not."""
@@ -94,6 +102,9 @@ def register(app: Dash, system: System, walls: Walls) -> None:
     )
     app.clientside_callback(
         MAP_JS, Output(ids.WALL_MAP_SINK, "children"), Input(ids.WALL_MAP, "src")
+    )
+    app.clientside_callback(
+        PAINT_JS, Output(ids.WALL_MAP_PAINT_SINK, "children"), Input(ids.WALL_MAP_PAINT, "data")
     )
 
     @app.callback(

@@ -2,8 +2,10 @@
 
 Fed by the process's one subscriber (``dashboard.live_feed``), it keeps one ``WallModel``
 current for its scope and, at most every ``frame_interval``, turns what changed into a
-*frame*: component id → new props, with ``Patch`` for the ticker; the map and the intake chart
-are redrawn as images (``layouts.svg``). Every screen of the area gets the same frames, so the
+*frame*: component id → new props, with ``Patch`` for the ticker; the intake chart is redrawn
+as an image (``layouts.svg``), and the map is sent whole once, then as the areas whose colour
+or tooltip changed (``WALL_MAP_PAINT``, painted in place by ``assets/live.js``): a city's map
+is most of the bytes a screen would otherwise be sent. Every screen of the area gets the same frames, so the
 cost of a change is paid once per area, not per screen. The numbers (tiles, funnel) ride in
 the frame's pulse, as one JSON text, and ``assets/live.js`` writes them into their elements;
 see ``wall_numbers``.
@@ -170,6 +172,8 @@ class LiveBridge:
         self._numbers_changed = False
         self._dirty_heavy = False
         self._clock_text = ""
+        self._map_seq = 0
+        self._map_src = ""
 
     # ------------------------------------------------------------------ screens (event loop side)
 
@@ -297,7 +301,8 @@ class LiveBridge:
             self.frames += 1
             self._full.update(self._full_view(props))
             for key in props:
-                self._changed_at[key] = self.frames
+                # a screen that connects or catches up is given the whole map instead
+                self._changed_at[ids.WALL_MAP if key == ids.WALL_MAP_PAINT else key] = self.frames
             frame = Frame(self.frames, False, props)
             screens = list(self._screens)
         for screen in screens:
@@ -374,11 +379,22 @@ class LiveBridge:
             map_colour(n, o, s.grids, typical) for (n, o), s in zip(load, shapes, strict=True)
         ]
         if colours != v.map_colours or load != v.map_load:
+            titles = [map_tip(s.name, s.code, n, o) for (n, o), s in zip(load, shapes, strict=True)]
+            if v.map_colours:  # the screens have a map: only the areas that changed
+                self._map_seq += 1
+                changed = [
+                    [s.code, colours[i], titles[i]]
+                    for i, s in enumerate(shapes)
+                    if colours[i] != v.map_colours[i] or load[i] != v.map_load[i]
+                ]
+                out[ids.WALL_MAP_PAINT] = {"data": {"n": self._map_seq, "areas": changed}}
+            # the whole map, for a screen that connects or catches up (not sent to the others)
+            links = [area_href(s.code) for s in shapes]
+            self._map_src = data_uri(map_svg(self.city, colours, titles, links))
+            if not v.map_colours:
+                out[ids.WALL_MAP] = {"src": self._map_src}
             v.map_colours = colours
             v.map_load = load
-            titles = [map_tip(s.name, s.code, n, o) for (n, o), s in zip(load, shapes, strict=True)]
-            links = [area_href(s.code) for s in shapes]
-            out[ids.WALL_MAP] = {"src": data_uri(map_svg(self.city, colours, titles, links))}
 
         hours, by_channel = m.intake_by_channel()
         intake = (hours[-1], tuple(sorted((c, tuple(n)) for c, n in by_channel.items())))
@@ -393,6 +409,8 @@ class LiveBridge:
         for key, value in props.items():
             if key == ids.WALL_TICKER:
                 full[key] = {"children": list(v.ticker)}
+            elif key == ids.WALL_MAP_PAINT:
+                full[ids.WALL_MAP] = {"src": self._map_src}
             else:
                 full[key] = value
         return full

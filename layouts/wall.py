@@ -122,6 +122,8 @@ def page(
             dcc.Store(id=ids.WALL_PULSE),
             html.Div(id=ids.WALL_SINK, hidden=True),
             html.Div(id=ids.WALL_MAP_SINK, hidden=True),
+            dcc.Store(id=ids.WALL_MAP_PAINT),
+            html.Div(id=ids.WALL_MAP_PAINT_SINK, hidden=True),
             _header(city),
             html.Div([_kpi_tile(tile) for tile in TILES] + [_overdue_tile()], className="gw-kpis"),
             html.Div(

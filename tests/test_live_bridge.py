@@ -13,7 +13,7 @@ from backend.store.refload import city_map
 from backend.system import System
 from dashboard.live_bridge import Frame, LiveBridge, Screen
 from layouts import ids
-from layouts.svg import project_city
+from layouts.svg import project_city, svg_of
 from tests.helpers import act, report
 
 
@@ -167,3 +167,39 @@ def test_walls_of_many_areas_share_one_subscriber_and_each_keeps_its_own(system)
     finally:
         walls.stop()
     assert not walls.feed.running  # the last bridge gone, the thread ends
+
+
+def test_the_map_is_sent_whole_once_then_only_the_areas_that_changed(system):
+    """A city's map is most of the bytes of a frame: after the first, the screens are sent
+    the areas whose colour or tooltip changed, and a newcomer the whole map as it is now."""
+    bridge = _bridge(system)
+    grid = sorted(system.ref.grids)[5]
+
+    async def scenario() -> None:
+        first = bridge.connect()
+        frames = await _until(first, lambda f: ids.WALL_MAP in f.props)
+        whole = frames[-1].props[ids.WALL_MAP]["src"]
+        assert f'data-code="{grid}"' in svg_of(whole)
+        await asyncio.to_thread(report, system, grid=grid)
+        frames = await _until(first, lambda f: ids.WALL_MAP_PAINT in f.props)
+        assert not any(ids.WALL_MAP in f.props for f in frames)  # not the whole map again
+        areas = frames[-1].props[ids.WALL_MAP_PAINT]["data"]["areas"]
+        township = system.ref.grids[grid].township_code
+        # the grid and its township, each with its new colour and a tooltip that counts it
+        assert grid in {a[0] for a in areas} <= {grid, township}
+        tip = next(a[2] for a in areas if a[0] == grid)
+        assert grid in tip and "1" in tip
+        assert len(json.dumps(areas)) * 20 < len(whole)
+        # a screen that connects now starts from the whole map as it is now
+        second = bridge.connect()
+        full = await _until(second, lambda f: f.full)
+        now_src = svg_of(full[-1].props[ids.WALL_MAP]["src"])
+        fill = next(a[1] for a in areas if a[0] == grid)
+        assert f'data-code="{grid}" fill="{fill}"' in now_src
+        bridge.disconnect(first)
+        bridge.disconnect(second)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        bridge.stop()

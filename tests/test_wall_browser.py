@@ -3,7 +3,6 @@ real Redis: no polling anywhere on the page."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,7 +19,6 @@ from backend.queries.reports import kpi
 from backend.queries.scope import Scope
 from backend.system import System
 from dashboard.app import create_app
-from layouts.svg import svg_of
 from layouts.wall import MAP_EMPTY, MAP_OVERDUE
 from tests.browser import chromium, free_port, serving
 from tests.helpers import act, grid_category, report
@@ -64,13 +62,17 @@ def is_live(b: Any) -> bool:
 
 
 def map_fill(b: Any, code: str) -> str:
-    """The fill of one area on the map image, as the browser has it now."""
+    """The fill of one area on the map as the screen shows it now: drawn inline from the
+    first whole map, then painted area by area (live.js)."""
     try:
-        src = b.find_element(By.ID, "wall-map").get_attribute("src") or ""
+        fill = b.execute_script(
+            "var p = document.querySelector('#wall-map-live path[data-code=\"' + arguments[0]"
+            " + '\"]'); return p ? p.getAttribute('fill') : '';",
+            code,
+        )
     except (NoSuchElementException, StaleElementReferenceException):
         return ""
-    found = re.search(f'data-code="{re.escape(code)}" fill="([^"]+)"', svg_of(src))
-    return found.group(1) if found else ""
+    return str(fill or "")
 
 
 def ticker(b: Any) -> list[tuple[str, str]]:

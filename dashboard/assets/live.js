@@ -15,6 +15,7 @@
             render();
         },
         map: drawMap,
+        paint: paintMap,
         fitTicker: fitTicker,
         state: state,
         beeps: 0
@@ -32,6 +33,20 @@
         });
         box.innerHTML = new TextDecoder().decode(bytes);
         box.parentNode.classList.add("is-inline");
+    }
+    /* Between whole maps, only the areas that changed arrive: [code, fill, tooltip] each,
+       painted into the map drawn above. Until a map is drawn there is nothing to paint: a
+       screen starts from the whole map. */
+    function paintMap(data) {
+        var box = document.getElementById("wall-map-live");
+        if (!box || !data || !data.areas) { return; }
+        data.areas.forEach(function (a) {
+            var path = box.querySelector('path[data-code="' + CSS.escape(a[0]) + '"]');
+            if (!path) { return; }
+            path.setAttribute("fill", a[1]);
+            var title = path.querySelector("title");
+            if (title) { title.textContent = a[2]; }
+        });
     }
     /* Whole lines only: a line the ticker's box cuts is hidden, not shown in half. Run when
        lines change (before the browser paints: a MutationObserver's callback) and on resize. */
