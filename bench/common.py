@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import tempfile
 import uuid
 from datetime import datetime
@@ -21,6 +22,22 @@ from backend.system import System
 
 TZ = ZoneInfo("Asia/Shanghai")
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def seconds(x: float | None) -> float | None:
+    """A duration for a benchmark's JSON line: to the tenth, None when it never came."""
+    return None if x is None else round(x, 1)
+
+
+def stop_processes(procs: list[subprocess.Popen[bytes]]) -> None:
+    """End the gridwatch processes a benchmark started: asked first, killed if they linger."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
 
 
 def machine() -> str:

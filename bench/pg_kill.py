@@ -28,7 +28,6 @@ import argparse
 import json
 import shutil
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
@@ -46,7 +45,7 @@ from backend.core.config import Settings
 from backend.domain.commands import create_command
 from backend.intake.store import idem_digest
 from backend.store.models import case_reports, cases
-from bench.common import TZ, machine, open_system
+from bench.common import TZ, machine, open_system, seconds, stop_processes
 from bench.redis_kill import Server
 from bench.soak import env_for, start, wait_http
 from tests.browser import free_port
@@ -189,7 +188,7 @@ def run_trial(
     for th in threads:
         th.join(timeout=20)
     out["retried"] = trial.retry_unanswered()
-    drained = drain(system)
+    drained = seconds(system.stream.wait_drained(600))
     out["drained_s"] = drained
     out.update(trial.count())
     took = [t for _, t, s in trial.answers if s in (200, 201)]
@@ -214,17 +213,6 @@ def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
-
-def drain(system: Any) -> float:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 300:
-        try:
-            if system.stream.backlog() == 0:
-                break
-        except Exception:
-            pass
-        time.sleep(0.3)
-    return round(time.monotonic() - t0, 1)
 
 
 def main() -> None:
@@ -268,13 +256,7 @@ def main() -> None:
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs)
         system.db.dispose()
         cluster.stop()
         redis_server.kill()

@@ -197,7 +197,8 @@ def trial(args: argparse.Namespace, kill: bool) -> dict[str, Any]:
         time.sleep(max(0.0, args.seconds - (time.monotonic() - t0)))
         elapsed = time.monotonic() - t0  # the throughput counts the sending time only
         load.finish()
-        _drain(system.stream)
+        if system.stream.wait_drained(120) is None:
+            raise RuntimeError("the engine did not drain the stream")
         time.sleep(1.0)
         out.update(_count(system, load))
         lat = sorted(b - a for a, b in load.acked.values())
@@ -237,17 +238,6 @@ def _first_applied(system: System, load: Load, out: dict[str, Any]) -> None:
                     return
         time.sleep(0.05)
 
-
-def _drain(stream: CommandStream, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if stream.backlog() == 0:
-                return
-        except redis.RedisError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the engine did not drain the stream")
 
 
 def _count(system: System, load: Load) -> dict[str, Any]:

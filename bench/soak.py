@@ -50,7 +50,7 @@ from backend.domain.commands import action_command, create_command
 from backend.queries.reports import kpi
 from backend.queries.scope import Scope
 from backend.system import System
-from bench.common import TZ, fresh_system, machine
+from bench.common import TZ, fresh_system, machine, seconds, stop_processes
 from bench.redis_kill import Server
 from bench.session import bench_cookie
 from bench.wall_latency import open_screens
@@ -228,7 +228,7 @@ def main() -> None:
                 print(json.dumps(brief, ensure_ascii=False), flush=True)
             time.sleep(0.05)
         events_sent = city.events
-        drained = drain(system)
+        drained = seconds(system.stream.wait_drained(600))
         time.sleep(5)  # the last frames reach the screens
         sql_open = open_in_sql(system)
         tile = browsers[0].execute_script(
@@ -273,13 +273,7 @@ def main() -> None:
         if screens.n and not finished:
             with contextlib.suppress(Exception):  # the run failed: the screens end anyway
                 screens.finish()
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs)
         if server.proc is not None:
             server.kill()
         shutil.rmtree(folder / "appendonlydir", ignore_errors=True)
@@ -317,13 +311,6 @@ def sample(
         "redis": redis_families(r, system.keys.prefix),
     }
 
-
-def drain(system: System) -> float:
-    """Seconds until the engine has emptied the command stream."""
-    t0 = time.monotonic()
-    while system.stream.backlog() > 0 and time.monotonic() - t0 < 600:
-        time.sleep(0.5)
-    return round(time.monotonic() - t0, 1)
 
 
 def _free_port() -> int:

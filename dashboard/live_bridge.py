@@ -5,10 +5,10 @@ current for its scope and, at most every ``frame_interval``, turns what changed 
 *frame*: component id → new props, with ``Patch`` for the ticker; the intake chart is redrawn
 as an image (``layouts.svg``), and the map is sent whole once, then as the areas whose colour
 or tooltip changed (``WALL_MAP_PAINT``, painted in place by ``assets/live.js``): a city's map
-is most of the bytes a screen would otherwise be sent. Every screen of the area gets the same frames, so the
-cost of a change is paid once per area, not per screen. The numbers (tiles, funnel) ride in
-the frame's pulse, as one JSON text, and ``assets/live.js`` writes them into their elements;
-see ``wall_numbers``.
+is most of the bytes a screen would otherwise be sent. Every screen of the area gets the same
+frames, so the cost of a change is paid once per area, not per screen. The numbers (tiles,
+funnel) ride in the frame's pulse, as one JSON text, and ``assets/live.js`` writes them into
+their elements; see ``wall_numbers``.
 
 Resync rules, all in this one place:
 

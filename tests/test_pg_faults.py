@@ -16,7 +16,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -117,7 +116,7 @@ def test_sigkill_of_postgresql_mid_batch_loses_nothing_and_applies_once(
         for th in producers:
             th.join(timeout=10)
     try:
-        _drain(system.stream)
+        assert system.stream.wait_drained(90) is not None, "the engine did not drain"
     finally:
         worker.stop()
         engine.join(timeout=20)
@@ -153,14 +152,3 @@ def _count(system: System) -> int:
     with system.db.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(cases)).scalar_one())
 
-
-def _drain(stream: CommandStream, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if stream.backlog() == 0:
-                return
-        except redis.RedisError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"the stream still holds {stream.backlog()} commands")

@@ -294,7 +294,7 @@ def test_sigkill_of_the_primary_under_load_loses_no_command_and_the_screens_foll
         for th in producers:
             th.join(timeout=10)
     try:
-        _drain(system.stream)
+        assert system.stream.wait_drained(60) is not None, "the engine did not drain"
         time.sleep(0.5)  # the last publish reaches the feed
     finally:
         worker.stop()
@@ -335,14 +335,3 @@ def test_sigkill_of_the_primary_under_load_loses_no_command_and_the_screens_foll
     assert any(t > promoted for t, _ in bridge.taken)
     system.db.dispose()
 
-
-def _drain(stream: CommandStream, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if stream.backlog() == 0:
-                return
-        except redis.RedisError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"the stream still holds {stream.backlog()} commands")

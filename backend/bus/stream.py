@@ -233,6 +233,21 @@ class CommandStream:
         pipe.xlen(self.keys.commands)
         return sum(int(n) for n in pipe.execute())
 
+    def wait_drained(self, timeout: float, poll: float = 0.2) -> float | None:
+        """Seconds until the engines have emptied the stream, or None if they did not within
+        ``timeout`` (Redis away meanwhile counts as not yet): for tests, benchmarks and
+        scripts that load commands and then read SQL."""
+        t0 = time.monotonic()
+        while True:
+            try:
+                if self.backlog() == 0:
+                    return time.monotonic() - t0
+            except redis.RedisError:
+                pass
+            if time.monotonic() - t0 >= timeout:
+                return None
+            time.sleep(poll)
+
 
 def _entries(items: Any) -> list[Entry]:
     out = []
