@@ -174,7 +174,18 @@ def _serve(system, host: str, port: int) -> None:  # type: ignore[no-untyped-def
 
     server = create_app(system)
     typer.echo(f"dashboard on http://{host}:{port}/")
-    uvicorn.run(server, host=host, port=port, log_level="warning", ws="wsproto")
+    # behind nginx the peer is the proxy: the client's address (the rate limits' key) and
+    # scheme (a Secure cookie) come from X-Forwarded-For / -Proto, believed only from a
+    # trusted proxy (GRIDWATCH_TRUSTED_PROXIES)
+    uvicorn.run(
+        server,
+        host=host,
+        port=port,
+        log_level="warning",
+        ws="wsproto",
+        proxy_headers=True,
+        forwarded_allow_ips=system.settings.trusted_proxies,
+    )
 
 
 def _progress_printer(end: datetime, start: datetime):  # type: ignore[no-untyped-def]
