@@ -164,6 +164,16 @@ def serve(
     system = _system()
     _policy_or_fail(system)
     _durable_or_fail(system)
+    # a database server means web processes that may sit on other machines: each would sign
+    # cookies with a key of its own, and a person signed in on one is refused by the next one
+    # the proxy picks
+    shared = not system.settings.effective_database_url.startswith("sqlite")
+    if shared and system.settings.secret_key is None:
+        log.warning(
+            "GRIDWATCH_SECRET_KEY is not set: this web process signs sessions with the key in %s;"
+            " behind a proxy, set the same GRIDWATCH_SECRET_KEY on every web process",
+            system.settings.var_dir,
+        )
     _serve(system, host, port)
 
 
