@@ -11,7 +11,7 @@ the engine at the given rate of case events and notes each batch's commit time (
 count covers it minus that time. Server CPU is the web processes' own (``/proc``), per screen.
 
     python -m bench.proxy_screens [--screens 200] [--baseline 20] [--rate 10] [--seconds 60]
-        [--runs 3]   (BENCH_PG_URL, default the gw14c database; REDIS_URL, default db 14)
+        [--runs 3] [--direct]   (BENCH_PG_URL, default the gw14c database; REDIS_URL, db 14)
 """
 
 from __future__ import annotations
@@ -106,14 +106,21 @@ def sign_in(system: System, url: str) -> str:
 
 
 def cell(
-    dep: Deployment, load: Load, url: str, screens: int, rate: float, seconds: float, proxied: bool
+    dep: Deployment,
+    load: Load,
+    urls: list[str],
+    screens: int,
+    rate: float,
+    seconds: float,
+    proxied: bool,
 ) -> dict[str, Any]:
-    """``screens`` screens on ``url`` (nginx, or one web process), ``seconds`` of load."""
-    cookie = sign_in(load.system, url)
+    """``screens`` screens on ``urls`` (nginx, or web processes straight, the screens dealt
+    out among them), ``seconds`` of load."""
+    cookie = sign_in(load.system, urls[0])
     logged_before = len(dep.nginx.upstreams_of())
     groups = [
-        ProtocolScreens(url, cookie, min(PER_PROCESS, screens - i))
-        for i in range(0, screens, PER_PROCESS)
+        ProtocolScreens(urls[k % len(urls)], cookie, min(PER_PROCESS, screens - i))
+        for k, i in enumerate(range(0, screens, PER_PROCESS))
     ]
     for g in groups:
         g.start()
@@ -122,8 +129,10 @@ def cell(
         time.sleep(10.0 + screens / 20)  # every screen connected and sent its full view
         load1_before = os.getloadavg()[0]
         cpu0, ng0, w0 = dep.web_cpu(), dep.nginx_cpu(), time.monotonic()
+        sc0 = sum(cpu_seconds(g.pid) for g in groups if g.pid)
         marks = load.run(rate, seconds)
         cpu1, ng1, w1 = dep.web_cpu(), dep.nginx_cpu(), time.monotonic()
+        sc1 = sum(cpu_seconds(g.pid) for g in groups if g.pid)
         load1_after = os.getloadavg()[0]
         time.sleep(3.0)
     finally:
@@ -137,7 +146,9 @@ def cell(
     wall = w1 - w0
     web_pct = 100 * (cpu1 - cpu0) / wall
     return {
-        "through": "nginx, 2 web processes" if proxied else "one web process, no proxy",
+        "through": (
+            "nginx, 2 web processes" if proxied else f"{len(urls)} web process(es), no proxy"
+        ),
         "screens": screens,
         "rate": rate,
         "seconds": round(wall, 1),
@@ -150,6 +161,9 @@ def cell(
         "web_cpu_pct_per_screen": round(web_pct / screens, 3),
         "web_cpu_ms_per_screen_s": round(10 * web_pct / screens, 3),
         "nginx_cpu_pct": round(100 * (ng1 - ng0) / wall, 1) if proxied else None,
+        # the screens' own processes (a PC each on a real wall): the client side of a push
+        "screens_cpu_pct": round(100 * (sc1 - sc0) / wall, 1),
+        "received_mb_per_screen": round(sum(g.received for g in groups) / screens / 2**20, 2),
         "websockets_by_upstream": dict(spread) if proxied else None,
         "loadavg_1m": [round(load1_before, 2), round(load1_after, 2)],
     }
@@ -162,6 +176,11 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=10)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument(
+        "--direct",
+        action="store_true",
+        help="a third cell: as many screens straight on the two web processes, no proxy",
+    )
     args = ap.parse_args()
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
     pg = os.environ.get("BENCH_PG_URL", PG_URL)
@@ -172,10 +191,13 @@ def main() -> None:
     dep.start()
     try:
         for run in range(args.runs):
-            base = cell(dep, load, dep.web[0].url, args.baseline, args.rate, args.seconds, False)
-            print(json.dumps({"run": run + 1, **base}), flush=True)
-            many = cell(dep, load, dep.nginx.url, args.screens, args.rate, args.seconds, True)
-            print(json.dumps({"run": run + 1, **many}), flush=True)
+            cells = [([dep.web[0].url], args.baseline, False)]
+            if args.direct:
+                cells.append(([w.url for w in dep.web], args.screens, False))
+            cells.append(([dep.nginx.url], args.screens, True))
+            for urls, n, proxied in cells:
+                out = cell(dep, load, urls, n, args.rate, args.seconds, proxied)
+                print(json.dumps({"run": run + 1, **out}), flush=True)
     finally:
         dep.stop()
         keys = list(system.redis.scan_iter(match=f"{system.keys.prefix}:*"))

@@ -42,6 +42,7 @@ class ProtocolScreen(threading.Thread):
         self.reconnects = 0
         self.seen: list[tuple[float, str]] = []  # (epoch ms, open tile) as frames arrive
         self.frames = 0
+        self.received = 0  # bytes of every message, what the screen's link carries
         self.error: str | None = None
         self._halt = threading.Event()
         self._ws: Any = None
@@ -98,6 +99,7 @@ class ProtocolScreen(threading.Thread):
         )
         while not self._halt.is_set():
             raw = ws.recv()
+            self.received += len(raw)
             if not raw:
                 if not ws.connected:
                     raise ConnectionError("the server closed the link")
@@ -149,7 +151,7 @@ def _screens_process(url: str, cookie: str, searches: list[str], stop: Any, resu
     stop.wait()
     for s in screens:
         s.stop()
-    results.put([(s.seen, s.frames, s.error) for s in screens])
+    results.put(([(s.seen, s.frames, s.error) for s in screens], sum(s.received for s in screens)))
 
 
 class ProtocolScreens:
@@ -168,6 +170,7 @@ class ProtocolScreens:
             daemon=True,
         )
         self.n = n
+        self.received = 0  # bytes all its screens took in, known after ``finish``
 
     def start(self) -> None:
         if self.n:
@@ -182,6 +185,6 @@ class ProtocolScreens:
         if not self.n:
             return []
         self._halt.set()
-        out = self._results.get(timeout=60)
+        out, self.received = self._results.get(timeout=60)
         self._proc.join(timeout=30)
         return list(out)
