@@ -119,14 +119,15 @@ class Nginx:
         raise AssertionError("nginx did not answer")
 
     def upstreams_of(self, path: str = WS_PATH, status: int = 101) -> list[str]:
-        """The web process (host:port) of every logged request for ``path`` answered
-        ``status``; nginx logs a websocket when it closes."""
+        """The web process (host:port) that answered each logged request for ``path`` with
+        ``status`` (the last one nginx tried, when it had to try another); nginx logs a
+        websocket when it closes."""
         out = []
         if self.access_log.exists():
             for line in self.access_log.read_text().splitlines():
-                m = re.search(r'"GET (\S+) [^"]*" (\d+) .*upstream=(\S+)', line)
+                m = re.search(r'"GET (\S+) [^"]*" (\d+) .*upstream=(.*?) rt=', line)
                 if m and m.group(1).split("?")[0] == path and int(m.group(2)) == status:
-                    out.append(m.group(3))
+                    out.append(m.group(3).split(", ")[-1])
         return out
 
     def stop(self) -> None:
