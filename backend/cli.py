@@ -164,6 +164,16 @@ def serve(
     system = _system()
     _policy_or_fail(system)
     _durable_or_fail(system)
+    # a database server means web processes that may sit on other machines: each would sign
+    # cookies with a key of its own, and a person signed in on one is refused by the next one
+    # the proxy picks
+    shared = not system.settings.effective_database_url.startswith("sqlite")
+    if shared and system.settings.secret_key is None:
+        log.warning(
+            "GRIDWATCH_SECRET_KEY is not set: this web process signs sessions with the key in %s;"
+            " behind a proxy, set the same GRIDWATCH_SECRET_KEY on every web process",
+            system.settings.var_dir,
+        )
     _serve(system, host, port)
 
 
@@ -174,7 +184,18 @@ def _serve(system, host: str, port: int) -> None:  # type: ignore[no-untyped-def
 
     server = create_app(system)
     typer.echo(f"dashboard on http://{host}:{port}/")
-    uvicorn.run(server, host=host, port=port, log_level="warning", ws="wsproto")
+    # behind nginx the peer is the proxy: the client's address (the rate limits' key) and
+    # scheme (a Secure cookie) come from X-Forwarded-For / -Proto, believed only from a
+    # trusted proxy (GRIDWATCH_TRUSTED_PROXIES)
+    uvicorn.run(
+        server,
+        host=host,
+        port=port,
+        log_level="warning",
+        ws="wsproto",
+        proxy_headers=True,
+        forwarded_allow_ips=system.settings.trusted_proxies,
+    )
 
 
 def _progress_printer(end: datetime, start: datetime):  # type: ignore[no-untyped-def]

@@ -239,7 +239,6 @@ def _first_applied(system: System, load: Load, out: dict[str, Any]) -> None:
         time.sleep(0.05)
 
 
-
 def _count(system: System, load: Load) -> dict[str, Any]:
     acked = set(load.acked)
     with system.db.connect() as conn:

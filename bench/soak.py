@@ -312,7 +312,6 @@ def sample(
     }
 
 
-
 def _free_port() -> int:
     from tests.browser import free_port
 

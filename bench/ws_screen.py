@@ -31,28 +31,39 @@ OPEN_TILE = ids.kpi_value("open")
 class ProtocolScreen(threading.Thread):
     """One connected wall with no renderer: frames in, acknowledgements out."""
 
-    def __init__(self, url: str, cookie: str, search: str = "") -> None:
+    def __init__(self, url: str, cookie: str, search: str = "", reconnect: bool = False) -> None:
         super().__init__(name="protocol-screen", daemon=True)
         self.url = url
         self.cookie = cookie
         self.search = search  # the page's ?area=… (a district wall), as its URL would say
+        #: connect again when the link drops, as the browser's worker does (behind a proxy,
+        #: to whichever web process is still there)
+        self.reconnect = reconnect
+        self.reconnects = 0
         self.seen: list[tuple[float, str]] = []  # (epoch ms, open tile) as frames arrive
         self.frames = 0
+        self.received = 0  # bytes of every message, what the screen's link carries
         self.error: str | None = None
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._ws: Any = None
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         if self._ws is not None:
             self._ws.close()
 
     def run(self) -> None:
-        try:
-            self._run()
-        except Exception as exc:  # the benchmark reports it; a screen must not die silently
-            if not self._stop.is_set():
-                self.error = f"{type(exc).__name__}: {exc}"
+        while not self._halt.is_set():
+            try:
+                self._run()
+            except Exception as exc:  # the benchmark reports it; a screen must not die silently
+                if self._halt.is_set():
+                    return
+                if not self.reconnect:
+                    self.error = f"{type(exc).__name__}: {exc}"
+                    return
+                self.reconnects += 1
+                self._halt.wait(0.5)
 
     def _run(self) -> None:
         stream = next(
@@ -86,9 +97,12 @@ class ProtocolScreen(threading.Thread):
                 }
             )
         )
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             raw = ws.recv()
+            self.received += len(raw)
             if not raw:
+                if not ws.connected:
+                    raise ConnectionError("the server closed the link")
                 continue
             body = orjson.loads(raw)  # in C: the client's cost is not what is measured
             for msg in body if isinstance(body, list) else [body]:
@@ -137,7 +151,7 @@ def _screens_process(url: str, cookie: str, searches: list[str], stop: Any, resu
     stop.wait()
     for s in screens:
         s.stop()
-    results.put([(s.seen, s.frames, s.error) for s in screens])
+    results.put(([(s.seen, s.frames, s.error) for s in screens], sum(s.received for s in screens)))
 
 
 class ProtocolScreens:
@@ -148,14 +162,15 @@ class ProtocolScreens:
         import multiprocessing as mp
 
         ctx = mp.get_context("spawn")
-        self._stop = ctx.Event()
+        self._halt = ctx.Event()
         self._results = ctx.Queue()
         self._proc = ctx.Process(
             target=_screens_process,
-            args=(url, cookie, searches or [""] * n, self._stop, self._results),
+            args=(url, cookie, searches or [""] * n, self._halt, self._results),
             daemon=True,
         )
         self.n = n
+        self.received = 0  # bytes all its screens took in, known after ``finish``
 
     def start(self) -> None:
         if self.n:
@@ -169,7 +184,7 @@ class ProtocolScreens:
         """Stop every screen; (arrivals, frames, error) of each."""
         if not self.n:
             return []
-        self._stop.set()
-        out = self._results.get(timeout=60)
+        self._halt.set()
+        out, self.received = self._results.get(timeout=60)
         self._proc.join(timeout=30)
         return list(out)

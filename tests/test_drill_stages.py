@@ -3,7 +3,6 @@ each checked against the engine's own log or an independent computation over raw
 
 from __future__ import annotations
 
-import threading
 from collections import Counter, defaultdict
 from datetime import timedelta
 
@@ -19,7 +18,6 @@ from backend.queries import bottlenecks as bn
 from backend.queries.filters import DrillFilter
 from backend.queries.scope import Scope
 from backend.queries.timeline import load_timeline
-from backend.store.db import make_engine
 from backend.store.models import case_events, cases, drill_stages
 from tests.drilldata import simulate
 from tests.helpers import act, events_of, report
@@ -96,39 +94,6 @@ def test_the_projection_is_incremental_and_equals_a_rebuild(system, clock):
         ).all()
     firsts = [r for r in incremental if r["stage_no"] == 1]
     assert len(firsts) == len(dispatched)
-
-
-def test_two_processes_refreshing_at_once_both_succeed_and_agree_with_a_rebuild(system, clock):
-    """Two web processes behind a proxy each run the projection job: neither may fail on the
-    other's rows (PostgreSQL's unique key, under READ COMMITTED), and the result is a
-    rebuild's."""
-    simulate(system, clock, days=2)
-    for attempt in range(3):
-        refresh_stages(system.db, system.tz, clock.now(), system.deadlines)
-        grids = sorted(system.ref.grids)
-        for i in range(300):
-            report(system, grid=grids[i % len(grids)], description=f"第{attempt}轮 第{i}件")
-        other = make_engine(system.settings.effective_database_url)  # another process's pool
-        errors: list[BaseException] = []
-        together = threading.Barrier(2)
-
-        def refresh(db, together=together, errors=errors) -> None:  # noqa: ANN001
-            together.wait()
-            try:
-                refresh_stages(db, system.tz, clock.now(), system.deadlines, overlap=10**9)
-            except BaseException as exc:  # noqa: BLE001  (the test reports it)
-                errors.append(exc)
-
-        threads = [threading.Thread(target=refresh, args=(db,)) for db in (system.db, other)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join(timeout=120)
-        other.dispose()
-        assert errors == []
-    incremental = _stage_table(system)
-    refresh_stages(system.db, system.tz, clock.now(), system.deadlines, rebuild=True)
-    assert _stage_table(system) == incremental
 
 
 def test_an_event_committed_late_below_the_watermark_is_still_folded_in(system, clock):

@@ -151,4 +151,3 @@ def test_sigkill_of_postgresql_mid_batch_loses_nothing_and_applies_once(
 def _count(system: System) -> int:
     with system.db.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(cases)).scalar_one())
-

@@ -334,4 +334,3 @@ def test_sigkill_of_the_primary_under_load_loses_no_command_and_the_screens_foll
     assert any(t > killed for t in bridge.reloads)
     assert any(t > promoted for t, _ in bridge.taken)
     system.db.dispose()
-

@@ -76,8 +76,8 @@ async def files(form: FormData, name: str) -> list[tuple[str, bytes]]:
 
 
 def client_ip(request: Request) -> str:
-    """The peer address (behind a proxy, run uvicorn with --proxy-headers so this is the
-    client's)."""
+    """The client's address: behind nginx, the one its X-Forwarded-For gives, believed only
+    from GRIDWATCH_TRUSTED_PROXIES (``gridwatch serve``; tests/test_proxy.py)."""
     return request.client.host if request.client else "unknown"
 
 

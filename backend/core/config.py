@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     rate_login: str = Field(default="10/60", alias="GRIDWATCH_RATE_LOGIN")
     # the address citizens reach (printed in the QR codes); unset: the address of the request
     public_url: str | None = Field(default=None, alias="GRIDWATCH_PUBLIC_URL")
+    # the proxies (nginx: deploy/nginx/gridwatch.conf) whose X-Forwarded-For / -Proto the web
+    # process believes: addresses or networks, comma-separated; "*" trusts anyone (never on a
+    # port the public can reach). The rate limits count the client address these give.
+    trusted_proxies: str = Field(default="127.0.0.1", alias="GRIDWATCH_TRUSTED_PROXIES")
 
     @cached_property
     def effective_database_url(self) -> str:

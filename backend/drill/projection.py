@@ -19,13 +19,12 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 
 from backend.deadlines.sla import DeadlineClock
 from backend.deadlines.stage_due import policy_due_seconds
 from backend.domain.events import StageEnd
 from backend.domain.stages import bin_of, stages_from_events
-from backend.store.joblock import one_at_a_time
 from backend.store.models import case_events, cases, drill_stages, drill_state
 
 log = logging.getLogger("gridwatch.drill")
@@ -33,6 +32,8 @@ log = logging.getLogger("gridwatch.drill")
 STAGES = "stages"
 OVERLAP = 20_000
 BATCH_EVENTS = 20_000
+#: the PostgreSQL advisory lock that takes turns replacing stage rows ("gwds")
+STAGES_LOCK = 0x67776473
 _CASE_COLS = (
     cases.c.id,
     cases.c.reported_at,
@@ -129,10 +130,21 @@ def stage_rows(
     return out
 
 
+def _take_turn(conn: Connection) -> None:
+    """Every web process behind the proxy refreshes the stages (dashboard/drill_jobs.py). Two
+    replacing the same cases at once would collide: the second's delete, under its older
+    snapshot, misses the first's new rows and its insert meets them (or it writes what it read
+    before the first's newer rows). On PostgreSQL they take turns, each holding the turn to the
+    end of its transaction; SQLite has one writer anyway."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": STAGES_LOCK})
+
+
 def _rederive(
     conn: Connection, case_ids: list[int], tz: ZoneInfo, deadlines: DeadlineClock | None
 ) -> int:
     """Replace the stages of ``case_ids`` with what their logs say now."""
+    _take_turn(conn)  # first: what is read is what the other process may just have written
     by_case: dict[int, list[Any]] = defaultdict(list)
     for e in conn.execute(
         select(*_EVENT_COLS)
@@ -159,21 +171,7 @@ def refresh_stages(
     overlap: int = OVERLAP,
 ) -> int:
     """Fold the events added since the last refresh into ``drill_stages``; returns the number
-    of cases re-derived. ``rebuild`` starts again from the first event. One process at a time
-    (backend/store/joblock.py): the web processes behind a proxy each run it."""
-    with one_at_a_time(db, STAGES):
-        return _refresh_stages(db, tz, now, deadlines, rebuild=rebuild, overlap=overlap)
-
-
-def _refresh_stages(
-    db: Engine,
-    tz: ZoneInfo,
-    now: datetime,
-    deadlines: DeadlineClock | None,
-    *,
-    rebuild: bool,
-    overlap: int,
-) -> int:
+    of cases re-derived. ``rebuild`` starts again from the first event."""
     with db.begin() as conn:
         last, window, _ = state_of(conn, STAGES)
         if rebuild:
