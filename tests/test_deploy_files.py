@@ -115,7 +115,7 @@ def test_the_compose_services_run_real_commands_and_name_real_settings() -> None
             assert ctx.params["port"] == 8050
         if name.startswith("engine-"):
             assert path == ["engine"] and ctx.params["consumer"] == name
-    # Redis as gridwatch requires it: append-only, synced at least every second
+    # Redis as gridwatch requires it: append-only, synced before every answer
     redis_cmd = _compose()["services"]["redis"]["command"]
     for key, value in DURABLE_CONFIG.items():
         assert redis_cmd[redis_cmd.index(f"--{key}") + 1] == value
