@@ -11,7 +11,7 @@ the engine at the given rate of case events and notes each batch's commit time (
 count covers it minus that time. Server CPU is the web processes' own (``/proc``), per screen.
 
     python -m bench.proxy_screens [--screens 200] [--baseline 20] [--rate 10] [--seconds 60]
-        [--runs 3] [--direct]   (BENCH_PG_URL, default the gw14c database; REDIS_URL, db 14)
+        [--runs 3] [--direct]   (BENCH_PG_URL, emptied first; REDIS_URL, default db 14)
 """
 
 from __future__ import annotations
@@ -32,12 +32,11 @@ import httpx
 from backend.auth.accounts import create_user
 from backend.auth.sessions import COOKIE
 from backend.system import System
-from bench.common import TZ, fresh_system, machine
+from bench.common import PG_URL, TZ, fresh_system, machine
 from bench.wall_latency import Load, cpu_seconds, latencies, quantiles
 from bench.ws_screen import ProtocolScreens
 from tests.proxyproc import EngineProcess, Nginx, WebProcess
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/gw14c"
 PASSWORD = "bench proxy screens password"
 #: screens per client process: each process is one Python, and the screens are not measured
 PER_PROCESS = 50
