@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend.domain.commands import action_command, create_command
 from backend.engine.case_engine import BatchResult
@@ -57,3 +58,23 @@ def events_of(system: System, case_id: int) -> list[Any]:
                 .order_by(case_events.c.seq)
             ).mappings()
         )
+
+
+def applied_by_ref(system: System, refs: Iterable[str]) -> tuple[dict[str, int], list[Any]]:
+    """After a fault: how many cases each ref made, and the cases reported other than once
+    (half-applied or applied twice), for the tests that kill a server under load."""
+    with system.db.connect() as conn:
+        made = dict(
+            conn.execute(
+                select(cases.c.ref, func.count())
+                .where(cases.c.ref.in_(list(refs)))
+                .group_by(cases.c.ref)
+            ).all()
+        )
+        reported = conn.execute(
+            select(case_events.c.case_id, func.count())
+            .where(case_events.c.type == "reported")
+            .group_by(case_events.c.case_id)
+            .having(func.count() != 1)
+        ).all()
+    return made, list(reported)

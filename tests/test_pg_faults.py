@@ -26,9 +26,9 @@ from backend.core.clock import ManualClock
 from backend.core.config import Settings
 from backend.domain.commands import create_command
 from backend.engine.worker import EngineWorker
-from backend.store.models import case_events, cases
+from backend.store.models import cases
 from backend.system import System
-from tests.helpers import first_grid, grid_category
+from tests.helpers import applied_by_ref, first_grid, grid_category
 from tests.pgproc import PrivatePostgres, pg_bin
 from tests.redisproc import PrivateRedis
 
@@ -126,20 +126,7 @@ def test_sigkill_of_postgresql_mid_batch_loses_nothing_and_applies_once(
     assert live.status_code == 200
     assert ready.status_code == 503 and ready.json()["checks"]["database"] != "ok"
     assert worker.stats.failures > 0  # the engine did see the server go
-    with system.db.connect() as conn:
-        made = dict(
-            conn.execute(
-                select(cases.c.ref, func.count())
-                .where(cases.c.ref.in_(acked))
-                .group_by(cases.c.ref)
-            ).all()
-        )
-        reported = conn.execute(
-            select(case_events.c.case_id, func.count())
-            .where(case_events.c.type == "reported")
-            .group_by(case_events.c.case_id)
-            .having(func.count() != 1)
-        ).all()
+    made, reported = applied_by_ref(system, acked)
     assert set(made) == set(acked), f"{len(set(acked) - set(made))} acknowledged not applied"
     assert all(n == 1 for n in made.values())
     assert reported == []  # no case half-applied, none reported twice

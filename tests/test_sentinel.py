@@ -19,7 +19,6 @@ import orjson
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 
 from backend.api.app import create_api
 from backend.api.errors import UNAVAILABLE
@@ -33,11 +32,10 @@ from backend.core.clock import ManualClock
 from backend.core.config import Settings
 from backend.domain.commands import create_command
 from backend.engine.worker import EngineWorker
-from backend.store.models import case_events, cases
 from backend.system import System
 from dashboard.live_feed import LiveFeed
 from tests.hallsdata import ev, load_halls, wire
-from tests.helpers import first_grid, grid_category
+from tests.helpers import applied_by_ref, first_grid, grid_category
 from tests.sentinelproc import DEPLOY, SentinelGroup, render
 from tests.sentinelproc import sentinel_group as sentinel_group  # noqa: PLC0414  (fixture)
 from tests.test_halls_processor import HALL
@@ -305,20 +303,7 @@ def test_sigkill_of_the_primary_under_load_loses_no_command_and_the_screens_foll
     assert new != old
     assert before > 0 and len(after) >= 50, (before, len(after), refused[-3:])
     assert engine_alive and worker.stats.failures > 0  # it saw the primary go, and went on
-    with system.db.connect() as conn:
-        made = dict(
-            conn.execute(
-                select(cases.c.ref, func.count())
-                .where(cases.c.ref.in_(list(acked)))
-                .group_by(cases.c.ref)
-            ).all()
-        )
-        reported = conn.execute(
-            select(case_events.c.case_id, func.count())
-            .where(case_events.c.type == "reported")
-            .group_by(case_events.c.case_id)
-            .having(func.count() != 1)
-        ).all()
+    made, reported = applied_by_ref(system, acked)
     lost = set(acked) - set(made)
     assert not lost, f"{len(lost)} of {len(acked)} acknowledged commands lost"
     assert all(n == 1 for n in made.values()), "a command applied twice"
