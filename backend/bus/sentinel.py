@@ -78,5 +78,6 @@ def sentinel_client(url: SentinelUrl) -> redis.Redis:
         socket_connect_timeout=2.0,
         socket_keepalive=True,
         health_check_interval=10,
-        **auth,
+        username=url.username,
+        password=url.password,
     )
