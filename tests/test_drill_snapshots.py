@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from backend.drill import snapshots
-from backend.drill.assessment import as_dict, assess_with_change
+from backend.drill.assessment import as_dict, assess_with_change, shown
 from backend.drill.periods import period_of
 from backend.queries.reports import build_report
 from backend.queries.scope import Scope
@@ -80,11 +80,23 @@ def test_the_job_keeps_the_current_and_previous_periods(system, clock):
     scores, at = snapshots.period_assessment(system.db, system.tz, p, clock.now())
     assert at == now
     assert [as_dict(u) for u in scores] == want
+    # the screen's rows alone: the same scores and changes as those rows of the whole list
+    rows, _ = snapshots.period_assessment(system.db, system.tz, p, clock.now(), screen=True)
+    assert [as_dict(u) for u in rows] == [as_dict(u) for u in shown(scores, lambda u: u.rank)]
     dekad = period_of("dekad", today).previous()
     scores, _ = snapshots.period_assessment(system.db, system.tz, dekad, clock.now())
     ranks = [u.rank for u in scores if u.rank is not None]
     assert ranks[0] == 1 and ranks == sorted(ranks) and len(set(ranks)) > 3
     assert any(u.prev_rank is not None for u in scores)  # compared with the dekad before
+
+
+def test_the_screen_shows_the_best_and_the_last_ranked_units():
+    ranked = [(f"u{i}", i) for i in range(1, 9)]
+    unranked = [("x1", None), ("x2", None)]
+    rank_of = lambda r: r[1]  # noqa: E731
+    assert shown(ranked[:3] + unranked, rank_of, n=6) == ranked[:3] + unranked
+    assert shown(ranked[:5] + unranked, rank_of, n=6) == ranked[:5]
+    assert shown(ranked + unranked, rank_of, n=6) == ranked[:3] + ranked[-3:]
 
 
 def test_scope_keys():

@@ -22,9 +22,10 @@ one decimal) share a rank, and the next rank skips (1, 2, 2, 4).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, case, func, select
@@ -43,6 +44,8 @@ WEIGHTS = {
 }
 MIN_CASES = 3
 PRIOR_CASES = 5
+#: rows of the ranking a screen shows: the best and, below, the last places
+RANKS_SHOWN = 60
 _MOVED_UP = (StageEnd.OVERDUE.value, StageEnd.ESCALATED.value)
 
 
@@ -193,6 +196,20 @@ def with_change(scores: list[UnitScore], before: list[UnitScore]) -> list[UnitSc
         if prev is not None:
             u.prev_score, u.prev_rank = prev.score, prev.rank
     return scores
+
+
+T = TypeVar("T")
+
+
+def shown(scores: Sequence[T], rank_of: Callable[[T], int | None], n: int = RANKS_SHOWN) -> list[T]:
+    """The rows of a ranking (ranked first, best first, as ``assess`` orders it) that a screen
+    shows: every one when there are at most ``n``; else the ``n // 2`` best and the ``n // 2``
+    last ranked units (all the ranked ones when there are at most ``n``)."""
+    if len(scores) <= n:
+        return list(scores)
+    ranked = [u for u in scores if rank_of(u) is not None]
+    half = n // 2
+    return ranked[:half] + ranked[-half:] if len(ranked) > n else ranked
 
 
 _FIELDS = tuple(f.name for f in fields(UnitScore))

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import Connection, Engine, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -66,7 +67,7 @@ def load(
             )
         )
     ).first()
-    return (json.loads(row.body), row.as_of) if row is not None else None
+    return (orjson.loads(row.body), row.as_of) if row is not None else None
 
 
 def store(
@@ -194,9 +195,12 @@ def period_assessment(
     max_age: timedelta | None = None,
     *,
     read: Engine | None = None,
+    screen: bool = False,
 ) -> tuple[list[assessment.UnitScore], datetime]:
     """The units' scores of ``p`` with their change against the period before, and the
-    instant the (older of the two) scores were computed."""
+    instant the (older of the two) scores were computed. ``screen``: only the rows the
+    screen shows (``assessment.shown``: 60 of Shangrao's 12,000 units), the others are never
+    turned into scores (tens of thousands of objects for a month and the month before)."""
     compute = _assessment(tz)
 
     def age(q: Period) -> timedelta:
@@ -205,8 +209,12 @@ def period_assessment(
     scores, at = cached(db, ASSESSMENT, p, now, compute, max_age=age(p), read=read)
     prev = p.previous()
     before, at_before = cached(db, ASSESSMENT, prev, now, compute, max_age=age(prev), read=read)
+    if screen:
+        scores = assessment.shown(scores, lambda d: d.get("rank"))
+    mine = [assessment.from_dict(d) for d in scores]
+    units = {u.unit for u in mine}
     ranked = assessment.with_change(
-        [assessment.from_dict(d) for d in scores], [assessment.from_dict(d) for d in before]
+        mine, [assessment.from_dict(d) for d in before if d["unit"] in units]
     )
     return ranked, min(at, at_before)
 

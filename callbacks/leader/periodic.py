@@ -122,7 +122,7 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
         p = _period(kind, day, system)
         ref = system.ref
         scores, as_of = snapshots.period_assessment(
-            system.db, system.tz, p, system.clock.now(), read=system.read_db
+            system.db, system.tz, p, system.clock.now(), read=system.read_db, screen=True
         )
 
         def name_of(u: str) -> str:

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from backend.core.i18n import t
-from backend.drill.assessment import MIN_CASES, PRIOR_CASES, WEIGHTS, UnitScore
+from backend.drill.assessment import MIN_CASES, PRIOR_CASES, WEIGHTS, UnitScore, shown
 from backend.drill.periods import KINDS, Period
 from backend.queries.hall_report import HALL_COLUMNS
 from backend.queries.reports import FIGURES
@@ -109,10 +109,6 @@ def _change(n: int | None) -> html.Span:
     return html.Span("＝", className="gw-muted")
 
 
-#: rows of the ranking on screen: the best and, below, the last places
-RANKS_SHOWN = 60
-
-
 def assessment_table(scores: list[UnitScore], name_of: Any, tier_of: Any, lang: str) -> html.Table:
     head = [
         "col_rank",
@@ -128,13 +124,7 @@ def assessment_table(scores: list[UnitScore], name_of: Any, tier_of: Any, lang: 
         "col_escalation_rate",
     ]
     rows = []
-    ranked_all = [u for u in scores if u.rank is not None]
-    if len(scores) > RANKS_SHOWN:
-        half = RANKS_SHOWN // 2
-        scores = (
-            ranked_all[:half] + ranked_all[-half:] if len(ranked_all) > RANKS_SHOWN else ranked_all
-        )
-    for u in scores:
+    for u in shown(scores, lambda u: u.rank):
         ranked = u.rank is not None
         rows.append(
             html.Tr(
