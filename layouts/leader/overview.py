@@ -13,6 +13,7 @@ from backend.core.i18n import t
 from backend.refdata.index import RefIndex
 from layouts import ids
 from layouts.leader.common import card, pct
+from layouts.plain import el
 
 KPI_KEYS = (
     ("open", "kpi_open"),
@@ -232,41 +233,48 @@ def page(lang: str, ref: RefIndex) -> html.Div:
 
 def breakdown_table(
     rows: list[tuple[str, str, int, int]], lang: str, row_id: Any, first_col: str
-) -> html.Table:
-    """(code, name, open, overdue) rows; each row is a button that narrows the filters."""
+) -> dict[str, Any]:
+    """(code, name, open, overdue) rows; each row is a button that narrows the filters. Plain
+    data (``layouts.plain.el``): every township of the city is a row."""
     top = max([r[2] for r in rows] + [1])
+    tip = t("click_to_filter", lang)
     body = [
-        html.Tr(
+        el(
+            "Tr",
             [
-                html.Td(name, className="gw-b-name"),
-                html.Td(
-                    html.Div(
-                        html.Div(className="gw-b-fill", style={"width": f"{100 * n / top:.0f}%"}),
+                el("Td", name, className="gw-b-name"),
+                el(
+                    "Td",
+                    el(
+                        "Div",
+                        el("Div", className="gw-b-fill", style={"width": f"{100 * n / top:.0f}%"}),
                         className="gw-b-bar",
-                    )
+                    ),
                 ),
-                html.Td(str(n), className="num"),
-                html.Td(str(o), className="num" + (" is-hot" if o else "")),
-                html.Td(pct(o / n if n else None, 0), className="num gw-muted"),
+                el("Td", str(n), className="num"),
+                el("Td", str(o), className="num" + (" is-hot" if o else "")),
+                el("Td", pct(o / n if n else None, 0), className="num gw-muted"),
             ],
             id=row_id(code),
             n_clicks=0,
             className="gw-b-row",
-            title=t("click_to_filter", lang),
+            title=tip,
         )
         for code, name, n, o in rows
     ]
-    head = html.Thead(
-        html.Tr(
+    head = el(
+        "Thead",
+        el(
+            "Tr",
             [
-                html.Th(t(first_col, lang)),
-                html.Th(""),
-                html.Th(t("open", lang), className="num"),
-                html.Th(t("overdue", lang), className="num"),
-                html.Th(t("overdue_share", lang), className="num"),
-            ]
-        )
+                el("Th", t(first_col, lang)),
+                el("Th", ""),
+                el("Th", t("open", lang), className="num"),
+                el("Th", t("overdue", lang), className="num"),
+                el("Th", t("overdue_share", lang), className="num"),
+            ],
+        ),
     )
     if not rows:
-        body = [html.Tr(html.Td(t("no_rows", lang), colSpan=5, className="gw-muted"))]
-    return html.Table([head, html.Tbody(body)], className="table table-sm table-hover gw-b-table")
+        body = [el("Tr", el("Td", t("no_rows", lang), colSpan=5, className="gw-muted"))]
+    return el("Table", [head, el("Tbody", body)], className="table table-sm table-hover gw-b-table")

@@ -18,6 +18,7 @@ from backend.queries.reports import FIGURES
 from layouts import ids
 from layouts.leader.analysis import FONT
 from layouts.leader.common import card, pct, tier_name
+from layouts.plain import el
 
 
 def period_picker(kind: str, day: date, lang: str, extra: list[Any] | None = None) -> html.Div:
@@ -99,17 +100,21 @@ def assessment_page(kind: str, day: date, lang: str) -> html.Div:
     )
 
 
-def _change(n: int | None) -> html.Span:
+def _change(n: int | None) -> dict[str, Any]:
     if n is None:
-        return html.Span("—", className="gw-muted")
+        return el("Span", "—", className="gw-muted")
     if n > 0:
-        return html.Span(f"▲{n}", className="gw-up")
+        return el("Span", f"▲{n}", className="gw-up")
     if n < 0:
-        return html.Span(f"▼{-n}", className="gw-down")
-    return html.Span("＝", className="gw-muted")
+        return el("Span", f"▼{-n}", className="gw-down")
+    return el("Span", "＝", className="gw-muted")
 
 
-def assessment_table(scores: list[UnitScore], name_of: Any, tier_of: Any, lang: str) -> html.Table:
+def assessment_table(
+    scores: list[UnitScore], name_of: Any, tier_of: Any, lang: str
+) -> dict[str, Any]:
+    """The ranking's rows the screen shows (``assessment.shown``), as plain data
+    (``layouts.plain.el``)."""
     head = [
         "col_rank",
         "col_change",
@@ -124,44 +129,51 @@ def assessment_table(scores: list[UnitScore], name_of: Any, tier_of: Any, lang: 
         "col_escalation_rate",
     ]
     rows = []
+    too_few = t("too_few", lang)
     for u in shown(scores, lambda u: u.rank):
         ranked = u.rank is not None
         rows.append(
-            html.Tr(
+            el(
+                "Tr",
                 [
-                    html.Td(str(u.rank) if ranked else "—", className="num"),
-                    html.Td(_change(u.rank_change), className="num"),
-                    html.Td(name_of(u.unit)),
-                    html.Td(tier_name(tier_of(u.unit), lang)),
-                    html.Td(
-                        f"{u.score:.1f}" if u.score is not None else t("too_few", lang),
+                    el("Td", str(u.rank) if ranked else "—", className="num"),
+                    el("Td", _change(u.rank_change), className="num"),
+                    el("Td", name_of(u.unit)),
+                    el("Td", tier_name(tier_of(u.unit), lang)),
+                    el(
+                        "Td",
+                        f"{u.score:.1f}" if u.score is not None else too_few,
                         className="num gw-score",
                     ),
-                    html.Td(
+                    el(
+                        "Td",
                         f"{u.score_change:+.1f}" if u.score_change is not None else "—",
                         className="num",
                     ),
-                    html.Td(str(u.cases_total), className="num"),
-                    html.Td(pct(u.close_rate), className="num"),
-                    html.Td(pct(u.on_time_rate), className="num"),
-                    html.Td(pct(u.satisfaction_rate), className="num"),
-                    html.Td(pct(u.escalation_rate), className="num"),
+                    el("Td", str(u.cases_total), className="num"),
+                    el("Td", pct(u.close_rate), className="num"),
+                    el("Td", pct(u.on_time_rate), className="num"),
+                    el("Td", pct(u.satisfaction_rate), className="num"),
+                    el("Td", pct(u.escalation_rate), className="num"),
                 ],
                 className="" if ranked else "gw-muted",
-                **{"data-unit": u.unit},  # type: ignore[arg-type]
+                **{"data-unit": u.unit},
             )
         )
-    return html.Table(
+    return el(
+        "Table",
         [
-            html.Thead(
-                html.Tr(
+            el(
+                "Thead",
+                el(
+                    "Tr",
                     [
-                        html.Th(t(k, lang), className="num" if i in (0, 1, 4, 5) or i > 5 else "")
+                        el("Th", t(k, lang), className="num" if i in (0, 1, 4, 5) or i > 5 else "")
                         for i, k in enumerate(head)
-                    ]
-                )
+                    ],
+                ),
             ),
-            html.Tbody(rows),
+            el("Tbody", rows),
         ],
         className="table table-sm table-striped gw-assess",
         id="assess-rows",
