@@ -156,10 +156,12 @@ def assess(
         if u.cases_total > 0:
             n = u.cases_total
             u.score = round((n * _score(u, city) + PRIOR_CASES * area) / (n + PRIOR_CASES), 2)
-    ranked = [u for u in out if u.cases_total >= MIN_CASES and u.score is not None]
+    ranked, rest = [], []
+    for u in out:
+        (ranked if u.cases_total >= MIN_CASES and u.score is not None else rest).append(u)
     ranked.sort(key=lambda u: (-(u.score or 0.0), u.unit))
     rank_ties(ranked)
-    rest = sorted((u for u in out if u not in ranked), key=lambda u: u.unit)
+    rest.sort(key=lambda u: u.unit)
     return ranked + rest
 
 
