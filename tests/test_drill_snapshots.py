@@ -10,7 +10,14 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from backend.drill import snapshots
-from backend.drill.assessment import as_dict, assess_with_change, shown
+from backend.drill.assessment import (
+    UnitScore,
+    as_dict,
+    assess_with_change,
+    from_dict,
+    shown,
+    stored,
+)
 from backend.drill.periods import period_of
 from backend.queries.reports import build_report
 from backend.queries.scope import Scope
@@ -97,6 +104,13 @@ def test_the_screen_shows_the_best_and_the_last_ranked_units():
     assert shown(ranked[:3] + unranked, rank_of, n=6) == ranked[:3] + unranked
     assert shown(ranked[:5] + unranked, rank_of, n=6) == ranked[:5]
     assert shown(ranked + unranked, rank_of, n=6) == ranked[:3] + ranked[-3:]
+
+
+def test_a_stored_score_reads_back_as_the_score():
+    u = UnitScore("GRID-1", 7, 0.5, 0.75, None, 9, 2, score=81.25, rank=3)
+    assert from_dict(stored(u)) == u
+    assert "escalation_rate" not in stored(u) and "prev_rank" not in stored(u)
+    assert from_dict(as_dict(u)) == u  # a snapshot written before, with the derived figures
 
 
 def test_scope_keys():

@@ -218,8 +218,20 @@ _FIELDS = tuple(f.name for f in fields(UnitScore))
 
 
 def from_dict(d: dict[str, Any]) -> UnitScore:
-    """The score ``as_dict`` wrote (its derived figures are computed again)."""
+    """The score ``stored`` (or ``as_dict``, in a snapshot written before) wrote; its derived
+    figures are computed again."""
     return UnitScore(**{k: d[k] for k in _FIELDS if k in d})
+
+
+#: what a snapshot keeps of a period's score: the fields, not the figures computed from them
+#: (the escalation rate, the changes) nor the period before's (``with_change`` adds it when
+#: read): a month of Shangrao is 12,000 of them, read twice by every view of the assessment
+_STORED = tuple(f for f in _FIELDS if f not in ("prev_score", "prev_rank"))
+
+
+def stored(u: UnitScore) -> dict[str, Any]:
+    """The score as a snapshot keeps it (``from_dict`` reads it back)."""
+    return {k: getattr(u, k) for k in _STORED}
 
 
 def as_dict(u: UnitScore) -> dict[str, Any]:

@@ -159,7 +159,7 @@ def _report(tz: ZoneInfo) -> Computer:
 
 def _assessment(tz: ZoneInfo) -> Computer:
     def compute(conn: Connection, p: Period, now: datetime) -> list[dict[str, Any]]:
-        return [assessment.as_dict(u) for u in assessment.assess(conn, p, tz, now)]
+        return [assessment.stored(u) for u in assessment.assess(conn, p, tz, now)]
 
     return compute
 
