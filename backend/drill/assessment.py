@@ -156,7 +156,8 @@ def assess(
         if u.cases_total > 0:
             n = u.cases_total
             u.score = round((n * _score(u, city) + PRIOR_CASES * area) / (n + PRIOR_CASES), 2)
-    ranked, rest = [], []
+    ranked: list[UnitScore] = []
+    rest: list[UnitScore] = []
     for u in out:
         (ranked if u.cases_total >= MIN_CASES and u.score is not None else rest).append(u)
     ranked.sort(key=lambda u: (-(u.score or 0.0), u.unit))
