@@ -16,6 +16,12 @@ How it measures:
   its commit time. Browser and engine run on one machine, so they read one clock.
 
 Server CPU is the web process's own CPU time (``/proc``) over the run, per screen connected.
+
+The path of each batch, leg by leg (``legs`` in each pushed cell, p50/p99 in ms; see
+``breakdown``): commit → publish (the engine's publish into Redis returned) → bridge (the web
+process's feed received the message) → frame (the first frame made with it) → sent (handed to
+a screen's websocket, every screen) → browser (the Chromium's DOM). The web process notes its
+times only when the benchmark asks (``GRIDWATCH_LIVE_TRACE``, ``dashboard.live_trace``).
 """
 
 from __future__ import annotations
@@ -58,10 +64,14 @@ class Recorder:
 
     inner: Any
     times: list[float] = field(default_factory=list)
+    #: per publish: (sequence number, the time it returned, i.e. the message is in Redis)
+    published: list[tuple[int | None, float]] = field(default_factory=list)
 
     def publish(self, deltas: list[dict[str, Any]]) -> int | None:
         self.times.append(time.time())
-        return self.inner.publish(deltas)  # type: ignore[no-any-return]
+        seq = self.inner.publish(deltas)
+        self.published.append((seq, time.time()))
+        return seq  # type: ignore[no-any-return]
 
     def skip(self) -> None:
         self.inner.skip()
@@ -78,13 +88,18 @@ def _env(system: System) -> dict[str, str]:
     }
 
 
-def start_server(system: System, kind: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    system: System, kind: str, trace: str | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """The web process; with ``trace``, it notes the times of the live path in that file
+    (``dashboard.live_trace``)."""
     port = free_port()
     if kind == "push":
         cmd = [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)]
     else:
         cmd = [sys.executable, "-m", "bench.polling_wall", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=_env(system), stdout=subprocess.DEVNULL)
+    env = _env(system) | ({"GRIDWATCH_LIVE_TRACE": trace} if trace else {})
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -137,6 +152,8 @@ class Load:
         self.cats = sorted(c for c, i in system.ref.categories.items() if not i.major)
         self.n = 0
         self.open = self._open_now()
+        #: per batch of the last ``run``, beside its marks: (sequence number, publish returned)
+        self.published: list[tuple[int | None, float]] = []
 
     def _open_now(self) -> int:
         with self.system.db.connect() as conn:
@@ -145,6 +162,7 @@ class Load:
     def run(self, rate: float, seconds: float) -> list[tuple[int, float]]:
         """[(open cases after the batch, commit time)] for every batch."""
         marks: list[tuple[int, float]] = []
+        self.published = []
         events = 0
         t0 = time.monotonic()
         while (elapsed := time.monotonic() - t0) < seconds:
@@ -168,6 +186,7 @@ class Load:
                 events += res.events
                 self.open += sum(1 for r in res.results if r.ok)
                 marks.append((self.open, self.recorder.times[-1]))
+                self.published.append(self.recorder.published[-1])
             time.sleep(0.01)
         return marks
 
@@ -185,6 +204,82 @@ def latencies(marks: list[tuple[int, float]], seen: list[list[Any]]) -> list[flo
                 break
             out.append((points[i][0] - t_commit) * 1000.0)
     return out
+
+
+#: the legs of the live path, in order (``breakdown``)
+LEGS = ("publish", "bridge", "frame", "sent", "browser")
+
+
+def read_trace(path: str) -> list[list[Any]]:
+    try:
+        with open(path, "rb") as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def breakdown(
+    marks: list[tuple[int, float]],
+    published: list[tuple[int | None, float]],
+    trace: list[list[Any]],
+    browser_seen: list[Any] | None,
+) -> dict[str, Any]:
+    """Each batch's path, leg by leg, in ms (the city's wall):
+
+    - publish: commit → the publish into Redis returned;
+    - bridge: → the web process's feed received the message (by its sequence number);
+    - frame: → the first frame made with it (the coalescing wait, and the frame's making);
+    - sent: → that frame, or a later one, handed to a screen's websocket (every screen);
+    - browser: → the Chromium's DOM shows it (its screen connected first; sent measured on it).
+
+    A leg's p99 is its own: the legs' p99s do not add up to the whole path's.
+    """
+    recv: dict[int, float] = {}
+    frames: list[tuple[int, int, float]] = []  # (frame, last seq in it, made at)
+    sent: dict[int, list[tuple[int, float]]] = {}  # screen → [(frame, sent at)]
+    for row in trace:
+        kind, t = row[0], row[1]
+        if kind == "recv":
+            recv.setdefault(row[2], t)
+        elif kind == "frame" and row[2] is None:
+            frames.append((row[3], row[4], t))
+        elif kind == "sent" and row[2] is None:
+            sent.setdefault(row[3], []).append((row[4], t))
+    frames.sort()
+    seq_of = {n: seq for n, seq, _ in frames}
+    legs: dict[str, list[float]] = {k: [] for k in LEGS}
+    chromium = min(sent) if sent else None
+    dom = [(t / 1000.0, int(v)) for t, v in (browser_seen or []) if str(v).isdigit()]
+    fi = 0
+    si = {k: 0 for k in sent}
+    di = 0
+    for (count, t_commit), (seq, t_pub) in zip(marks, published, strict=True):
+        legs["publish"].append((t_pub - t_commit) * 1000.0)
+        if seq is None or seq not in recv:
+            continue
+        t_recv = recv[seq]
+        legs["bridge"].append((t_recv - t_pub) * 1000.0)
+        while fi < len(frames) and frames[fi][1] < seq:
+            fi += 1
+        if fi == len(frames):
+            continue
+        t_frame = frames[fi][2]
+        legs["frame"].append((t_frame - t_recv) * 1000.0)
+        t_sent_chromium = None
+        for screen, rows in sent.items():
+            i = si[screen]
+            while i < len(rows) and seq_of.get(rows[i][0], -1) < seq:
+                i += 1
+            si[screen] = i
+            if i < len(rows):
+                legs["sent"].append((rows[i][1] - t_frame) * 1000.0)
+                if screen == chromium:
+                    t_sent_chromium = rows[i][1]
+        while di < len(dom) and dom[di][1] < count:
+            di += 1
+        if t_sent_chromium is not None and di < len(dom):
+            legs["browser"].append((dom[di][0] - t_sent_chromium) * 1000.0)
+    return {leg: quantiles(xs) | {"n": len(xs)} for leg, xs in legs.items()}
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -206,7 +301,10 @@ def measure(
     """One cell. With ``protocol_screens``, one screen is a real Chromium and the others are
     ``bench.ws_screen`` clients: the server does the same work for each, and only the one
     browser's drawing is on this machine (a real wall has a PC per screen)."""
-    proc, url = start_server(system, kind)
+    trace = None
+    if kind == "push":
+        trace = os.path.abspath(system.settings.var_dir / f"live-trace-{time.time_ns()}.jsonl")
+    proc, url = start_server(system, kind, trace)
     cookie = bench_cookie(system)
     browsers = open_screens(url, cookie, 1 if protocol_screens else screens)
     others = ProtocolScreens(url, cookie, screens - 1 if protocol_screens else 0)
@@ -240,6 +338,9 @@ def measure(
         **quantiles(lat),
         "server_cpu_pct": round(100 * (cpu1 - cpu0) / (w1 - w0), 1),
     }
+    if trace is not None:
+        out["legs"] = breakdown(marks, load.published, read_trace(trace), seen[0] if seen else None)
+        os.unlink(trace)
     if done:
         delivered = latencies(marks, [seen for seen, _, _ in done])
         out["protocol_screens"] = {

@@ -15,6 +15,7 @@ from backend.core.i18n import t
 from backend.system import System
 from callbacks.viewer import viewer_scope
 from callbacks.wall_area import AreaProblem, wall_area_for
+from dashboard import live_trace
 from dashboard.walls import Walls
 from layouts import ids
 from layouts.wall import area_error
@@ -90,6 +91,8 @@ def register(app: Dash, system: System, walls: Walls) -> None:
                 for component_id, props in frame.props.items():
                     set_props(component_id, props)
                 screen.sent = frame.number
+                if live_trace.ON:
+                    live_trace.note("sent", where.scope.area, screen.number, frame.number)
                 # Backpressure: the browser answers once it has taken the frame in, so a
                 # busy screen is sent fewer, fuller frames instead of a growing queue.
                 with contextlib.suppress(TimeoutError):

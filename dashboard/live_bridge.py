@@ -42,6 +42,7 @@ from backend.live.wall import WallModel
 from backend.queries.live import wall_snapshot
 from backend.queries.scope import Scope
 from backend.system import System
+from dashboard import live_trace
 from dashboard.live_feed import LiveFeed
 from layouts import ids
 from layouts.plain import plain
@@ -85,6 +86,8 @@ class Screen:
     queue: deque[Frame] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     behind: bool = False
+    #: the order in which the screen connected to its bridge (for ``dashboard.live_trace``)
+    number: int = 0
 
     def push(self, frame: Frame) -> None:
         """Runs on ``loop``. A screen that falls ``limit`` frames behind is resent in full."""
@@ -156,6 +159,7 @@ class LiveBridge:
         self.frames = 0
         self.changes = 0
         self._screens: set[Screen] = set()
+        self._connected = 0  # screens ever connected
         self._lock = threading.Lock()
         self._view = _View()
         self._full: Props = {}
@@ -182,6 +186,8 @@ class LiveBridge:
         screen = Screen(asyncio.get_running_loop())
         self.feed.join(self)
         with self._lock:
+            self._connected += 1
+            screen.number = self._connected
             screen.after = self.frames
             screen.queue.append(Frame(self.frames, True, dict(self._full)))
             self._screens.add(screen)
@@ -305,6 +311,8 @@ class LiveBridge:
                 self._changed_at[ids.WALL_MAP if key == ids.WALL_MAP_PAINT else key] = self.frames
             frame = Frame(self.frames, False, props)
             screens = list(self._screens)
+        if live_trace.ON:
+            live_trace.note("frame", self.scope.area, frame.number, self.model.seq)
         for screen in screens:
             try:
                 screen.loop.call_soon_threadsafe(screen.push, frame)

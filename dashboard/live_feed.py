@@ -24,6 +24,7 @@ import redis
 
 from backend.bus.live import parse_live_message
 from backend.system import System
+from dashboard import live_trace
 
 log = logging.getLogger(__name__)
 
@@ -150,12 +151,16 @@ class LiveFeed:
             msg = pubsub.get_message(timeout=min(wait, IDLE_WAIT))
             while msg is not None:
                 seq, deltas = parse_live_message(msg["data"])
+                if live_trace.ON:
+                    live_trace.note("recv", seq)
                 for bridge in bridges:
                     bridge.take(seq, deltas)
                 msg = pubsub.get_message(timeout=0)
             now = time.monotonic()
             if now - self._last_seq_check >= 1.0:
                 self._last_seq_check = now
+                if live_trace.ON:
+                    live_trace.flush()
                 published = self.system.publisher.last_seq()
                 for bridge in bridges:
                     if published < bridge.model.seq:
