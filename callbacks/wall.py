@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from dash import Dash, Input, Output, State, ctx, html, no_update, set_props
 from dash.exceptions import WebsocketDisconnected
 
@@ -16,6 +17,7 @@ from backend.system import System
 from callbacks.viewer import viewer_scope
 from callbacks.wall_area import AreaProblem, wall_area_for
 from dashboard import live_trace
+from dashboard.live_bridge import Frame
 from dashboard.walls import Walls
 from layouts import ids
 from layouts.wall import area_error
@@ -88,8 +90,7 @@ def register(app: Dash, system: System, walls: Walls) -> None:
                     frame = bridge.catch_up(screen)
                 if frame is None:
                     continue
-                for component_id, props in frame.props.items():
-                    set_props(component_id, props)
+                send_frame(ws, frame)
                 screen.sent = frame.number
                 if live_trace.ON:
                     live_trace.note("sent", where.scope.area, screen.number, frame.number)
@@ -130,6 +131,26 @@ def register(app: Dash, system: System, walls: Walls) -> None:
         lang = "en" if lang == "en" else "zh"
         notice = calendar_notice(system, system.clock.now(), lang)
         return f"gw-wall lang-{lang}", notice
+
+
+def send_frame(ws: Any, frame: Frame) -> None:
+    """Hand a frame to the screen's websocket: Dash's own ``set_props`` messages, but with
+    each payload encoded once per frame (``Frame.payloads``) rather than once per screen, and
+    queued from the event loop without waking it through its self-pipe. Falls back to
+    ``set_props`` if Dash's websocket no longer looks as this expects."""
+    queue = getattr(ws, "_get_outbound_queue", None)
+    renderer = getattr(ws, "_renderer_id", None)
+    outbound = queue() if queue is not None else None
+    if outbound is None or not isinstance(renderer, str):
+        for component_id, props in frame.props.items():
+            set_props(component_id, props)
+        return
+    if ws.is_shutdown:
+        return
+    head = '{"type":"set_props","rendererId":' + orjson.dumps(renderer).decode() + ',"payload":'
+    put = outbound.async_q.put_nowait  # on the connection's own loop: no thread-safe wake-up
+    for payload in frame.payloads():
+        put(head + payload + "}")
 
 
 async def wall_shown(ws: Any, wait: float = 15.0) -> bool:

@@ -37,6 +37,7 @@ from typing import Any
 
 import orjson
 from dash import Patch
+from plotly.io.json import to_json_plotly as to_json  # what Dash encodes its messages with
 
 from backend.live.wall import WallModel
 from backend.queries.live import wall_snapshot
@@ -73,6 +74,19 @@ class Frame:
     number: int
     full: bool
     props: Props
+    #: its ``set_props`` payloads as JSON text, made once for every screen (``payloads``)
+    texts: list[str] | None = None
+
+    def payloads(self) -> list[str]:
+        """One JSON text per prop, as Dash's ``set_props`` message carries it: encoded by the
+        first screen that sends the frame, and only spliced by the others."""
+        if self.texts is None:
+            self.texts = [
+                to_json({"componentId": key, "props": {prop: value}})
+                for key, props in self.props.items()
+                for prop, value in props.items()
+            ]
+        return self.texts
 
 
 @dataclass(eq=False)
@@ -104,7 +118,10 @@ class Screen:
         if not self.queue and not self.behind:
             self.wake.clear()
             try:
-                await asyncio.wait_for(self.wake.wait(), timeout)
+                # ``asyncio.timeout``, not ``wait_for``: on Python 3.11 that makes a task for
+                # every wait, i.e. for every frame of every screen
+                async with asyncio.timeout(timeout):
+                    await self.wake.wait()
             except TimeoutError:
                 return None
         if self.queue:
@@ -313,11 +330,16 @@ class LiveBridge:
             screens = list(self._screens)
         if live_trace.ON:
             live_trace.note("frame", self.scope.area, frame.number, self.model.seq)
+        by_loop: dict[asyncio.AbstractEventLoop, list[Screen]] = {}
         for screen in screens:
+            by_loop.setdefault(screen.loop, []).append(screen)
+        for loop, on_loop in by_loop.items():
+            # one wake-up of each event loop for all its screens, not one per screen
             try:
-                screen.loop.call_soon_threadsafe(screen.push, frame)
-            except RuntimeError:  # its loop has closed: the screen is gone
-                self.disconnect(screen)
+                loop.call_soon_threadsafe(_push_all, on_loop, frame)
+            except RuntimeError:  # its loop has closed: its screens are gone
+                for screen in on_loop:
+                    self.disconnect(screen)
 
     def _changes(self, now: Any, heavy: bool) -> Props:
         """What changed since the last frame. The tiles, the funnel and the ticker go out in
@@ -435,6 +457,11 @@ class LiveBridge:
             major=bool(cat and cat.major),
         )
         return plain(line)  # kept as data: sent in many frames, to many screens
+
+
+def _push_all(screens: list[Screen], frame: Frame) -> None:
+    for screen in screens:
+        screen.push(frame)
 
 
 def _reorder(shown: list[int], target: list[int], lines: dict[int, Any]) -> Patch:
