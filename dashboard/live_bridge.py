@@ -64,6 +64,11 @@ from layouts.wall import (
 log = logging.getLogger(__name__)
 
 Props = dict[str, dict[str, Any]]
+#: Seconds over which changes are coalesced into one frame. A change waits up to this long
+#: for its frame, which is most of a screen's p99 at high rates (bench/wall_latency.py legs);
+#: frames are encoded once for all screens and acknowledged at a fixed rate (callbacks.wall),
+#: so a shorter interval costs a screen little more.
+FRAME_INTERVAL = 0.05
 TICKER_PER_FRAME = 6
 #: Seconds after which the map, ranking and chart are redrawn even when nothing happened.
 STALE_HEAVY = 60.0
@@ -156,7 +161,7 @@ class LiveBridge:
         *,
         scope: Scope | None = None,
         feed: LiveFeed | None = None,
-        frame_interval: float = 0.1,
+        frame_interval: float = FRAME_INTERVAL,
         pulse_interval: float = 1.0,
         heavy_interval: float = 1.0,
         ticker_interval: float = 0.5,

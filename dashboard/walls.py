@@ -13,7 +13,7 @@ from typing import Any
 
 from backend.queries.scope import Scope
 from backend.system import System
-from dashboard.live_bridge import LiveBridge
+from dashboard.live_bridge import FRAME_INTERVAL, LiveBridge
 from dashboard.live_feed import LiveFeed
 from layouts.svg import CityMap, data_uri, map_svg, project_city
 from layouts.wall import MAP_EMPTY, intake_chart
@@ -24,7 +24,12 @@ class Walls:
     """A bridge and a blank page per area shown; the city's is ``city``."""
 
     def __init__(
-        self, system: System, city: str, geojson: dict[str, Any], *, frame_interval: float = 0.1
+        self,
+        system: System,
+        city: str,
+        geojson: dict[str, Any],
+        *,
+        frame_interval: float = FRAME_INTERVAL,
     ) -> None:
         self.system = system
         self.city_name = city
