@@ -1,0 +1,78 @@
+"""A wall frame handed to a screen's websocket by ``callbacks.wall.send_frame``: the same
+messages Dash's own ``set_props`` would queue, encoded once per frame, not once per screen."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+import janus
+from dash import Patch
+from dash.backends.ws import DashWebsocketCallback
+
+from callbacks.wall import send_frame
+from dashboard.live_bridge import Frame
+from layouts import ids
+from layouts.plain import plain
+
+
+def _frame() -> Frame:
+    ticker = Patch()
+    ticker.insert(0, {"type": "Li", "namespace": "dash_html_components", "props": {"id": "x"}})
+    return Frame(
+        7,
+        False,
+        {
+            ids.WALL_PULSE: {"data": {"link": "live", "frame": 7, "numbers": '{"a":{"t":"3"}}'}},
+            ids.WALL_CLOCK: {"children": "2026-12-04 08:00:00"},
+            ids.WALL_TICKER: {"children": plain(ticker)},
+            ids.WALL_INTAKE: {"src": "data:image/svg+xml;base64,PHN2Zy8+"},
+        },
+    )
+
+
+def _drain(q: janus.Queue[str]) -> list[object]:
+    out = []
+    while not q.sync_q.empty():
+        out.append(json.loads(q.sync_q.get_nowait()))
+    return out
+
+
+def test_the_fast_path_queues_what_dash_would_once_per_frame() -> None:
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        frame = _frame()
+        queues: list[janus.Queue[str]] = []
+        for renderer in ("r-1", "r-2"):
+            q: janus.Queue[str] = janus.Queue()
+            queues.append(q)
+            ws = DashWebsocketCallback({}, renderer, q, threading.Event(), loop)
+            send_frame(ws, frame)
+            sent = _drain(q)
+            # what Dash's own set_props would have queued for this screen
+            expected_q: janus.Queue[str] = janus.Queue()
+            expected_ws = DashWebsocketCallback({}, renderer, expected_q, threading.Event(), loop)
+            for component_id, props in frame.props.items():
+                for prop, value in props.items():
+                    expected_ws.set_prop_sync(component_id, prop, value)
+            assert sent == _drain(expected_q)
+            assert len(sent) == 4 and {m["rendererId"] for m in sent} == {renderer}  # type: ignore[index]
+            expected_q.close()
+        assert frame.texts is not None  # encoded by the first screen, reused by the second
+        for q in queues:
+            q.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_closed_screen_is_sent_nothing() -> None:
+    async def scenario() -> None:
+        q: janus.Queue[str] = janus.Queue()
+        closed = threading.Event()
+        closed.set()
+        send_frame(DashWebsocketCallback({}, "r", q, closed, asyncio.get_running_loop()), _frame())
+        assert q.sync_q.empty()
+        q.close()
+
+    asyncio.run(scenario())
