@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, case, func, select
 
 from backend.domain.events import StageEnd
+from backend.drill import day_report
 from backend.drill.periods import Period
 from backend.queries.reports import build_report
 from backend.queries.scope import Scope
@@ -121,13 +122,24 @@ def assess(
     tz: ZoneInfo,
     now: datetime,
     scope: Scope | None = None,
+    *,
+    from_days: bool = False,
 ) -> list[UnitScore]:
-    """Every unit with cases in the period, scored; ranked units first, best first."""
+    """Every unit with cases in the period, scored; ranked units first, best first.
+    ``from_days``: the city's figures summed over the days' roll-ups (backend/drill/days.py)
+    instead of counted over the period's cases."""
     frm, to = period.window(tz)
-    report = build_report(
-        conn, frm, to, now, scope=scope or Scope.city(), groups=("by_unit",), medians=False
-    )
-    esc = escalations_by_unit(conn, period, scope)
+    if from_days:
+        sums = day_report.day_sums(conn, period, [day_report.DIMS["by_unit"]], medians=False)
+        report = day_report.report_from_days(
+            conn, period, frm, to, now, groups=("by_unit",), medians=False, sums=sums
+        )
+        esc = day_report.escalations_of(sums)
+    else:
+        report = build_report(
+            conn, frm, to, now, scope=scope or Scope.city(), groups=("by_unit",), medians=False
+        )
+        esc = escalations_by_unit(conn, period, scope)
     units = sorted(set(report["by_unit"]) - {"unassigned"} | set(esc))
     out = []
     for code in units:

@@ -4,8 +4,8 @@ child processes (dashboard/drill_jobs.py): a large city's model training or repo
 take seconds of Python, which in the web process would hold up the screens' threads.
 
 Jobs: ``risk`` retrains the overdue-risk model and rescores the open cases; ``reports``
-computes again the report snapshots the screens open most and fills in earlier ones
-(backend/drill/snapshots.py).
+folds the new events into the days' roll-ups (backend/drill/days.py), computes again the
+report snapshots the screens open most and fills in earlier ones (backend/drill/snapshots.py).
 """
 
 from __future__ import annotations
@@ -31,9 +31,11 @@ def _reports(db: Engine, now: datetime, tz: ZoneInfo) -> int:
     """The kept periods, then as long again filling in earlier ones (at least 2 s)."""
     import time
 
+    from backend.drill.days import refresh_days
     from backend.drill.snapshots import backfill, refresh_kept
 
     started = time.monotonic()
+    refresh_days(db, tz, now)  # first: the earlier periods are summed over the days
     n = refresh_kept(db, tz, now)
     return n + backfill(db, tz, now, budget=max(2.0, time.monotonic() - started))
 

@@ -28,7 +28,7 @@ import orjson
 from sqlalchemy import Connection, Engine, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from backend.drill import assessment
+from backend.drill import assessment, day_report, days
 from backend.drill.periods import KINDS, Period, period_of
 from backend.queries.reports import build_report
 from backend.queries.scope import Scope
@@ -149,9 +149,19 @@ def kept_periods(today: Any, depth: int = 2) -> Iterable[Period]:
             p = p.previous()
 
 
+def from_days(conn: Connection, p: Period, now: datetime, tz: ZoneInfo) -> bool:
+    """Whether ``p`` is summed over the days' roll-ups: a settled period (before the previous
+    one), once the roll-up is built. It trails the event log by a refresh of the background
+    job, well within the day a settled period's snapshot may be old anyway; the current and
+    the previous period are counted over their cases, to the instant."""
+    return max_age_of(p, now, tz) == SETTLED_MAX_AGE and days.ready(conn)
+
+
 def _report(tz: ZoneInfo) -> Computer:
     def compute(conn: Connection, p: Period, now: datetime) -> dict[str, Any]:
         frm, to = p.window(tz)
+        if from_days(conn, p, now, tz):
+            return day_report.report_from_days(conn, p, frm, to, now)
         return build_report(conn, frm, to, now, scope=Scope.city())
 
     return compute
@@ -159,7 +169,8 @@ def _report(tz: ZoneInfo) -> Computer:
 
 def _assessment(tz: ZoneInfo) -> Computer:
     def compute(conn: Connection, p: Period, now: datetime) -> list[dict[str, Any]]:
-        return [assessment.stored(u) for u in assessment.assess(conn, p, tz, now)]
+        scores = assessment.assess(conn, p, tz, now, from_days=from_days(conn, p, now, tz))
+        return [assessment.stored(u) for u in scores]
 
     return compute
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -64,6 +64,32 @@ def _figures(rows: list[dict[str, Any]], durations: list[float]) -> dict[str, An
     }
 
 
+def settled_measures() -> list[Any]:
+    """The sums that change only when a case row does (with an event): the days' roll-ups
+    keep them (backend/drill/days.py)."""
+    return [
+        func.count().label("total"),
+        rules.count_where(rules.is_cancelled()).label("cancelled"),
+        rules.count_where(rules.is_completed()).label("closed"),
+        rules.count_where(rules.on_time()).label("on_time"),
+        rules.count_where(rules.is_rated()).label("rated"),
+        rules.count_where(rules.is_satisfied()).label("satisfied"),
+        rules.count_where(rules.was_escalated()).label("escalated_cases"),
+    ]
+
+
+def clock_measures(now: datetime) -> list[Any]:
+    """The sums that change with the clock alone (a deadline passing): counted at ``now``.
+    Only open cases count in them, as ``overdue_now`` holds only for a running case."""
+    return [
+        rules.count_where(rules.overdue_now(now)).label("overdue_open"),
+        rules.count_where(rules.went_overdue(now)).label("overdue_cases"),
+        rules.count_where(and_(rules.is_open(), rules.went_overdue(now))).label(
+            "overdue_cases_open"
+        ),
+    ]
+
+
 def build_report(
     conn: Connection,
     frm: datetime,
@@ -87,20 +113,7 @@ def build_report(
         *where,
     )
     completed = rules.is_completed()
-    measures = [
-        func.count().label("total"),
-        rules.count_where(rules.is_cancelled()).label("cancelled"),
-        rules.count_where(completed).label("closed"),
-        rules.count_where(rules.on_time()).label("on_time"),
-        rules.count_where(rules.overdue_now(now)).label("overdue_open"),
-        rules.count_where(rules.went_overdue(now)).label("overdue_cases"),
-        rules.count_where(and_(rules.is_open(), rules.went_overdue(now))).label(
-            "overdue_cases_open"
-        ),
-        rules.count_where(rules.is_rated()).label("rated"),
-        rules.count_where(rules.is_satisfied()).label("satisfied"),
-        rules.count_where(rules.was_escalated()).label("escalated_cases"),
-    ]
+    measures = [*settled_measures(), *clock_measures(now)]
     wanted = {g: GROUPS[g] for g in groups}
     keys = list(wanted.values())
     # the times to close whose median is each group's: on PostgreSQL the two middle ones,
@@ -116,18 +129,40 @@ def build_report(
             all_durations.append(hours)
             for g, key in zip(wanted, group_keys, strict=True):
                 durations[g][key].append(hours)
+    return assemble(
+        frm,
+        to,
+        now,
+        totals,
+        per_group,
+        all_durations,
+        lambda g, key: _middles(per_group[g][key]) if in_sql else durations[g][key],
+    )
+
+
+def assemble(
+    frm: datetime,
+    to: datetime,
+    now: datetime,
+    totals: list[dict[str, Any]],
+    per_group: dict[str, dict[Any, list[dict[str, Any]]]],
+    hours: list[float],
+    hours_of: Callable[[str, Any], list[float]],
+) -> dict[str, Any]:
+    """The report from its sums: ``totals`` and ``per_group`` are rows of the measures
+    (``total``, ``cancelled``, …), ``hours`` and ``hours_of(group, key)`` the times to close
+    whose median is taken (every one, or the two middle ones). The days' roll-ups
+    (backend/drill/day_report.py) build the same document from other sums."""
     report: dict[str, Any] = {
         "from": frm.isoformat(),
         "to": to.isoformat(),
         "as_of": now.isoformat(),
-        **_figures(totals, all_durations),
+        **_figures(totals, hours),
     }
-    for g in wanted:
-        parts = per_group[g]
+    for g, parts in per_group.items():
         out = {}
         for key in sorted(parts, key=lambda k: (k is None, str(k))):
-            hours = _middles(parts[key]) if in_sql else durations[g][key]
-            out[key if key is not None else "unassigned"] = _figures(parts[key], hours)
+            out[key if key is not None else "unassigned"] = _figures(parts[key], hours_of(g, key))
         if g == "by_tier":
             out = {t.value: out[t.value] for t in TIER_ORDER if t.value in out} | {
                 k: v for k, v in out.items() if k not in {t.value for t in TIER_ORDER}

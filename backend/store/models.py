@@ -407,6 +407,33 @@ drill_state = Table(
     Column("refreshed_at", UTCDateTime, nullable=True),
 )
 
+#: The city's cases summed by the local day they were reported, per unit, category, channel and
+#: current tier (``dim``/``key``; ``dim`` "all" has key ""), kept by backend/drill/days.py so a
+#: report or assessment of any period is a sum over its days. Only the figures that change with
+#: the case rows (events) are kept; those that change with the clock alone (overdue now) are
+#: counted live over the period's open cases. ``closes``: the exact times to close (microseconds,
+#: comma-separated) of the cases completed, the day's histogram the medians are taken from.
+drill_days = Table(
+    "drill_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("dim", String(8), primary_key=True),
+    Column("key", String(48), primary_key=True),
+    Column("total", Integer, nullable=False, default=0),
+    Column("cancelled", Integer, nullable=False, default=0),
+    Column("closed", Integer, nullable=False, default=0),
+    Column("on_time", Integer, nullable=False, default=0),
+    Column("rated", Integer, nullable=False, default=0),
+    Column("satisfied", Integer, nullable=False, default=0),
+    Column("escalated_cases", Integer, nullable=False, default=0),
+    #: cases recorded overdue at one tier or more (``rules.went_overdue`` without "now")
+    Column("tiered", Integer, nullable=False, default=0),
+    #: the unit's stages (``drill_stages``) and those that ended with the case moved up
+    Column("stages", Integer, nullable=False, default=0),
+    Column("moved_up", Integer, nullable=False, default=0),
+    Column("closes", Text, nullable=True),
+)
+
 #: Periodic reports and assessments as computed at one instant (backend/drill/snapshots.py).
 report_snapshots = Table(
     "report_snapshots",

@@ -1,0 +1,193 @@
+"""Keep ``drill_days`` current: the city's cases summed by the local day they were reported,
+per unit, category, channel and current tier, so that a report or an assessment of any period
+is a sum over its days (backend/drill/day_report.py) rather than a scan of its cases.
+
+A day's sums are computed from its case rows with the report's own rules
+(``reports.settled_measures``), so a day's roll-up is what ``build_report`` would count for
+that day. The roll-up follows the stages projection's watermark (the unit's stages and the
+stages that ended with the case moved up come from ``drill_stages``): the events added since
+the last refresh name the cases that changed, their reporting days are computed again, and only
+the rows that differ are written. As in projection.py, the last ``OVERLAP`` ids below the
+watermark are read again when some committed late.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, tuple_
+
+from backend.domain.events import StageEnd
+from backend.drill.projection import OVERLAP, STAGES, _count, _take_turn, set_state, state_of
+from backend.queries import rules
+from backend.queries.reports import GROUPS, _aggregate, settled_measures
+from backend.store.models import case_events, cases, drill_days, drill_stages
+
+DAYS = "days"
+#: ``dim`` of each breakdown of the report (``reports.GROUPS``); "all" is the whole city
+DIMS = {"by_unit": "unit", "by_category": "category", "by_channel": "channel", "by_tier": "tier"}
+ALL = "all"
+#: the key of a case with no unit or no tier yet ("unassigned" in a report): codes are never ""
+NO_KEY = ""
+COUNTS = (
+    "total",
+    "cancelled",
+    "closed",
+    "on_time",
+    "rated",
+    "satisfied",
+    "escalated_cases",
+    "tiered",
+    "stages",
+    "moved_up",
+)
+_MOVED_UP = (StageEnd.OVERDUE.value, StageEnd.ESCALATED.value)
+#: how many cases' reporting days are looked up at once
+_CHUNK = 2000
+
+Key = tuple[date, str, str]
+
+
+def window_of(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), tz)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tz)
+
+
+def day_rows(conn: Connection, day: date, tz: ZoneInfo) -> dict[Key, dict[str, Any]]:
+    """The roll-up rows of one day, by (day, dim, key), computed from its case rows."""
+    frm, to = window_of(day, tz)
+    window = and_(cases.c.reported_at >= frm, cases.c.reported_at < to)
+    measures = [*settled_measures(), rules.count_where(cases.c.overdue_tiers != "").label("tiered")]
+    totals, per_group = _aggregate(conn, window, measures, GROUPS)
+    rows: dict[Key, dict[str, Any]] = {}
+
+    def row(dim: str, key: str | None) -> dict[str, Any]:
+        k = (day, dim, key if key is not None else NO_KEY)
+        if k not in rows:
+            rows[k] = {"day": day, "dim": k[1], "key": k[2], **dict.fromkeys(COUNTS, 0)}
+            rows[k]["closes"] = None
+        return rows[k]
+
+    def add(target: dict[str, Any], sums: dict[str, Any]) -> None:
+        for c in COUNTS[:8]:
+            target[c] += int(sums.get(c) or 0)
+
+    for t in totals:
+        add(row(ALL, NO_KEY), t)
+    for g, parts in per_group.items():
+        for key, found in parts.items():
+            add(row(DIMS[g], key), found[0])
+    # the exact times to close, in microseconds: the histograms the medians come from
+    closes: dict[tuple[str, str], list[int]] = defaultdict(list)
+    keys = [GROUPS[g] for g in DIMS]
+    timed = and_(window, rules.is_completed(), cases.c.completed_at.is_not(None))
+    for *group_keys, reported, completed in conn.execute(
+        select(*keys, cases.c.reported_at, cases.c.completed_at).where(timed)
+    ):
+        us = (completed - reported) // timedelta(microseconds=1)
+        closes[(ALL, NO_KEY)].append(us)
+        for dim, key in zip(DIMS.values(), group_keys, strict=True):
+            closes[(dim, key if key is not None else NO_KEY)].append(us)
+    for (dim, key), values in closes.items():
+        values.sort()
+        row(dim, key)["closes"] = ",".join(map(str, values))
+    c = drill_stages.c
+    for unit, n, moved in conn.execute(
+        select(c.unit_code, func.count(), rules.count_where(c.end_kind.in_(_MOVED_UP)))
+        .where(c.day == day)
+        .group_by(c.unit_code)
+    ):
+        r = row("unit", unit)
+        r["stages"], r["moved_up"] = int(n), int(moved or 0)
+    return rows
+
+
+def stored_rows(conn: Connection, day: date) -> dict[Key, dict[str, Any]]:
+    return {
+        (r["day"], r["dim"], r["key"]): dict(r)
+        for r in conn.execute(select(drill_days).where(drill_days.c.day == day)).mappings()
+    }
+
+
+def write_day(conn: Connection, day: date, tz: ZoneInfo) -> int:
+    """Compute one day again and write the rows that changed; returns how many."""
+    new = day_rows(conn, day, tz)
+    old = stored_rows(conn, day)
+    gone = [k for k in old if k not in new]
+    changed = [k for k, v in new.items() if old.get(k) != v]
+    stale = gone + [k for k in changed if k in old]
+    d = drill_days.c
+    for i in range(0, len(stale), 500):
+        part = [(dim, key) for _, dim, key in stale[i : i + 500]]
+        conn.execute(delete(drill_days).where(d.day == day, tuple_(d.dim, d.key).in_(part)))
+    if changed:
+        conn.execute(insert(drill_days), [new[k] for k in changed])
+    return len(gone) + len(changed)
+
+
+def days_of_cases(conn: Connection, case_ids: Iterable[int], tz: ZoneInfo) -> set[date]:
+    """The local days the given cases were reported on."""
+    ids = list(case_ids)
+    out: set[date] = set()
+    for i in range(0, len(ids), _CHUNK):
+        for (at,) in conn.execute(
+            select(cases.c.reported_at).where(cases.c.id.in_(ids[i : i + _CHUNK]))
+        ):
+            out.add(at.astimezone(tz).date())
+    return out
+
+
+def all_days(conn: Connection, tz: ZoneInfo) -> set[date]:
+    """Every day from the first case reported to the last (and those the roll-up holds)."""
+    at = cases.c.reported_at
+    lo, hi = conn.execute(select(func.min(at), func.max(at))).one()
+    held = {r[0] for r in conn.execute(select(drill_days.c.day).distinct())}
+    if lo is None:
+        return held
+    first, last = lo.astimezone(tz).date(), hi.astimezone(tz).date()
+    return held | {first + timedelta(days=i) for i in range((last - first).days + 1)}
+
+
+def refresh_days(
+    db: Engine, tz: ZoneInfo, now: datetime, *, rebuild: bool = False, overlap: int = OVERLAP
+) -> int:
+    """Fold the events the stages projection has folded in since the last refresh into
+    ``drill_days``: the days of the cases they touch are computed again. ``rebuild`` computes
+    every day. Returns the number of rows written."""
+    with db.connect() as conn:
+        last, window, _ = state_of(conn, DAYS)
+        top, _, _ = state_of(conn, STAGES)
+        if rebuild or not last:
+            days = all_days(conn, tz)
+        else:
+            start = last
+            if _count(conn, max(0, last - overlap), last) != window:
+                start = max(0, last - overlap)
+            ids = {
+                r[0]
+                for r in conn.execute(
+                    select(case_events.c.case_id)
+                    .where(case_events.c.id > start, case_events.c.id <= top)
+                    .distinct()
+                )
+            }
+            days = days_of_cases(conn, ids, tz)
+    written = 0
+    for day in sorted(days):
+        with db.begin() as conn:
+            _take_turn(conn)
+            written += write_day(conn, day, tz)
+    if top:
+        with db.begin() as conn:
+            top = max(top, last)
+            set_state(conn, DAYS, top, _count(conn, max(0, top - overlap), top), now)
+    return written
+
+
+def ready(conn: Connection) -> bool:
+    """Whether the roll-up has been built (it may trail the event log by a refresh)."""
+    return state_of(conn, DAYS)[0] > 0
