@@ -39,28 +39,40 @@ GROUPS = {
 }
 
 
+_SUMMED = (
+    "total",
+    "cancelled",
+    "closed",
+    "on_time",
+    "rated",
+    "satisfied",
+    "overdue_open",
+    "overdue_cases",
+    "overdue_cases_open",
+    "escalated_cases",
+)
+
+
 def _figures(rows: list[dict[str, Any]], durations: list[float]) -> dict[str, Any]:
-    total = sum(r["total"] for r in rows)
-    cancelled = sum(r["cancelled"] for r in rows)
-    closed = sum(r["closed"] for r in rows)
-    on_time = sum(r["on_time"] for r in rows)
-    rated = sum(r["rated"] for r in rows)
-    satisfied = sum(r["satisfied"] for r in rows)
+    # one row (or none) is the rule: a report has 12,000 units, each its own row
+    r = rows[0] if len(rows) == 1 else {k: sum(x[k] for x in rows) for k in _SUMMED}
+    total, cancelled, closed = r["total"], r["cancelled"], r["closed"]
+    rated = r["rated"]
     handled = total - cancelled
     return {
         "cases_total": total,
         "cancelled": cancelled,
         "closed": closed,
         "close_rate": round(closed / handled, 6) if handled else None,
-        "on_time_rate": round(on_time / closed, 6) if closed else None,
-        "overdue_open": sum(r["overdue_open"] for r in rows),
-        "overdue_cases": sum(r["overdue_cases"] for r in rows),
-        "overdue_cases_open": sum(r["overdue_cases_open"] for r in rows),
+        "on_time_rate": round(r["on_time"] / closed, 6) if closed else None,
+        "overdue_open": r["overdue_open"],
+        "overdue_cases": r["overdue_cases"],
+        "overdue_cases_open": r["overdue_cases_open"],
         "median_hours_to_close": round(statistics.median(durations), 4) if durations else None,
-        "satisfaction_rate": round(satisfied / rated, 6) if rated else None,
+        "satisfaction_rate": round(r["satisfied"] / rated, 6) if rated else None,
         # beside FIGURES (the screens' and exports' columns): the cases moved up a tier or
         # more, which a simulated city is held to (sim/profiles.py)
-        "escalated_cases": sum(r["escalated_cases"] for r in rows),
+        "escalated_cases": r["escalated_cases"],
     }
 
 
