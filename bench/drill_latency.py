@@ -34,8 +34,10 @@ from sqlalchemy import delete, event, func, select, text
 
 from backend.core.clock import ManualClock
 from backend.core.config import Settings
+from backend.core.runtime import tune_gc
 from backend.domain.commands import action_command, create_command
 from backend.drill import snapshots
+from backend.drill.days import refresh_days
 from backend.drill.periods import period_of
 from backend.drill.projection import refresh_stages
 from backend.drill.risk import refresh_risk
@@ -134,12 +136,19 @@ def measure(
     output: str,
     variants: list[dict[str, Any]],
     repeat: int,
+    before: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
+    """``before(variant)``, untimed, ahead of each request (a first view clears what the
+    request would otherwise find stored)."""
     for v in variants[:2]:  # warm-up
+        if before is not None:
+            before(v)
         client.call(output, v)
     walls, sqls = [], []
     for i in range(repeat):
         v = variants[i % len(variants)]
+        if before is not None:
+            before(v)
         timer.reset()
         walls.append(client.call(output, v))
         sqls.append(timer.total)
@@ -162,11 +171,17 @@ def main() -> None:
     ap.add_argument("--as-of", default="2026-11-23T09:00:00+08:00")
     ap.add_argument("--skip-jobs", action="store_true", help="do not time the background jobs")
     ap.add_argument("--cold", type=int, default=5, help="earlier months (days: twice as many)")
+    ap.add_argument(
+        "--first-views",
+        action="store_true",
+        help="only the first views of earlier periods (no snapshot), days' roll-ups vs cases",
+    )
     args = ap.parse_args()
     url = os.environ.get("BENCH_PG_URL")
     if not url:
         sys.exit("set BENCH_PG_URL to a database filled by bench.bulkgen")
     now = datetime.fromisoformat(args.as_of)
+    tune_gc()  # as the gridwatch processes run (backend/core/runtime.py, backend/cli.py)
     settings = Settings(
         DATABASE_URL=url,
         REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
@@ -246,6 +261,16 @@ def main() -> None:
         with serving(app) as base:
             client = DashClient(base, app, bench_cookie(system, "leader"))
             app.state.leader.jobs.ensure_fresh()  # as a screen's first visit does
+            if args.first_views:
+                # the report job (a child process computing the kept snapshots for seconds)
+                # would share the two cores with the views at random: held off, so that both
+                # roads are timed alike
+                jobs_ = app.state.leader.jobs
+                jobs_.report_every, jobs_._reports_at = 1e9, time.monotonic()
+                took, n = _timed(lambda: refresh_days(db, system.tz, now))
+                jobs["days_refresh_s"] = round(took, 2)
+                results += first_views(client, timer, db, system.tz, now, args, lang)
+                return _print(size, n_cases, n_open, jobs, results)
             took, n = _timed(app.state.leader.jobs.refresh_reports)
             jobs["report_snapshots_s"] = round(took, 2)
             jobs["report_snapshots"] = n
@@ -428,9 +453,14 @@ def main() -> None:
                     args.repeat,
                 )
             )
+            results += first_views(client, timer, db, system.tz, now, args, lang)
     finally:
         app.state.bridge.stop()
         app.state.leader.stop()
+    _print(size, n_cases, n_open, jobs, results)
+
+
+def _print(size: Any, n_cases: int, n_open: int, jobs: Any, results: Any) -> None:
     print(
         json.dumps(
             {
@@ -445,6 +475,71 @@ def main() -> None:
             ensure_ascii=False,
         )
     )
+
+
+def first_views(
+    client: DashClient,
+    timer: SQLTimer,
+    db: Any,
+    tz: Any,
+    now: datetime,
+    args: argparse.Namespace,
+    lang: dict[str, str],
+) -> list[dict[str, Any]]:
+    """The first view of an earlier period, with no snapshot stored (each view's snapshots,
+    and the period before's, deleted first): summed over the days' roll-ups, then, in the
+    same run, counted over the cases as before the roll-ups (``snapshots.from_days`` off)."""
+    today = now.astimezone(tz).date()
+    months = [period_of("monthly", today).previous().previous()]
+    for _ in range(args.cold - 1):
+        months.append(months[-1].previous())
+    days = [period_of("daily", today - timedelta(days=40 + 3 * i)) for i in range(args.cold * 2)]
+
+    def clear(v: dict[str, Any]) -> None:
+        p = period_of(v["period-kind.value"], datetime.fromisoformat(v["period-day.date"]).date())
+        c = report_snapshots.c
+        with db.begin() as conn:
+            conn.execute(
+                delete(report_snapshots).where(
+                    c.kind == p.kind, c.period_start.in_([p.start, p.previous().start])
+                )
+            )
+
+    def views(periods: list[Any]) -> list[dict[str, Any]]:
+        return [
+            {"period-kind.value": p.kind, "period-day.date": p.start.isoformat(), **lang}
+            for p in periods
+        ]
+
+    out = []
+    summed = snapshots.from_days
+    for name, output, variants in (
+        ("monthly report, an earlier month", "report-body.children", views(months)),
+        ("assessment, an earlier month", "assess-table.children", views(months)),
+        ("daily report, an earlier day", "report-body.children", views(days)),
+        ("assessment, an earlier day", "assess-table.children", views(days)),
+    ):
+        for road, fn in (("days' roll-ups", summed), ("counted over cases", _never)):
+            snapshots.from_days = fn  # type: ignore[assignment]
+            try:
+                out.append(
+                    measure(
+                        f"{name} (first view, {road})",
+                        client,
+                        timer,
+                        output,
+                        variants,
+                        args.repeat,
+                        before=clear,
+                    )
+                )
+            finally:
+                snapshots.from_days = summed  # type: ignore[assignment]
+    return out
+
+
+def _never(*_: Any) -> bool:
+    return False
 
 
 if __name__ == "__main__":

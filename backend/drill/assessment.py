@@ -33,6 +33,7 @@ from sqlalchemy import Connection, case, func, select
 from backend.domain.events import StageEnd
 from backend.drill import day_report
 from backend.drill.periods import Period
+from backend.queries import reports
 from backend.queries.reports import build_report
 from backend.queries.scope import Scope
 from backend.store.models import drill_stages
@@ -128,18 +129,34 @@ def assess(
     """Every unit with cases in the period, scored; ranked units first, best first.
     ``from_days``: the city's figures summed over the days' roll-ups (backend/drill/days.py)
     instead of counted over the period's cases."""
-    frm, to = period.window(tz)
     if from_days:
-        sums = day_report.day_sums(conn, period, [day_report.DIMS["by_unit"]], medians=False)
-        report = day_report.report_from_days(
-            conn, period, frm, to, now, groups=("by_unit",), medians=False, sums=sums
-        )
-        esc = day_report.escalations_of(sums)
+        out, city = _from_days(conn, period)
     else:
-        report = build_report(
-            conn, frm, to, now, scope=scope or Scope.city(), groups=("by_unit",), medians=False
-        )
-        esc = escalations_by_unit(conn, period, scope)
+        out, city = _counted(conn, period, tz, now, scope)
+    area = _score(UnitScore("", 0, None, None, None, 0, 0), city)
+    for u in out:
+        if u.cases_total > 0:
+            n = u.cases_total
+            u.score = round((n * _score(u, city) + PRIOR_CASES * area) / (n + PRIOR_CASES), 2)
+    ranked: list[UnitScore] = []
+    rest: list[UnitScore] = []
+    for u in out:
+        (ranked if u.cases_total >= MIN_CASES and u.score is not None else rest).append(u)
+    ranked.sort(key=lambda u: (-(u.score or 0.0), u.unit))
+    rank_ties(ranked)
+    rest.sort(key=lambda u: u.unit)
+    return ranked + rest
+
+
+def _counted(
+    conn: Connection, period: Period, tz: ZoneInfo, now: datetime, scope: Scope | None
+) -> tuple[list[UnitScore], dict[str, float | None]]:
+    """The units' figures (unscored) and the area's rates, counted over the period's cases."""
+    frm, to = period.window(tz)
+    report = build_report(
+        conn, frm, to, now, scope=scope or Scope.city(), groups=("by_unit",), medians=False
+    )
+    esc = escalations_by_unit(conn, period, scope)
     units = sorted(set(report["by_unit"]) - {"unassigned"} | set(esc))
     out = []
     for code in units:
@@ -156,26 +173,51 @@ def assess(
                 escalations=moved,
             )
         )
+    rates = (report["close_rate"], report["on_time_rate"], report["satisfaction_rate"])
+    return out, _area(rates, esc)
+
+
+def _from_days(conn: Connection, period: Period) -> tuple[list[UnitScore], dict[str, float | None]]:
+    """``_counted`` for the city, summed over the days' roll-ups. The scores use no figure
+    that changes with the clock alone, so nothing is counted over the cases."""
+    sums = day_report.day_sums(conn, period, [day_report.DIMS["by_unit"]], medians=False)
+    unit = day_report.DIMS["by_unit"]
+    found = sorted(
+        (key, base)
+        for (dim, key), (base, _) in sums.items()
+        if dim == unit and key != day_report.NO_KEY and (base["total"] or base["stages"])
+    )
+    out = []
+    for code, base in found:
+        close_rate, on_time_rate, satisfaction_rate = (
+            reports.rates(base) if base["total"] else (None, None, None)
+        )
+        out.append(
+            UnitScore(
+                unit=code,
+                cases_total=base["total"],
+                close_rate=close_rate,
+                on_time_rate=on_time_rate,
+                satisfaction_rate=satisfaction_rate,
+                stages=base["stages"],
+                escalations=base["moved_up"],
+            )
+        )
+    city = sums.get((day_report.ALL, day_report.NO_KEY))
+    rates = reports.rates(city[0]) if city and city[0]["total"] else (None, None, None)
+    return out, _area(rates, day_report.escalations_of(sums))
+
+
+def _area(
+    rates: tuple[float | None, float | None, float | None], esc: dict[str, tuple[int, int]]
+) -> dict[str, float | None]:
     all_stages = sum(s for s, _ in esc.values())
-    city: dict[str, float | None] = {
-        "close_rate": report["close_rate"],
-        "on_time_rate": report["on_time_rate"],
-        "satisfaction_rate": report["satisfaction_rate"],
+    return {
+        "close_rate": rates[0],
+        "on_time_rate": rates[1],
+        "satisfaction_rate": rates[2],
         "escalation_rate": (sum(m for _, m in esc.values()) / all_stages) if all_stages else None,
     }
-    area = _score(UnitScore("", 0, None, None, None, 0, 0), city)
-    for u in out:
-        if u.cases_total > 0:
-            n = u.cases_total
-            u.score = round((n * _score(u, city) + PRIOR_CASES * area) / (n + PRIOR_CASES), 2)
-    ranked: list[UnitScore] = []
-    rest: list[UnitScore] = []
-    for u in out:
-        (ranked if u.cases_total >= MIN_CASES and u.score is not None else rest).append(u)
-    ranked.sort(key=lambda u: (-(u.score or 0.0), u.unit))
-    rank_ties(ranked)
-    rest.sort(key=lambda u: u.unit)
-    return ranked + rest
 
 
 def rank_ties(ranked: list[UnitScore]) -> None:

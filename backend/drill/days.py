@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, tuple_
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, text, tuple_
 
 from backend.domain.events import StageEnd
 from backend.drill.projection import OVERLAP, STAGES, _count, _take_turn, set_state, state_of
@@ -181,6 +181,11 @@ def refresh_days(
         with db.begin() as conn:
             _take_turn(conn)
             written += write_day(conn, day, tz)
+    if (rebuild or not last) and written and db.dialect.name == "postgresql":
+        # a table filled at once has no planner statistics until autovacuum comes by: a
+        # month's sum would be planned for 19 rows, and its sort spill to disk
+        with db.begin() as conn:
+            conn.execute(text("ANALYZE drill_days"))
     if top:
         with db.begin() as conn:
             top = max(top, last)

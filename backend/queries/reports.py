@@ -53,23 +53,33 @@ _SUMMED = (
 )
 
 
+def rates(r: dict[str, Any]) -> tuple[float | None, float | None, float | None]:
+    """(close rate, on-time rate, satisfaction rate) of one row of sums, as a report gives
+    them (``None`` with nothing to measure)."""
+    handled = r["total"] - r["cancelled"]
+    closed, rated = r["closed"], r["rated"]
+    return (
+        round(closed / handled, 6) if handled else None,
+        round(r["on_time"] / closed, 6) if closed else None,
+        round(r["satisfied"] / rated, 6) if rated else None,
+    )
+
+
 def _figures(rows: list[dict[str, Any]], durations: list[float]) -> dict[str, Any]:
     # one row (or none) is the rule: a report has 12,000 units, each its own row
     r = rows[0] if len(rows) == 1 else {k: sum(x[k] for x in rows) for k in _SUMMED}
-    total, cancelled, closed = r["total"], r["cancelled"], r["closed"]
-    rated = r["rated"]
-    handled = total - cancelled
+    close_rate, on_time_rate, satisfaction_rate = rates(r)
     return {
-        "cases_total": total,
-        "cancelled": cancelled,
-        "closed": closed,
-        "close_rate": round(closed / handled, 6) if handled else None,
-        "on_time_rate": round(r["on_time"] / closed, 6) if closed else None,
+        "cases_total": r["total"],
+        "cancelled": r["cancelled"],
+        "closed": r["closed"],
+        "close_rate": close_rate,
+        "on_time_rate": on_time_rate,
         "overdue_open": r["overdue_open"],
         "overdue_cases": r["overdue_cases"],
         "overdue_cases_open": r["overdue_cases_open"],
         "median_hours_to_close": round(statistics.median(durations), 4) if durations else None,
-        "satisfaction_rate": round(r["satisfied"] / rated, 6) if rated else None,
+        "satisfaction_rate": satisfaction_rate,
         # beside FIGURES (the screens' and exports' columns): the cases moved up a tier or
         # more, which a simulated city is held to (sim/profiles.py)
         "escalated_cases": r["escalated_cases"],
