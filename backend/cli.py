@@ -193,6 +193,7 @@ def _serve(system, host: str, port: int) -> None:  # type: ignore[no-untyped-def
         port=port,
         log_level="warning",
         ws="wsproto",
+        ws_per_message_deflate=system.settings.ws_deflate,
         proxy_headers=True,
         forwarded_allow_ips=system.settings.trusted_proxies,
     )

@@ -18,14 +18,16 @@ from callbacks import wall as wall_callbacks
 from dashboard.guard import guard_callbacks
 from dashboard.hall_watch import HallWatcher
 from dashboard.leader import register_leader
-from dashboard.live_bridge import FRAME_INTERVAL
 from dashboard.payload import CallbackPayloadCheck
 from dashboard.walls import Walls
 from layouts.router import root
 
 
-def create_app(system: System, *, frame_interval: float = FRAME_INTERVAL) -> FastAPI:
-    """Build the server. Nothing is loaded at import time; the layout is a function."""
+def create_app(system: System, *, frame_interval: float | None = None) -> FastAPI:
+    """Build the server. Nothing is loaded at import time; the layout is a function.
+    ``frame_interval`` (seconds): the wall's, else the setting's (``GRIDWATCH_WALL_FRAME_MS``)."""
+    if frame_interval is None:
+        frame_interval = system.settings.wall_frame_ms / 1000
     # Dash encodes every websocket frame once per screen. Its default JSON engine first walks
     # each value in Python (plotly's clean_to_json_compatible); the standard library encoder
     # with plotly's hook takes half the time for the wall's components (bench/RESULTS.md).

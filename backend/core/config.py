@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     # process believes: addresses or networks, comma-separated; "*" trusts anyone (never on a
     # port the public can reach). The rate limits count the client address these give.
     trusted_proxies: str = Field(default="127.0.0.1", alias="GRIDWATCH_TRUSTED_PROXIES")
+    # the wall's live push (README, "The live wall"): changes are coalesced into one frame every
+    # so many milliseconds; and whether websocket frames are compressed (permessage-deflate),
+    # which is done once per screen per frame, for screens that are mostly on the LAN
+    wall_frame_ms: int = Field(default=100, ge=20, le=2000, alias="GRIDWATCH_WALL_FRAME_MS")
+    ws_deflate: bool = Field(default=False, alias="GRIDWATCH_WS_DEFLATE")
 
     @cached_property
     def effective_database_url(self) -> str:
