@@ -151,9 +151,12 @@ def send_frame(ws: Any, frame: Frame) -> None:
     if ws.is_shutdown:
         return
     head = '{"type":"set_props","rendererId":' + orjson.dumps(renderer).decode() + ',"payload":'
-    put = outbound.async_q.put_nowait  # on the connection's own loop: no thread-safe wake-up
-    for payload in frame.payloads():
-        put(head + payload + "}")
+    texts = [head + payload + "}" for payload in frame.payloads()]
+    # one websocket message per frame: the page's worker takes an array of messages as one
+    # batch, which its renderer applies at once (dashboard/app.py turns Dash's own batching
+    # off: it waited 5 ms per message for more, with a timer each, on every screen)
+    # on the connection's own loop: no thread-safe wake-up
+    outbound.async_q.put_nowait(texts[0] if len(texts) == 1 else "[" + ",".join(texts) + "]")
 
 
 async def wall_shown(ws: Any, wait: float = 15.0) -> bool:

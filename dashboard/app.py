@@ -45,6 +45,10 @@ def create_app(system: System, *, frame_interval: float | None = None) -> FastAP
         assets_folder=str(Path(__file__).parent / "assets"),
         suppress_callback_exceptions=True,
         update_title=None,  # type: ignore[arg-type]  # None: the title never flickers
+        # each message goes out at once: the wall sends a frame as one message already
+        # (callbacks/wall.py send_frame), and Dash's batching held every message 5 ms for
+        # company, on a timer per message and screen (bench/RESULTS.md, the wall's CPU)
+        websocket_batch_delay=0,
     )
     dash_app.layout = root
     wall_callbacks.register(dash_app, system, walls)

@@ -1,5 +1,6 @@
 """A wall frame handed to a screen's websocket by ``callbacks.wall.send_frame``: the same
-messages Dash's own ``set_props`` would queue, encoded once per frame, not once per screen."""
+messages Dash's own ``set_props`` would queue, encoded once per frame, not once per screen, and
+queued as one websocket message (an array, which the page's worker applies as one batch)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,9 @@ def test_the_fast_path_queues_what_dash_would_once_per_frame() -> None:
             queues.append(q)
             ws = DashWebsocketCallback({}, renderer, q, threading.Event(), loop)
             send_frame(ws, frame)
-            sent = _drain(q)
+            queued = _drain(q)
+            assert len(queued) == 1 and isinstance(queued[0], list)  # one message, an array
+            sent = queued[0]
             # what Dash's own set_props would have queued for this screen
             expected_q: janus.Queue[str] = janus.Queue()
             expected_ws = DashWebsocketCallback({}, renderer, expected_q, threading.Event(), loop)
