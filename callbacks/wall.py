@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -90,7 +91,7 @@ def register(app: Dash, system: System, walls: Walls) -> None:
                     frame = bridge.catch_up(screen)
                 if frame is None:
                     continue
-                send_frame(ws, frame)
+                ack = send_frame(ws, frame)
                 screen.sent = frame.number
                 if live_trace.ON:
                     live_trace.note("sent", where.scope.area, screen.number, frame.number)
@@ -100,7 +101,10 @@ def register(app: Dash, system: System, walls: Walls) -> None:
                 # starved Chromium was handed frames faster than it drew them and its DOM
                 # fell behind (WALL16_NOTES.md); paced by its answers it takes what it can.
                 with contextlib.suppress(TimeoutError):
-                    await ws.get_prop(ids.WALL_PULSE, "modified_timestamp", timeout=ACK_WAIT)
+                    if ack is not None:
+                        await frame_taken(ws, ack, ACK_WAIT)
+                    else:
+                        await ws.get_prop(ids.WALL_PULSE, "modified_timestamp", timeout=ACK_WAIT)
         finally:
             bridge.disconnect(screen)
 
@@ -136,27 +140,64 @@ def register(app: Dash, system: System, walls: Walls) -> None:
         return f"gw-wall lang-{lang}", notice
 
 
-def send_frame(ws: Any, frame: Frame) -> None:
-    """Hand a frame to the screen's websocket: Dash's own ``set_props`` messages, but with
-    each payload encoded once per frame (``Frame.payloads``) rather than once per screen, and
-    queued from the event loop without waking it through its self-pipe. Falls back to
-    ``set_props`` if Dash's websocket no longer looks as this expects."""
+Ack = tuple[str, "asyncio.Future[Any]"]
+#: the acknowledgement a frame asks for: when the page's pulse last changed (it has the frame)
+_ACK_PAYLOAD = orjson.dumps(
+    {"componentId": ids.WALL_PULSE, "properties": ["modified_timestamp"]}
+).decode()
+_ack_numbers = itertools.count(1)
+
+
+def send_frame(ws: Any, frame: Frame) -> Ack | None:
+    """Hand a frame to the screen's websocket as one message: Dash's own ``set_props``
+    messages, each payload encoded once per frame (``Frame.payloads``) rather than once per
+    screen, and after them the request for the page's acknowledgement, in one array (the
+    page's worker applies the props as one batch, then answers). Queued on the connection's
+    own loop, without waking it through its self-pipe. Returns the acknowledgement to await
+    (``frame_taken``); ``None`` when it fell back to ``set_props`` because Dash's websocket
+    no longer looks as this expects (the caller then asks with ``get_prop``)."""
     queue = getattr(ws, "_get_outbound_queue", None)
+    pending_of = getattr(ws, "_get_pending_get_props", None)
     renderer = getattr(ws, "_renderer_id", None)
     outbound = queue() if queue is not None else None
-    if outbound is None or not isinstance(renderer, str):
+    pending = pending_of() if pending_of is not None else None
+    if outbound is None or pending is None or not isinstance(renderer, str):
         for component_id, props in frame.props.items():
             set_props(component_id, props)
-        return
+        return None
     if ws.is_shutdown:
-        return
-    head = '{"type":"set_props","rendererId":' + orjson.dumps(renderer).decode() + ',"payload":'
+        return None
+    rid = orjson.dumps(renderer).decode()
+    head = '{"type":"set_props","rendererId":' + rid + ',"payload":'
     texts = [head + payload + "}" for payload in frame.payloads()]
-    # one websocket message per frame: the page's worker takes an array of messages as one
-    # batch, which its renderer applies at once (dashboard/app.py turns Dash's own batching
-    # off: it waited 5 ms per message for more, with a timer each, on every screen)
-    # on the connection's own loop: no thread-safe wake-up
-    outbound.async_q.put_nowait(texts[0] if len(texts) == 1 else "[" + ",".join(texts) + "]")
+    # Dash's get_prop, without a UUID, a JSON encoding and a thread-safe wake-up per frame
+    request_id = f"gw-ack-{next(_ack_numbers)}"
+    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    pending[request_id] = future
+    texts.append(
+        '{"type":"get_props_request","rendererId":'
+        + rid
+        + ',"requestId":"'
+        + request_id
+        + '","payload":'
+        + _ACK_PAYLOAD
+        + "}"
+    )
+    outbound.async_q.put_nowait("[" + ",".join(texts) + "]")
+    return request_id, future
+
+
+async def frame_taken(ws: Any, ack: Ack, timeout: float) -> None:
+    """Wait until the page has taken the frame in (its answer to the frame's request), at
+    most ``timeout`` seconds (``TimeoutError``)."""
+    request_id, future = ack
+    try:
+        async with asyncio.timeout(timeout):
+            await future
+    finally:
+        pending = ws._get_pending_get_props()
+        if pending is not None:
+            pending.pop(request_id, None)
 
 
 async def wall_shown(ws: Any, wait: float = 15.0) -> bool:
