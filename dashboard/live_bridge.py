@@ -64,13 +64,13 @@ from layouts.wall import (
 log = logging.getLogger(__name__)
 
 Props = dict[str, dict[str, Any]]
-#: Seconds over which changes are coalesced into one frame. A change waits up to this long
-#: for its frame, which is most of a screen's p99 at high rates (bench/wall_latency.py legs).
-#: Measured on a quiet machine at 500 events/s × 20 screens (bench/RESULTS.md, 2026-12-04):
-#: 50 ms frames gave p99 122–140 ms but 0.64–0.78 % of a core per screen, 70 ms 126–156 ms
-#: at 0.63–0.65 %, beside 0.54–0.62 % before frames were made cheaper; at 100 ms the cheaper
-#: frames cost 0.36–0.43 % for p99 142–151 ms. Kept at 100 ms until a frame costs less again.
-FRAME_INTERVAL = 0.1
+#: Seconds over which changes are coalesced into one frame (``GRIDWATCH_WALL_FRAME_MS``). A
+#: change waits up to this long for its frame, most of a screen's p99 at high rates
+#: (bench/wall_latency.py legs). With a frame sent as one message that carries its own
+#: acknowledgement (callbacks/wall.py ``send_frame``), 60 ms frames cost a screen no more than
+#: the 100 ms frames of before, for about 0.57 of their p99 (bench/RESULTS.md, 2026-12-04,
+#: evening: 500 events/s × 20 screens on a quiet machine).
+FRAME_INTERVAL = 0.06
 TICKER_PER_FRAME = 6
 #: Seconds after which the map, ranking and chart are redrawn even when nothing happened.
 STALE_HEAVY = 60.0

@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     # the wall's live push (README, "The live wall"): changes are coalesced into one frame every
     # so many milliseconds; and whether websocket frames are compressed (permessage-deflate),
     # which is done once per screen per frame, for screens that are mostly on the LAN
-    wall_frame_ms: int = Field(default=100, ge=20, le=2000, alias="GRIDWATCH_WALL_FRAME_MS")
+    wall_frame_ms: int = Field(default=60, ge=20, le=2000, alias="GRIDWATCH_WALL_FRAME_MS")
     ws_deflate: bool = Field(default=False, alias="GRIDWATCH_WS_DEFLATE")
 
     @cached_property

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, and_, func, select, text
 from backend.drill.days import ALL, COUNTS, DIMS, NO_KEY
 from backend.drill.periods import Period
 from backend.queries import rules
-from backend.queries.reports import GROUPS, _aggregate, assemble, clock_measures
+from backend.queries.reports import GROUPS, aggregate, assemble, clock_measures
 from backend.store.models import cases, drill_days
 
 _DIM_GROUP = {dim: g for g, dim in DIMS.items()}
@@ -133,7 +133,7 @@ def report_from_days(
             "untiered_overdue_now"
         )
     )
-    open_totals, open_groups = _aggregate(conn, window, live, wanted)
+    open_totals, open_groups = aggregate(conn, window, live, wanted)
 
     def figures(base: dict[str, Any], opened: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if opened:

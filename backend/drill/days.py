@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, text, tuple_
 
 from backend.domain.events import StageEnd
-from backend.drill.projection import OVERLAP, STAGES, _count, _take_turn, set_state, state_of
+from backend.drill.projection import OVERLAP, STAGES, events_between, set_state, state_of, take_turn
 from backend.queries import rules
-from backend.queries.reports import GROUPS, _aggregate, settled_measures
+from backend.queries.reports import GROUPS, aggregate, settled_measures
 from backend.store.models import case_events, cases, drill_days, drill_stages
 
 DAYS = "days"
@@ -62,7 +62,7 @@ def day_rows(conn: Connection, day: date, tz: ZoneInfo) -> dict[Key, dict[str, A
     frm, to = window_of(day, tz)
     window = and_(cases.c.reported_at >= frm, cases.c.reported_at < to)
     measures = [*settled_measures(), rules.count_where(cases.c.overdue_tiers != "").label("tiered")]
-    totals, per_group = _aggregate(conn, window, measures, GROUPS)
+    totals, per_group = aggregate(conn, window, measures, GROUPS)
     rows: dict[Key, dict[str, Any]] = {}
 
     def row(dim: str, key: str | None) -> dict[str, Any]:
@@ -165,7 +165,7 @@ def refresh_days(
             days = all_days(conn, tz)
         else:
             start = last
-            if _count(conn, max(0, last - overlap), last) != window:
+            if events_between(conn, max(0, last - overlap), last) != window:
                 start = max(0, last - overlap)
             ids = {
                 r[0]
@@ -179,7 +179,7 @@ def refresh_days(
     written = 0
     for day in sorted(days):
         with db.begin() as conn:
-            _take_turn(conn)
+            take_turn(conn)
             written += write_day(conn, day, tz)
     if (rebuild or not last) and written and db.dialect.name == "postgresql":
         # a table filled at once has no planner statistics until autovacuum comes by: a
@@ -189,7 +189,7 @@ def refresh_days(
     if top:
         with db.begin() as conn:
             top = max(top, last)
-            set_state(conn, DAYS, top, _count(conn, max(0, top - overlap), top), now)
+            set_state(conn, DAYS, top, events_between(conn, max(0, top - overlap), top), now)
     return written
 
 

@@ -75,7 +75,7 @@ def set_state(conn: Connection, name: str, last_id: int, window: int, at: dateti
         conn.execute(insert(drill_state).values(name=name, **values))
 
 
-def _count(conn: Connection, lo: int, hi: int) -> int:
+def events_between(conn: Connection, lo: int, hi: int) -> int:
     return int(
         conn.execute(
             select(func.count())
@@ -130,7 +130,7 @@ def stage_rows(
     return out
 
 
-def _take_turn(conn: Connection) -> None:
+def take_turn(conn: Connection) -> None:
     """Every web process behind the proxy refreshes the stages (dashboard/drill_jobs.py). Two
     replacing the same cases at once would collide: the second's delete, under its older
     snapshot, misses the first's new rows and its insert meets them (or it writes what it read
@@ -144,7 +144,7 @@ def _rederive(
     conn: Connection, case_ids: list[int], tz: ZoneInfo, deadlines: DeadlineClock | None
 ) -> int:
     """Replace the stages of ``case_ids`` with what their logs say now."""
-    _take_turn(conn)  # first: what is read is what the other process may just have written
+    take_turn(conn)  # first: what is read is what the other process may just have written
     by_case: dict[int, list[Any]] = defaultdict(list)
     for e in conn.execute(
         select(*_EVENT_COLS)
@@ -180,7 +180,7 @@ def refresh_stages(
         top = int(conn.execute(select(func.max(case_events.c.id))).scalar() or 0)
         start = last
         # ids below the watermark that were not there last time committed late: read again
-        if last and _count(conn, max(0, last - overlap), last) != window:
+        if last and events_between(conn, max(0, last - overlap), last) != window:
             start = max(0, last - overlap)
     touched = 0
     while start < top:
@@ -200,5 +200,5 @@ def refresh_stages(
         start = hi
     with db.begin() as conn:
         top = max(top, last)
-        set_state(conn, STAGES, top, _count(conn, max(0, top - overlap), top), now)
+        set_state(conn, STAGES, top, events_between(conn, max(0, top - overlap), top), now)
     return touched

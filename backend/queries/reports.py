@@ -143,7 +143,7 @@ def build_report(
     in_sql = medians and conn.dialect.name == "postgresql"
     if in_sql:
         measures += _sql_middles(completed)
-    totals, per_group = _aggregate(conn, window, measures, wanted)
+    totals, per_group = aggregate(conn, window, measures, wanted)
     all_durations: list[float] = _middles(totals) if in_sql else []
     durations: dict[str, dict[Any, list[float]]] = {g: defaultdict(list) for g in wanted}
     if medians and not in_sql:
@@ -193,7 +193,7 @@ def assemble(
     return report
 
 
-def _aggregate(
+def aggregate(
     conn: Connection, window: Any, measures: list[Any], wanted: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], dict[str, dict[Any, list[dict[str, Any]]]]]:
     """The sums for the whole window and for each key of each breakdown.
