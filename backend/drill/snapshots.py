@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -219,16 +218,9 @@ def period_assessment(
     def age(q: Period) -> timedelta:
         return max_age if max_age is not None else max_age_of(q, now, tz)
 
+    scores, at = cached(db, ASSESSMENT, p, now, compute, max_age=age(p), read=read)
     prev = p.previous()
-    # the period before at the same time, on a connection of its own: when neither is stored
-    # (a first view), one's SQL runs while the other's Python does (a month of Shangrao:
-    # about 40 ms of SQL and 100 ms of Python each)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="assess-before") as pool:
-        earlier = pool.submit(
-            cached, db, ASSESSMENT, prev, now, compute, max_age=age(prev), read=read
-        )
-        scores, at = cached(db, ASSESSMENT, p, now, compute, max_age=age(p), read=read)
-        before, at_before = earlier.result()
+    before, at_before = cached(db, ASSESSMENT, prev, now, compute, max_age=age(prev), read=read)
     if screen:
         scores = assessment.shown(scores, lambda d: d.get("rank"))
     mine = [assessment.from_dict(d) for d in scores]
