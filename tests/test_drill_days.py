@@ -72,9 +72,7 @@ def test_a_report_summed_over_days_is_the_report_counted_over_cases(system, cloc
     with system.db.connect() as conn:
         for p in (month, period_of("daily", start.date())):
             counted = [as_dict(u) for u in assess(conn, p, system.tz, clock.now())]
-            summed = [
-                as_dict(u) for u in assess(conn, p, system.tz, clock.now(), from_days=True)
-            ]
+            summed = [as_dict(u) for u in assess(conn, p, system.tz, clock.now(), from_days=True)]
             assert summed == counted and any(u["escalations"] for u in counted)
 
 
