@@ -180,8 +180,8 @@ def _counted(
 def _from_days(conn: Connection, period: Period) -> tuple[list[UnitScore], dict[str, float | None]]:
     """``_counted`` for the city, summed over the days' roll-ups. The scores use no figure
     that changes with the clock alone, so nothing is counted over the cases."""
-    sums = day_report.day_sums(conn, period, [day_report.DIMS["by_unit"]], medians=False)
     unit = day_report.DIMS["by_unit"]
+    sums = day_report.day_sums(conn, period, [unit], medians=False)
     found = sorted(
         (key, base)
         for (dim, key), (base, _) in sums.items()

@@ -28,7 +28,7 @@ from backend.queries.reports import GROUPS, aggregate, assemble, clock_measures
 from backend.store.models import cases, drill_days
 
 _DIM_GROUP = {dim: g for g, dim in DIMS.items()}
-_US_PER_HOUR = 3600
+_SECONDS_PER_HOUR = 3600
 #: a histogram shorter than this (characters) is taken with the many small ones (``_middles``)
 _SMALL = 2000
 #: ``_middles`` packs (histogram, value) into one int64: values below 2**49 µs (17 years)
@@ -44,7 +44,7 @@ def _concat(conn: Connection) -> Any:
 
 def _hours(pair: tuple[int, int]) -> list[float]:
     # as build_report's timedelta.total_seconds() / 3600: the same floats
-    return [pair[0] / 10**6 / _US_PER_HOUR, pair[1] / 10**6 / _US_PER_HOUR]
+    return [pair[0] / 10**6 / _SECONDS_PER_HOUR, pair[1] / 10**6 / _SECONDS_PER_HOUR]
 
 
 def _middle_hours(text: str) -> list[float]:

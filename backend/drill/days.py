@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, text, tuple_
 
 from backend.domain.events import StageEnd
+from backend.drill.periods import period_of
 from backend.drill.projection import OVERLAP, STAGES, events_between, set_state, state_of, take_turn
 from backend.queries import rules
 from backend.queries.reports import GROUPS, aggregate, settled_measures
@@ -33,7 +34,8 @@ DIMS = {"by_unit": "unit", "by_category": "category", "by_channel": "channel", "
 ALL = "all"
 #: the key of a case with no unit or no tier yet ("unassigned" in a report): codes are never ""
 NO_KEY = ""
-COUNTS = (
+#: what a day's case rows give (``reports.settled_measures`` and ``tiered``), then its stages
+SETTLED = (
     "total",
     "cancelled",
     "closed",
@@ -42,9 +44,8 @@ COUNTS = (
     "satisfied",
     "escalated_cases",
     "tiered",
-    "stages",
-    "moved_up",
 )
+COUNTS = (*SETTLED, "stages", "moved_up")
 _MOVED_UP = (StageEnd.OVERDUE.value, StageEnd.ESCALATED.value)
 #: how many cases' reporting days are looked up at once
 _CHUNK = 2000
@@ -52,14 +53,9 @@ _CHUNK = 2000
 Key = tuple[date, str, str]
 
 
-def window_of(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(0), tz)
-    return start, datetime.combine(day + timedelta(days=1), time(0), tz)
-
-
 def day_rows(conn: Connection, day: date, tz: ZoneInfo) -> dict[Key, dict[str, Any]]:
     """The roll-up rows of one day, by (day, dim, key), computed from its case rows."""
-    frm, to = window_of(day, tz)
+    frm, to = period_of("daily", day).window(tz)
     window = and_(cases.c.reported_at >= frm, cases.c.reported_at < to)
     measures = [*settled_measures(), rules.count_where(cases.c.overdue_tiers != "").label("tiered")]
     totals, per_group = aggregate(conn, window, measures, GROUPS)
@@ -73,7 +69,7 @@ def day_rows(conn: Connection, day: date, tz: ZoneInfo) -> dict[Key, dict[str, A
         return rows[k]
 
     def add(target: dict[str, Any], sums: dict[str, Any]) -> None:
-        for c in COUNTS[:8]:
+        for c in SETTLED:
             target[c] += int(sums.get(c) or 0)
 
     for t in totals:
