@@ -194,7 +194,13 @@ def test_three_clicks_from_the_city_to_a_stuck_case_and_the_url_carries_the_filt
 def _pick(b: Any, dropdown: str, text: str) -> None:
     """Choose an option of a Dash dropdown as a person does: open it, type, click."""
     _click(b, b.find_element(By.ID, dropdown))
-    b.switch_to.active_element.send_keys(text)
+
+    def search_field(d: Any) -> Any:
+        # the dropdown focuses its search field once it has opened, not at the click
+        el = d.switch_to.active_element
+        return el if el.tag_name == "input" else None
+
+    _wait(b, 10).until(search_field).send_keys(text)
 
     def option(d: Any) -> Any:
         for o in d.find_elements(By.CSS_SELECTOR, "[role=option]"):
