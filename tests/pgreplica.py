@@ -22,11 +22,22 @@ from tests.pgproc import PrivatePostgres, pg_bin
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "postgres"
 
 
+def shipped_copy(pg: PrivatePostgres) -> Path:
+    """deploy/postgres/ copied into the server's own folder, readable by the user it runs as:
+    a checkout's folder may be private to its owner (``mktemp -d`` makes it 0700)."""
+    copy = pg.root / "deploy"
+    shutil.copytree(DEPLOY, copy)
+    if pg._as_postgres:
+        for path in (copy, *copy.iterdir()):
+            shutil.chown(path, "postgres")
+    return copy
+
+
 def make_primary() -> PrivatePostgres:
     """A fresh cluster that includes deploy/postgres/primary.conf, started."""
     pg = PrivatePostgres()
     with (pg.data / "postgresql.conf").open("a") as f:
-        f.write(f"\ninclude '{DEPLOY / 'primary.conf'}'\n")
+        f.write(f"\ninclude '{shipped_copy(pg) / 'primary.conf'}'\n")
     pg.start()
     return pg
 
@@ -47,7 +58,8 @@ class PrivateReplica(PrivatePostgres):
             f"PG_BASEBACKUP={pg_bin('pg_basebackup')}",
             f"SLOT={self.slot}",
         ]
-        args = [str(DEPLOY / "make-replica.sh"), "127.0.0.1", str(primary.port), str(self.data)]
+        deploy = shipped_copy(self)
+        args = [str(deploy / "make-replica.sh"), "127.0.0.1", str(primary.port), str(self.data)]
         self._run("env", *env, "sh", *args, "postgres")
 
 
