@@ -8,7 +8,7 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from backend.drill import days, snapshots
 from backend.drill.assessment import as_dict, assess
@@ -19,7 +19,7 @@ from backend.queries.reports import build_report
 from backend.queries.scope import Scope
 from backend.sim.runner import run_fast
 from backend.sim.simulator import CitySimulator, SimConfig
-from backend.store.models import drill_days
+from backend.store.models import drill_days, drill_months, drill_state
 from tests.drilldata import simulate
 from tests.helpers import act, report
 
@@ -36,10 +36,9 @@ def _both(system: Any, p: Period, now: datetime) -> tuple[Any, Any]:
     return _json(live), _json(summed)
 
 
-def _table(system: Any) -> list[dict[str, Any]]:
-    c = drill_days.c
+def _table(system: Any, table: Any = drill_days) -> list[dict[str, Any]]:
     with system.db.connect() as conn:
-        rows = conn.execute(select(drill_days).order_by(c.day, c.dim, c.key)).mappings()
+        rows = conn.execute(select(table).order_by(*table.primary_key.columns)).mappings()
         return [dict(r) for r in rows]
 
 
@@ -56,6 +55,8 @@ def _periods(first: date, last: date) -> list[Period]:
 def test_a_report_summed_over_days_is_the_report_counted_over_cases(system, clock):
     start, end = simulate(system, clock, days=6)
     assert days.refresh_days(system.db, system.tz, clock.now()) > 0
+    with system.db.connect() as conn:
+        assert days.months_ready(conn)  # a month is read from its own rows
     periods = _periods(start.date(), end.date())
     # at the end of the run, and later, when open cases have passed their deadlines
     for now in (clock.now(), clock.now() + timedelta(days=9)):
@@ -89,9 +90,10 @@ def test_the_roll_up_is_incremental_and_equals_a_rebuild(system, clock):
     refresh_stages(system.db, system.tz, clock.now(), system.deadlines)
     written = days.refresh_days(system.db, system.tz, clock.now())
     assert written > 0
-    incremental = _table(system)
+    incremental, months = _table(system), _table(system, drill_months)
     days.refresh_days(system.db, system.tz, clock.now(), rebuild=True)
     assert _table(system) == incremental
+    assert _table(system, drill_months) == months and len(months) > 10
     assert {r["day"] for r in incremental} >= {start.date(), later.date()}
     for p in _periods(start.date(), later.date()):
         live, summed = _both(system, p, clock.now())
@@ -120,3 +122,25 @@ def test_settled_periods_are_summed_over_days_and_stored_as_counted(system, cloc
     assert [(u.unit, u.score, u.rank) for u in scores] == [
         (u["unit"], u["score"], u["rank"]) for u in counted
     ]
+
+
+def test_the_months_are_summed_once_the_days_are_there(system, clock):
+    """A roll-up of days built before the months were kept: the next refresh sums every
+    month, the same rows as a rebuild, and until then a month is summed over its days."""
+    start, end = simulate(system, clock, days=3)
+    days.refresh_days(system.db, system.tz, clock.now())
+    months = _table(system, drill_months)
+    assert {r["month"] for r in months} == {start.date().replace(day=1)}
+    with system.db.begin() as conn:
+        conn.execute(delete(drill_months))
+        conn.execute(delete(drill_state).where(drill_state.c.name == days.MONTHS))
+        assert days.ready(conn) and not days.months_ready(conn)
+    month = period_of("monthly", start.date())
+    live, summed = _both(system, month, clock.now())
+    assert summed == live  # over its days meanwhile
+    days.refresh_days(system.db, system.tz, clock.now())  # no new event
+    with system.db.connect() as conn:
+        assert days.months_ready(conn)
+    assert _table(system, drill_months) == months
+    live, summed = _both(system, month, clock.now())
+    assert summed == live

@@ -10,21 +10,22 @@ import json
 import statistics
 from datetime import date, datetime
 
+import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from backend.core.i18n import t
-from backend.drill import assessment, export
+from backend.drill import export
 from backend.drill.assessment import (
     MIN_CASES,
     PRIOR_CASES,
     WEIGHTS,
-    UnitScore,
+    UnitFigures,
     assess,
     assess_with_change,
-    rank_ties,
+    score_table,
 )
 from backend.drill.periods import last_complete, period_of
 from backend.queries.reports import FIGURES, GROUPS, build_report
@@ -233,27 +234,26 @@ def test_assessment_follows_its_formula_and_ranks_with_the_change(system, clock)
     assert all(u.prev_score is not None for u in scores if u.unit in scored_before)
 
 
-def _unit(code: str, n: int, rate: float) -> UnitScore:
-    return UnitScore(code, n, rate, rate, rate, n, 0)
-
-
 def test_thin_units_do_not_top_the_table_and_ties_share_a_rank():
     """The issue's 16 units tied at 100.0 on 3–5 cases ranked 1–16."""
-    units = [_unit(f"T{i}", 3 + i % 3, 1.0) for i in range(16)] + [_unit("BIG", 60, 0.97)]
+    sizes = [3 + i % 3 for i in range(16)] + [60]
+    rates = np.array([1.0] * 16 + [0.97])
+    fig = UnitFigures(
+        unit=[f"T{i}" for i in range(16)] + ["BIG"],
+        cases_total=np.array(sizes),
+        close_rate=rates,
+        on_time_rate=rates,
+        satisfaction_rate=rates,
+        stages=np.array(sizes),
+        escalations=np.zeros(17, dtype=np.int64),
+    )
     city = {
         "close_rate": 0.8,
         "on_time_rate": 0.8,
         "satisfaction_rate": 0.8,
         "escalation_rate": 0.1,
     }
-    area = assessment._score(UnitScore("", 0, None, None, None, 0, 0), city)
-    for u in units:
-        n = u.cases_total
-        u.score = round(
-            (n * assessment._score(u, city) + PRIOR_CASES * area) / (n + PRIOR_CASES), 2
-        )
-    units.sort(key=lambda u: (-(u.score or 0.0), u.unit))
-    rank_ties(units)
+    units = score_table(fig, city).rows()
     assert units[0].unit == "BIG" and units[0].rank == 1  # 60 cases at 97% beat 3 at 100%
     fives = [u for u in units if u.cases_total == 5]
     assert len({u.rank for u in fives}) == 1  # equal: one shared rank

@@ -10,14 +10,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from backend.drill import snapshots
-from backend.drill.assessment import (
-    UnitScore,
-    as_dict,
-    assess_with_change,
-    from_dict,
-    shown,
-    stored,
-)
+from backend.drill.assessment import ScoreTable, UnitScore, as_dict, assess_with_change, shown
 from backend.drill.periods import period_of
 from backend.queries.reports import build_report
 from backend.queries.scope import Scope
@@ -108,9 +101,23 @@ def test_the_screen_shows_the_best_and_the_last_ranked_units():
 
 def test_a_stored_score_reads_back_as_the_score():
     u = UnitScore("GRID-1", 7, 0.5, 0.75, None, 9, 2, score=81.25, rank=3)
-    assert from_dict(stored(u)) == u
-    assert "escalation_rate" not in stored(u) and "prev_rank" not in stored(u)
-    assert from_dict(as_dict(u)) == u  # a snapshot written before, with the derived figures
+    v = UnitScore("GRID-2", 0, None, None, None, 4, 1)
+    body = {
+        "unit": ["GRID-1", "GRID-2"],
+        "cases_total": [7, 0],
+        "close_rate": [0.5, None],
+        "on_time_rate": [0.75, None],
+        "satisfaction_rate": [None, None],
+        "stages": [9, 4],
+        "escalations": [2, 1],
+        "score": [81.25, None],
+        "rank": [3, None],
+    }
+    table = ScoreTable.from_body(json.loads(json.dumps(body)))
+    assert table.rows() == [u, v] and table.rows([1]) == [v]
+    # a snapshot written before the columns: a list of rows, with the derived figures
+    legacy = json.loads(json.dumps([as_dict(u), as_dict(v)]))
+    assert ScoreTable.from_body(legacy).rows() == [u, v]
 
 
 def test_scope_keys():

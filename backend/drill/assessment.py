@@ -22,14 +22,16 @@ one decimal) share a rank, and the next rank skips (1, 2, 2, 4).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy import Connection, case, func, select
 
+from backend.core.rounding import nan_to_none, py_round
 from backend.domain.events import StageEnd
 from backend.drill import day_report
 from backend.drill.periods import Period
@@ -103,6 +105,9 @@ def escalations_by_unit(
 
 
 def _score(u: UnitScore, city: dict[str, float | None]) -> float:
+    """One unit's score before shrinking (the reference ``score_table`` computes for every
+    unit at once, and the area's own score)."""
+
     def rate(name: str, value: float | None) -> float:
         v = value if value is not None else city.get(name)
         return v if v is not None else 0.0
@@ -117,6 +122,122 @@ def _score(u: UnitScore, city: dict[str, float | None]) -> float:
     return round(100 * total, 2)
 
 
+@dataclass(slots=True)
+class UnitFigures:
+    """The units' figures of a period before scoring, a numpy column each (a rate is NaN
+    where it has nothing to measure): a month of Shangrao is 12,000 units, scored at once."""
+
+    unit: list[str]
+    cases_total: np.ndarray
+    close_rate: np.ndarray
+    on_time_rate: np.ndarray
+    satisfaction_rate: np.ndarray
+    stages: np.ndarray
+    escalations: np.ndarray
+
+
+def _or(column: np.ndarray, fallback: float | None) -> np.ndarray:
+    """The column, ``fallback`` (the city's value, else 0) where it is NaN."""
+    return np.where(np.isnan(column), fallback if fallback is not None else 0.0, column)
+
+
+def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den as floats (the same as Python's int / int), NaN where den is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(num, dtype=np.float64) / np.asarray(den, dtype=np.float64)
+    out[np.asarray(den) == 0] = np.nan
+    return out
+
+
+def score_table(fig: UnitFigures, city: dict[str, float | None]) -> ScoreTable:
+    """Every unit of ``fig`` scored, shrunk, ranked and ordered as ``assess`` lists them: the
+    same floats as ``_score`` and the shrinking give unit by unit (the same operations in the
+    same order; ``py_round`` rounds as Python does)."""
+    esc = _or(ratio(fig.escalations, fig.stages), city.get("escalation_rate"))
+    total = (
+        WEIGHTS["close_rate"] * _or(fig.close_rate, city.get("close_rate"))
+        + WEIGHTS["on_time_rate"] * _or(fig.on_time_rate, city.get("on_time_rate"))
+        + WEIGHTS["satisfaction_rate"] * _or(fig.satisfaction_rate, city.get("satisfaction_rate"))
+        + WEIGHTS["no_escalation"] * (1 - esc)
+    )
+    raw = py_round(100 * total, 2)
+    area = _score(UnitScore("", 0, None, None, None, 0, 0), city)
+    n = np.asarray(fig.cases_total, dtype=np.float64)
+    score = py_round((n * raw + PRIOR_CASES * area) / (n + PRIOR_CASES), 2)
+    score[fig.cases_total <= 0] = np.nan
+    units = np.array(fig.unit, dtype=str)
+    in_ranking = (fig.cases_total >= MIN_CASES) & ~np.isnan(score)
+    ranked = np.flatnonzero(in_ranking)
+    ranked = ranked[np.lexsort((units[ranked], -score[ranked]))]
+    rest = np.flatnonzero(~in_ranking)
+    rest = rest[np.argsort(units[rest], kind="stable")]
+    order = np.concatenate([ranked, rest])
+    # competition ranking on the score as shown (one decimal): a tie shares the rank
+    shown = py_round(score[ranked], 1)
+    new = np.ones(len(ranked), dtype=bool)
+    new[1:] = shown[1:] != shown[:-1]
+    positions = np.arange(1, len(ranked) + 1)
+    ranks: list[int | None] = np.maximum.accumulate(np.where(new, positions, 0)).tolist()
+    return ScoreTable(
+        {
+            "unit": units[order].tolist(),
+            "cases_total": fig.cases_total[order].tolist(),
+            "close_rate": nan_to_none(fig.close_rate[order]),
+            "on_time_rate": nan_to_none(fig.on_time_rate[order]),
+            "satisfaction_rate": nan_to_none(fig.satisfaction_rate[order]),
+            "stages": fig.stages[order].tolist(),
+            "escalations": fig.escalations[order].tolist(),
+            "score": nan_to_none(score[order]),
+            "rank": ranks + [None] * len(rest),
+        }
+    )
+
+
+class ScoreTable:
+    """A period's scores as a snapshot keeps them: one list per stored field of
+    ``UnitScore`` (``_STORED``), the rows in the ranking's order (ranked best first, then the
+    rest by unit). Columns are quick to write and read (a month is 12,000 units, read twice
+    by every view of the assessment), and only the rows a screen shows become scores."""
+
+    __slots__ = ("columns",)
+
+    def __init__(self, columns: dict[str, list[Any]]) -> None:
+        self.columns = columns
+
+    @classmethod
+    def from_body(cls, body: Any) -> ScoreTable:
+        """A stored snapshot's body: columns, or the list of rows written before them."""
+        if isinstance(body, dict):
+            return cls(body)
+        return cls({k: [row.get(k) for row in body] for k in _STORED})
+
+    def body(self) -> dict[str, list[Any]]:
+        return self.columns
+
+    def __len__(self) -> int:
+        return len(self.columns["unit"])
+
+    def rows(self, which: Iterable[int] | None = None) -> list[UnitScore]:
+        """The scores of the rows ``which`` (all of them by default), in that order."""
+        cols = [self.columns[k] for k in _STORED]
+        picked = range(len(self)) if which is None else which
+        return [UnitScore(*(col[i] for col in cols)) for i in picked]
+
+    def shown_rows(self, n: int = RANKS_SHOWN) -> list[int]:
+        """The rows ``shown`` picks for a screen."""
+        return shown(range(len(self)), self.columns["rank"].__getitem__, n)
+
+    def with_change(self, scores: list[UnitScore]) -> list[UnitScore]:
+        """``with_change(scores, <this table, the period before>)``, reading only their rows."""
+        row_of = {u: i for i, u in enumerate(self.columns["unit"])}
+        score, rank = self.columns["score"], self.columns["rank"]
+        for u in scores:
+            i = row_of.get(u.unit)
+            if i is not None:
+                u.prev_score, u.prev_rank = score[i], rank[i]
+        return scores
+
+
 def assess(
     conn: Connection,
     period: Period,
@@ -129,107 +250,87 @@ def assess(
     """Every unit with cases in the period, scored; ranked units first, best first.
     ``from_days``: the city's figures summed over the days' roll-ups (backend/drill/days.py)
     instead of counted over the period's cases."""
+    return assess_table(conn, period, tz, now, scope, from_days=from_days).rows()
+
+
+def assess_table(
+    conn: Connection,
+    period: Period,
+    tz: ZoneInfo,
+    now: datetime,
+    scope: Scope | None = None,
+    *,
+    from_days: bool = False,
+) -> ScoreTable:
+    """``assess`` as the snapshot keeps it."""
     if from_days:
-        out, city = _from_days(conn, period)
+        fig, city = _from_days(conn, period)
     else:
-        out, city = _counted(conn, period, tz, now, scope)
-    area = _score(UnitScore("", 0, None, None, None, 0, 0), city)
-    for u in out:
-        if u.cases_total > 0:
-            n = u.cases_total
-            u.score = round((n * _score(u, city) + PRIOR_CASES * area) / (n + PRIOR_CASES), 2)
-    ranked: list[UnitScore] = []
-    rest: list[UnitScore] = []
-    for u in out:
-        (ranked if u.cases_total >= MIN_CASES and u.score is not None else rest).append(u)
-    ranked.sort(key=lambda u: (-(u.score or 0.0), u.unit))
-    rank_ties(ranked)
-    rest.sort(key=lambda u: u.unit)
-    return ranked + rest
+        fig, city = _counted(conn, period, tz, now, scope)
+    return score_table(fig, city)
 
 
 def _counted(
     conn: Connection, period: Period, tz: ZoneInfo, now: datetime, scope: Scope | None
-) -> tuple[list[UnitScore], dict[str, float | None]]:
-    """The units' figures (unscored) and the area's rates, counted over the period's cases."""
+) -> tuple[UnitFigures, dict[str, float | None]]:
+    """The units' figures and the area's rates, counted over the period's cases."""
     frm, to = period.window(tz)
     report = build_report(
         conn, frm, to, now, scope=scope or Scope.city(), groups=("by_unit",), medians=False
     )
     esc = escalations_by_unit(conn, period, scope)
-    units = sorted(set(report["by_unit"]) - {"unassigned"} | set(esc))
-    out = []
-    for code in units:
-        fig = report["by_unit"].get(code, {})
-        stages, moved = esc.get(code, (0, 0))
-        out.append(
-            UnitScore(
-                unit=code,
-                cases_total=int(fig.get("cases_total", 0)),
-                close_rate=fig.get("close_rate"),
-                on_time_rate=fig.get("on_time_rate"),
-                satisfaction_rate=fig.get("satisfaction_rate"),
-                stages=stages,
-                escalations=moved,
-            )
-        )
+    by_unit = report["by_unit"]
+    units = sorted(set(by_unit) - {"unassigned"} | set(esc))
+    nothing: dict[str, Any] = {}
+    figs = [by_unit.get(code, nothing) for code in units]
+
+    def rate(name: str) -> np.ndarray:
+        values = [f.get(name) for f in figs]
+        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+    held = [esc.get(code, (0, 0)) for code in units]
+    fig = UnitFigures(
+        unit=units,
+        cases_total=np.array([int(f.get("cases_total", 0)) for f in figs], dtype=np.int64),
+        close_rate=rate("close_rate"),
+        on_time_rate=rate("on_time_rate"),
+        satisfaction_rate=rate("satisfaction_rate"),
+        stages=np.array([s for s, _ in held], dtype=np.int64),
+        escalations=np.array([m for _, m in held], dtype=np.int64),
+    )
     rates = (report["close_rate"], report["on_time_rate"], report["satisfaction_rate"])
-    return out, _area(rates, esc)
+    return fig, _area(rates, sum(s for s, _ in esc.values()), sum(m for _, m in esc.values()))
 
 
-def _from_days(conn: Connection, period: Period) -> tuple[list[UnitScore], dict[str, float | None]]:
+def _from_days(conn: Connection, period: Period) -> tuple[UnitFigures, dict[str, float | None]]:
     """``_counted`` for the city, summed over the days' roll-ups. The scores use no figure
     that changes with the clock alone, so nothing is counted over the cases."""
-    unit = day_report.DIMS["by_unit"]
-    sums = day_report.day_sums(conn, period, [unit], medians=False)
-    found = sorted(
-        (key, base)
-        for (dim, key), (base, _) in sums.items()
-        if dim == unit and key != day_report.NO_KEY and (base["total"] or base["stages"])
+    units, col, city = day_report.unit_columns(conn, period)
+    handled = col["total"] - col["cancelled"]
+    fig = UnitFigures(
+        unit=units,
+        cases_total=col["total"],
+        close_rate=py_round(ratio(col["closed"], handled), 6),
+        on_time_rate=py_round(ratio(col["on_time"], col["closed"]), 6),
+        satisfaction_rate=py_round(ratio(col["satisfied"], col["rated"]), 6),
+        stages=col["stages"],
+        escalations=col["moved_up"],
     )
-    out = []
-    for code, base in found:
-        close_rate, on_time_rate, satisfaction_rate = (
-            reports.rates(base) if base["total"] else (None, None, None)
-        )
-        out.append(
-            UnitScore(
-                unit=code,
-                cases_total=base["total"],
-                close_rate=close_rate,
-                on_time_rate=on_time_rate,
-                satisfaction_rate=satisfaction_rate,
-                stages=base["stages"],
-                escalations=base["moved_up"],
-            )
-        )
-    city = sums.get((day_report.ALL, day_report.NO_KEY))
-    rates = reports.rates(city[0]) if city and city[0]["total"] else (None, None, None)
-    return out, _area(rates, day_report.escalations_of(sums))
+    rates = reports.rates(city) if city["total"] else (None, None, None)
+    return fig, _area(rates, city["stages"], city["moved_up"])
 
 
 def _area(
-    rates: tuple[float | None, float | None, float | None], esc: dict[str, tuple[int, int]]
+    rates: tuple[float | None, float | None, float | None], stages: int, moved_up: int
 ) -> dict[str, float | None]:
-    all_stages = sum(s for s, _ in esc.values())
+    """The area's rates (what a unit with nothing to measure takes): the report's, and the
+    share of all the units' stages that ended with the case moved up."""
     return {
         "close_rate": rates[0],
         "on_time_rate": rates[1],
         "satisfaction_rate": rates[2],
-        "escalation_rate": (sum(m for _, m in esc.values()) / all_stages) if all_stages else None,
+        "escalation_rate": moved_up / stages if stages else None,
     }
-
-
-def rank_ties(ranked: list[UnitScore]) -> None:
-    """Standard competition ranking of units sorted best first: an equal score (to the one
-    decimal shown) shares the rank, and the next rank skips."""
-    prev: float | None = None
-    for i, u in enumerate(ranked, 1):
-        shown = round(u.score or 0.0, 1)
-        if shown != prev:
-            u.rank, prev = i, shown
-        else:
-            u.rank = ranked[i - 2].rank
 
 
 def assess_with_change(
@@ -272,21 +373,10 @@ def shown(scores: Sequence[T], rank_of: Callable[[T], int | None], n: int = RANK
 _FIELDS = tuple(f.name for f in fields(UnitScore))
 
 
-def from_dict(d: dict[str, Any]) -> UnitScore:
-    """The score ``stored`` (or ``as_dict``, in a snapshot written before) wrote; its derived
-    figures are computed again."""
-    return UnitScore(**{k: d[k] for k in _FIELDS if k in d})
-
-
-#: what a snapshot keeps of a period's score: the fields, not the figures computed from them
-#: (the escalation rate, the changes) nor the period before's (``with_change`` adds it when
-#: read): a month of Shangrao is 12,000 of them, read twice by every view of the assessment
+#: what a snapshot keeps of a period's score (``ScoreTable``): the fields, not the figures
+#: computed from them (the escalation rate, the changes) nor the period before's (added when
+#: read)
 _STORED = tuple(f for f in _FIELDS if f not in ("prev_score", "prev_rank"))
-
-
-def stored(u: UnitScore) -> dict[str, Any]:
-    """The score as a snapshot keeps it (``from_dict`` reads it back)."""
-    return {k: getattr(u, k) for k in _STORED}
 
 
 def as_dict(u: UnitScore) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,9 +28,10 @@ from backend.drill.periods import period_of
 from backend.drill.projection import OVERLAP, STAGES, events_between, set_state, state_of, take_turn
 from backend.queries import rules
 from backend.queries.reports import GROUPS, aggregate, settled_measures
-from backend.store.models import case_events, cases, drill_days, drill_stages
+from backend.store.models import case_events, cases, drill_days, drill_months, drill_stages
 
 DAYS = "days"
+MONTHS = "months"
 #: ``dim`` of each breakdown of the report (``reports.GROUPS``); "all" is the whole city
 DIMS = {"by_unit": "unit", "by_category": "category", "by_channel": "channel", "by_tier": "tier"}
 ALL = "all"
@@ -111,17 +114,62 @@ def stored_rows(conn: Connection, day: date) -> dict[Key, dict[str, Any]]:
 
 def write_day(conn: Connection, day: date, tz: ZoneInfo) -> int:
     """Compute one day again and write the rows that changed; returns how many."""
-    new = day_rows(conn, day, tz)
-    old = stored_rows(conn, day)
+    return _write_changed(
+        conn, drill_days.c.day, day, day_rows(conn, day, tz), stored_rows(conn, day)
+    )
+
+
+def month_rows(conn: Connection, month: date) -> dict[Key, dict[str, Any]]:
+    """The roll-up rows of one calendar month (``month``: its first day), by (month, dim,
+    key), summed from its days' rows; each histogram joined in the days' order, so that a
+    month computed again from the same days is the same text."""
+    p = period_of("monthly", month)
+    d = drill_days.c
+    in_month = and_(d.day >= p.start, d.day < p.end)
+    sums = [func.sum(getattr(d, c)) for c in COUNTS]
+    rows: dict[Key, dict[str, Any]] = {}
+    for dim, key, *values in conn.execute(
+        select(d.dim, d.key, *sums).where(in_month).group_by(d.dim, d.key)
+    ):
+        counts = {c: int(v) for c, v in zip(COUNTS, values, strict=True)}
+        rows[(month, dim, key)] = {"month": month, "dim": dim, "key": key, **counts, "closes": None}
+    ordered = (
+        select(d.dim, d.key, d.closes)
+        .where(in_month, d.closes.is_not(None))
+        .order_by(d.dim, d.key, d.day)
+    )
+    for (dim, key), part in groupby(conn.execute(ordered), key=itemgetter(0, 1)):
+        rows[(month, dim, key)]["closes"] = ",".join(r[2] for r in part)
+    return rows
+
+
+def write_month(conn: Connection, month: date) -> int:
+    """Sum one month again from its days and write the rows that changed; returns how many."""
+    m = drill_months.c
+    old = {
+        (r["month"], r["dim"], r["key"]): dict(r)
+        for r in conn.execute(select(drill_months).where(m.month == month)).mappings()
+    }
+    return _write_changed(conn, m.month, month, month_rows(conn, month), old)
+
+
+def _write_changed(
+    conn: Connection,
+    at: Any,
+    when: date,
+    new: dict[Key, dict[str, Any]],
+    old: dict[Key, dict[str, Any]],
+) -> int:
+    """Replace the rows of ``at == when`` (a day's or a month's) that differ from ``new``."""
     gone = [k for k in old if k not in new]
     changed = [k for k, v in new.items() if old.get(k) != v]
     stale = gone + [k for k in changed if k in old]
-    d = drill_days.c
+    t = at.table
     for i in range(0, len(stale), 500):
         part = [(dim, key) for _, dim, key in stale[i : i + 500]]
-        conn.execute(delete(drill_days).where(d.day == day, tuple_(d.dim, d.key).in_(part)))
+        conn.execute(delete(t).where(at == when, tuple_(t.c.dim, t.c.key).in_(part)))
     if changed:
-        conn.execute(insert(drill_days), [new[k] for k in changed])
+        conn.execute(insert(t), [new[k] for k in changed])
     return len(gone) + len(changed)
 
 
@@ -152,12 +200,15 @@ def refresh_days(
     db: Engine, tz: ZoneInfo, now: datetime, *, rebuild: bool = False, overlap: int = OVERLAP
 ) -> int:
     """Fold the events the stages projection has folded in since the last refresh into
-    ``drill_days``: the days of the cases they touch are computed again. ``rebuild`` computes
-    every day. Returns the number of rows written."""
+    ``drill_days``: the days of the cases they touch are computed again, and the months of
+    those days (``drill_months``) summed again. ``rebuild`` computes every day. Returns the
+    number of rows written."""
     with db.connect() as conn:
         last, window, _ = state_of(conn, DAYS)
         top, _, _ = state_of(conn, STAGES)
-        if rebuild or not last:
+        months_built = state_of(conn, MONTHS)[0] > 0
+        whole = rebuild or not last
+        if whole:
             days = all_days(conn, tz)
         else:
             start = last
@@ -172,23 +223,40 @@ def refresh_days(
                 )
             }
             days = days_of_cases(conn, ids, tz)
+        # months summed for the first time (a roll-up built before them): every month
+        month_days = days if months_built or whole else all_days(conn, tz)
     written = 0
     for day in sorted(days):
         with db.begin() as conn:
             take_turn(conn)
             written += write_day(conn, day, tz)
-    if (rebuild or not last) and written and db.dialect.name == "postgresql":
+    # a month is summed again even when its days wrote nothing: a refresh stopped between
+    # the days and the months leaves its watermark behind, and the next one comes here
+    for month in sorted({d.replace(day=1) for d in month_days}):
+        with db.begin() as conn:
+            take_turn(conn)
+            written += write_month(conn, month)
+    if (whole or not months_built) and written and db.dialect.name == "postgresql":
         # a table filled at once has no planner statistics until autovacuum comes by: a
         # month's sum would be planned for 19 rows, and its sort spill to disk
         with db.begin() as conn:
             conn.execute(text("ANALYZE drill_days"))
+            conn.execute(text("ANALYZE drill_months"))
     if top:
         with db.begin() as conn:
             top = max(top, last)
-            set_state(conn, DAYS, top, events_between(conn, max(0, top - overlap), top), now)
+            seen = events_between(conn, max(0, top - overlap), top)
+            set_state(conn, DAYS, top, seen, now)
+            set_state(conn, MONTHS, top, seen, now)
     return written
 
 
 def ready(conn: Connection) -> bool:
     """Whether the roll-up has been built (it may trail the event log by a refresh)."""
     return state_of(conn, DAYS)[0] > 0
+
+
+def months_ready(conn: Connection) -> bool:
+    """Whether the months' sums have been built (with the days, or by the first refresh
+    after them)."""
+    return state_of(conn, MONTHS)[0] > 0

@@ -169,9 +169,9 @@ def _report(tz: ZoneInfo) -> Computer:
 
 
 def _assessment(tz: ZoneInfo) -> Computer:
-    def compute(conn: Connection, p: Period, now: datetime) -> list[dict[str, Any]]:
-        scores = assessment.assess(conn, p, tz, now, from_days=from_days(conn, p, now, tz))
-        return [assessment.stored(u) for u in scores]
+    def compute(conn: Connection, p: Period, now: datetime) -> dict[str, list[Any]]:
+        days_ = from_days(conn, p, now, tz)
+        return assessment.assess_table(conn, p, tz, now, from_days=days_).body()
 
     return compute
 
@@ -218,17 +218,12 @@ def period_assessment(
     def age(q: Period) -> timedelta:
         return max_age if max_age is not None else max_age_of(q, now, tz)
 
-    scores, at = cached(db, ASSESSMENT, p, now, compute, max_age=age(p), read=read)
+    body, at = cached(db, ASSESSMENT, p, now, compute, max_age=age(p), read=read)
     prev = p.previous()
     before, at_before = cached(db, ASSESSMENT, prev, now, compute, max_age=age(prev), read=read)
-    if screen:
-        scores = assessment.shown(scores, lambda d: d.get("rank"))
-    mine = [assessment.from_dict(d) for d in scores]
-    units = {u.unit for u in mine}
-    ranked = assessment.with_change(
-        mine, [assessment.from_dict(d) for d in before if d["unit"] in units]
-    )
-    return ranked, min(at, at_before)
+    scores = assessment.ScoreTable.from_body(body)
+    mine = scores.rows(scores.shown_rows() if screen else None)
+    return assessment.ScoreTable.from_body(before).with_change(mine), min(at, at_before)
 
 
 def refresh_kept(db: Engine, tz: ZoneInfo, now: datetime) -> int:

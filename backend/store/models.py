@@ -434,6 +434,22 @@ drill_days = Table(
     Column("closes", Text, nullable=True),
 )
 
+#: ``drill_days`` summed by calendar month (its first day), kept with it: a month's report or
+#: assessment reads its 12,000 rows instead of summing 85,000 days' rows (backend/drill/days.py)
+drill_months = Table(
+    "drill_months",
+    metadata,
+    Column("month", Date, primary_key=True),
+    Column("dim", String(8), primary_key=True),
+    Column("key", String(48), primary_key=True),
+    *(
+        Column(c.name, Integer, nullable=False, default=0)
+        for c in drill_days.columns
+        if isinstance(c.type, Integer)
+    ),
+    Column("closes", Text, nullable=True),
+)
+
 #: Periodic reports and assessments as computed at one instant (backend/drill/snapshots.py).
 report_snapshots = Table(
     "report_snapshots",
