@@ -37,10 +37,11 @@ from backend.core.config import Settings
 from backend.core.runtime import tune_gc
 from backend.domain.commands import action_command, create_command
 from backend.drill import snapshots
-from backend.drill.days import refresh_days
+from backend.drill.days import months_ready, ready, refresh_days
 from backend.drill.periods import period_of
 from backend.drill.projection import refresh_stages
 from backend.drill.risk import refresh_risk
+from backend.store.migrate import upgrade
 from backend.store.models import cases, report_snapshots
 from backend.system import System
 from bench.common import machine
@@ -189,6 +190,7 @@ def main() -> None:
     )
     system = System(settings, ManualClock(now))
     db = system.db
+    upgrade(db)  # a database of an older bench.bulkgen, as `gridwatch serve` migrates it
     with db.connect() as conn:
         n_cases = conn.execute(select(func.count()).select_from(cases)).scalar_one()
         n_open = conn.execute(
@@ -226,6 +228,11 @@ def main() -> None:
     with db.begin() as conn:  # the snapshots of an earlier run would make first views warm
         conn.execute(delete(report_snapshots))
     jobs: dict[str, Any] = {}
+    with db.connect() as conn:
+        sum_months = ready(conn) and not months_ready(conn)
+    if sum_months:  # days rolled up before the months were kept: the first refresh sums them
+        took, _ = _timed(lambda: refresh_days(db, system.tz, now))
+        jobs["months_first_sum_s"] = round(took, 2)
     if not args.skip_jobs:
         took, n = _timed(lambda: refresh_risk(db, now))
         jobs["risk_refresh_s"] = round(took, 2)

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, Table, and_, func, select, text
+from sqlalchemy import ColumnElement, Connection, Select, Table, and_, func, select, text
 
 from backend.drill import days
 from backend.drill.days import ALL, COUNTS, DIMS, NO_KEY
@@ -44,6 +44,22 @@ def _source(conn: Connection, period: Period) -> tuple[Table, ColumnElement[bool
         return drill_months, drill_months.c.month == period.start
     d = drill_days.c
     return drill_days, and_(d.day >= period.start, d.day < period.end)
+
+
+def _sums_query(
+    conn: Connection, period: Period, counts: Sequence[str], dims: Sequence[str], *, closes: bool
+) -> Select[Any]:
+    """dim, key, the sums ``counts`` (and the merged histogram if ``closes``) of each group of
+    ``dims`` over the period."""
+    table, in_period = _source(conn, period)
+    d = table.c
+    if table is drill_months:  # a row per group already
+        cols = [getattr(d, c) for c in counts] + ([d.closes] if closes else [])
+        return select(d.dim, d.key, *cols).where(in_period, d.dim.in_(dims))
+    cols = [func.sum(getattr(d, c)) for c in counts]
+    if closes:
+        cols.append(_concat(conn, d.closes))
+    return select(d.dim, d.key, *cols).where(in_period, d.dim.in_(dims)).group_by(d.dim, d.key)
 
 
 def _concat(conn: Connection, col: Any) -> Any:
@@ -85,9 +101,11 @@ def _middles(texts: list[str]) -> list[list[float]]:
 
 
 def _roomy(conn: Connection) -> None:
-    """A month's sums group 85,000 rows of the units' days into 12,000: with PostgreSQL's
-    default 4 MB of sort memory that sort spills to disk (100 ms); with more, it is a hash
-    (80 ms with the histograms, 30 ms without). For this transaction only."""
+    """Sums over days group many rows (a ten-day period's 28,000 rows of the units' days into
+    12,000; a month summed over its days before its own rows are there, 85,000): with
+    PostgreSQL's default 4 MB of sort memory that sort spills to disk (100 ms a month); with
+    more, it is a hash (80 ms with the histograms, 30 ms without). For this transaction
+    only."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT set_config('work_mem', '256MB', true)"))
 
@@ -97,21 +115,16 @@ Sums = dict[tuple[str, str], tuple[dict[str, Any], str | None]]
 
 def day_sums(conn: Connection, period: Period, dims: Sequence[str], *, medians: bool) -> Sums:
     """(dim, key) → (the period's sums, its merged histogram of times to close, if asked)."""
-    table, in_period = _source(conn, period)
-    d = table.c
-    cols = [func.sum(getattr(d, c)).label(c) for c in COUNTS]
-    if medians:
-        cols.append(_concat(conn, d.closes).label("closes"))
-    q = select(d.dim, d.key, *cols).where(in_period, d.dim.in_([ALL, *dims])).group_by(d.dim, d.key)
+    q = _sums_query(conn, period, COUNTS, [ALL, *dims], closes=medians)
     out: Sums = {}
     _roomy(conn)
     n = len(COUNTS)
     # tuples, 12,000 rows a month; sums of integers are ints on both databases
     if medians:
-        for dim, key, *values in conn.execute(q):
+        for dim, key, *values in conn.execute(q).all():
             out[(dim, key)] = (dict(zip(COUNTS, values[:n], strict=True)), values[n])
     else:
-        for dim, key, *values in conn.execute(q):
+        for dim, key, *values in conn.execute(q).all():
             out[(dim, key)] = (dict(zip(COUNTS, values, strict=True)), None)
     return out
 
@@ -199,14 +212,8 @@ def unit_columns(
     """The assessment's sums of the period, as columns: the units with cases or stages (in
     no particular order), a numpy column per count of ``UNIT_COUNTS``; and the city's counts,
     with the stages and moved up of all the units (those of cases with none included)."""
-    table, in_period = _source(conn, period)
-    d = table.c
     unit = DIMS["by_unit"]
-    q = (
-        select(d.dim, d.key, *[func.sum(getattr(d, c)) for c in UNIT_COUNTS])
-        .where(in_period, d.dim.in_([ALL, unit]))
-        .group_by(d.dim, d.key)
-    )
+    q = _sums_query(conn, period, UNIT_COUNTS, [ALL, unit], closes=False)
     _roomy(conn)
     rows = conn.execute(q).all()
     city = dict.fromkeys(UNIT_COUNTS, 0)
