@@ -567,6 +567,9 @@ def load(
     loaded = time.perf_counter() - t0
     t1 = time.perf_counter()
     with db.begin() as conn:
+        # building an index over 34 M events takes minutes on a busy machine: past the
+        # statement timeout a request gets (GRIDWATCH_DB_STATEMENT_TIMEOUT_MS)
+        conn.execute(text("SET LOCAL statement_timeout = 0"))
         if not top_up:
             _indexes(conn)
         conn.execute(text("SELECT setval(pg_get_serial_sequence('cases', 'id'), :n)"), {"n": cid})
@@ -577,7 +580,10 @@ def load(
         top = gen.next_event_id - 1
         set_state(conn, STAGES, top, min(top, OVERLAP), end)
     with db.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+        auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+        auto.execute(text("SET statement_timeout = 0"))
+        auto.execute(text("VACUUM ANALYZE"))
+        auto.execute(text("RESET statement_timeout"))
     indexed = time.perf_counter() - t1
     # the days' roll-ups, from the rows just written, as the reports job would keep them
     t2 = time.perf_counter()
