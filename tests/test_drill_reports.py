@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from plotly.utils import PlotlyJSONEncoder
 from sqlalchemy import select
 
 from backend.core.i18n import t
@@ -259,3 +260,26 @@ def test_thin_units_do_not_top_the_table_and_ties_share_a_rank():
     assert len({u.rank for u in fives}) == 1  # equal: one shared rank
     ranks = [u.rank for u in units]
     assert ranks == sorted(ranks) and ranks[-1] < len(units)  # skips after ties, never 1–17
+
+
+def test_the_screen_builds_only_the_units_it_shows(system, clock):
+    """The screen's rows hold the units with the most cases (the files every unit), and say
+    how many units the report has."""
+    from layouts.leader import periodic as view
+
+    simulate(system, clock, days=4)
+    p = period_of("daily", date(2026, 11, 10))
+    frm, to = p.window(system.tz)
+    with system.db.connect() as conn:
+        rep = build_report(conn, frm, to, clock.now(), scope=Scope.city())
+    every = export.report_rows(rep)
+    few = export.report_rows(rep, units=5)
+    assert len(rep["by_unit"]) > 5
+    assert view.shown_rows(few, "by_unit") == view.shown_rows(every, "by_unit")[:5]
+    assert [r for r in few if r["section"] != "by_unit"] == [
+        r for r in every if r["section"] != "by_unit"
+    ]
+    # the note under the table counts the report's units, not the rows built
+    meta = {"from_local": "a", "to_local": "b", "as_of_local": "c", "units": 999}
+    body = json.dumps(view.report_body(few, meta, "en"), cls=PlotlyJSONEncoder)
+    assert t("units_more", "en", shown=view.UNITS_SHOWN, n=999) in body

@@ -7,8 +7,9 @@ the whole window first, then every group of ``by_unit``, ``by_channel``, ``by_ca
 
 from __future__ import annotations
 
+import heapq
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
@@ -23,13 +24,23 @@ META = ("title", "from", "to", "as_of")
 
 
 def report_rows(
-    report: dict[str, Any], name_of: Callable[[str, str], str] | None = None
+    report: dict[str, Any],
+    name_of: Callable[[str, str], str] | None = None,
+    *,
+    units: int | None = None,
 ) -> list[dict[str, Any]]:
-    """One row for the window, then one per group; ``name_of(section, key)`` names a key."""
+    """One row for the window, then one per group; ``name_of(section, key)`` names a key.
+    ``units``: only that many units, those with the most cases (a screen's rows; a month of
+    Shangrao has 12,000 units, which the files carry)."""
     name_of = name_of or (lambda _s, k: k)
     rows = [{"section": "total", "key": "", "name": name_of("total", ""), **_figs(report)}]
     for section in GROUPS:
-        for key, figs in report[section].items():
+        parts = report[section]
+        keys: Iterable[str] = parts
+        if section == "by_unit" and units is not None:
+            keys = heapq.nsmallest(units, parts, key=lambda k: (-parts[k]["cases_total"], k))
+        for key in keys:
+            figs = parts[key]
             rows.append(
                 {"section": section, "key": key, "name": name_of(section, key), **_figs(figs)}
             )

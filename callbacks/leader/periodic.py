@@ -74,13 +74,16 @@ def namer(ref: RefIndex, lang: str) -> Any:
 
 
 def period_report(
-    system: System, p: Period, now: datetime, lang: str
+    system: System, p: Period, now: datetime, lang: str, *, screen: bool = False
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The report rows of period ``p`` from its snapshot (computed at ``now`` unless a fresh
-    one is kept), and what the files say of it: the snapshot's instant is the "as of"."""
+    one is kept), and what the files say of it: the snapshot's instant is the "as of".
+    ``screen``: only the units the screen shows (the files carry every one)."""
     report = snapshots.period_report(system.db, system.tz, p, now, read=system.read_db)
-    rows = export.report_rows(report, namer(system.ref, lang))
+    units = view.UNITS_SHOWN if screen else None
+    rows = export.report_rows(report, namer(system.ref, lang), units=units)
     meta = {
+        "units": len(report["by_unit"]),
         "title": view.period_title(p, lang),
         "from": report["from"],
         "to": report["to"],
@@ -157,7 +160,7 @@ def register(app: Dash, system: System, jobs: DrillJobs) -> None:
     def report(kind: str | None, day: str | None, lang: str | None) -> tuple[Any, Any]:
         lang = lang or "zh"
         p = _period(kind, day, system)
-        rows, meta = period_report(system, p, system.clock.now(), lang)
+        rows, meta = period_report(system, p, system.clock.now(), lang, screen=True)
         return view.report_body(rows, meta, lang), meta["title"]
 
     @app.callback(

@@ -359,7 +359,8 @@ def report_body(rows: list[dict[str, Any]], meta: dict[str, Any], lang: str) -> 
         ],
         className="g-2 mb-3",
     )
-    n_units = sum(1 for r in rows if r["section"] == "by_unit")
+    # the rows may hold only the units shown; the report's own count is in the meta
+    n_units = meta.get("units", sum(1 for r in rows if r["section"] == "by_unit"))
     sections = [
         html.Div(
             [html.H5(t(SECTION_KEYS[s], lang)), report_table(rows, s, lang)]
