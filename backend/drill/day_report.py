@@ -193,17 +193,9 @@ def report_from_days(
     )
 
 
-#: the sums the assessment reads, a unit's and the city's
-UNIT_COUNTS = (
-    "total",
-    "cancelled",
-    "closed",
-    "on_time",
-    "rated",
-    "satisfied",
-    "stages",
-    "moved_up",
-)
+#: the sums the assessment reads, a unit's and the city's: all but the cases moved up and the
+#: cases overdue at a tier, which only the report shows
+UNIT_COUNTS = tuple(c for c in COUNTS if c not in ("escalated_cases", "tiered"))
 
 
 def unit_columns(
