@@ -8,6 +8,7 @@ its own Redis key prefix, so tests never see each other's data.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 from backend.bus.connection import connect, shutdown_embedded
@@ -74,9 +76,19 @@ def key_prefix(redis_server: redis.Redis) -> Iterator[str]:
 def _fresh_database(tmp_path: Path) -> tuple[str, Engine]:
     if PG_URL:
         engine = make_engine(PG_URL)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+        for attempt in range(5):
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                    conn.execute(text("CREATE SCHEMA public"))
+                break
+            except OperationalError as exc:
+                # a child job of the test before, still finishing its last query on the old
+                # tables, can meet the drop's locks in the other order: PostgreSQL cancels
+                # the drop (deadlock detected); it goes through once that query is done
+                if "deadlock" not in str(exc) or attempt == 4:
+                    raise
+                time.sleep(0.5)
         return PG_URL, engine
     url = f"sqlite:///{tmp_path / 'test.db'}"
     return url, make_engine(url)
