@@ -17,7 +17,6 @@ from backend.drill.assessment import (
     UnitFigures,
     UnitScore,
     as_dict,
-    ratio,
     score_table,
 )
 
@@ -107,16 +106,7 @@ def test_the_columns_score_as_unit_by_unit():
     ):
         rows = _random_units(rng, 3000)
         col = {k: np.array([r[k] for r in rows], dtype=np.int64) for k in rows[0] if k != "unit"}
-        handled = col["total"] - col["cancelled"]
-        fig = UnitFigures(
-            unit=[r["unit"] for r in rows],
-            cases_total=col["total"],
-            close_rate=py_round(ratio(col["closed"], handled), 6),
-            on_time_rate=py_round(ratio(col["on_time"], col["closed"]), 6),
-            satisfaction_rate=py_round(ratio(col["satisfied"], col["rated"]), 6),
-            stages=col["stages"],
-            escalations=col["moved_up"],
-        )
+        fig = UnitFigures.from_counts([r["unit"] for r in rows], col)
         one_by_one = [
             UnitScore(
                 r["unit"],

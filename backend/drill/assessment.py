@@ -135,6 +135,20 @@ class UnitFigures:
     stages: np.ndarray
     escalations: np.ndarray
 
+    @classmethod
+    def from_counts(cls, units: list[str], col: dict[str, np.ndarray]) -> UnitFigures:
+        """The figures from the units' counts (total, cancelled, closed, on_time, rated,
+        satisfied, stages, moved_up), the rates as ``reports.rates`` gives them."""
+        return cls(
+            unit=units,
+            cases_total=col["total"],
+            close_rate=py_round(ratio(col["closed"], col["total"] - col["cancelled"]), 6),
+            on_time_rate=py_round(ratio(col["on_time"], col["closed"]), 6),
+            satisfaction_rate=py_round(ratio(col["satisfied"], col["rated"]), 6),
+            stages=col["stages"],
+            escalations=col["moved_up"],
+        )
+
 
 def _or(column: np.ndarray, fallback: float | None) -> np.ndarray:
     """The column, ``fallback`` (the city's value, else 0) where it is NaN."""
@@ -306,16 +320,7 @@ def _from_days(conn: Connection, period: Period) -> tuple[UnitFigures, dict[str,
     """``_counted`` for the city, summed over the days' roll-ups. The scores use no figure
     that changes with the clock alone, so nothing is counted over the cases."""
     units, col, city = day_report.unit_columns(conn, period)
-    handled = col["total"] - col["cancelled"]
-    fig = UnitFigures(
-        unit=units,
-        cases_total=col["total"],
-        close_rate=py_round(ratio(col["closed"], handled), 6),
-        on_time_rate=py_round(ratio(col["on_time"], col["closed"]), 6),
-        satisfaction_rate=py_round(ratio(col["satisfied"], col["rated"]), 6),
-        stages=col["stages"],
-        escalations=col["moved_up"],
-    )
+    fig = UnitFigures.from_counts(units, col)
     rates = reports.rates(city) if city["total"] else (None, None, None)
     return fig, _area(rates, city["stages"], city["moved_up"])
 
