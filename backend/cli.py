@@ -600,6 +600,10 @@ def import_(
     bulk: Annotated[
         bool, typer.Option(help="bulk writes (default), or --no-bulk: through the engine")
     ] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=16, help="processes sharing the file (default: 2 on 2+ cores)"),
+    ] = None,
 ) -> None:
     """Load historical cases from a civic-data export (MyLA311 or NYC 311 CSV, Open311 JSON, a
     CSV or .xlsx with its own columns named by --mapping). Bad rows are listed as
@@ -619,6 +623,7 @@ def import_(
         limit=limit,
         progress=progress,
         bulk=bulk,
+        workers=workers,
     )
     raise typer.Exit(code)
 

@@ -250,8 +250,9 @@ def _snapshot(system, source: str) -> tuple[list[tuple], list[tuple]]:
 
 
 def test_bulk_and_engine_give_the_same_rows_events_and_figures(system):
-    """The same file through the engine (the old road) and in bulk, under two source names:
-    every case column, every event and every report figure the same."""
+    """The same file through the engine (the old road), in bulk, and in bulk shared by two
+    worker processes, under three source names: every case column, every event and every
+    report figure the same."""
     path = Path(system.settings.var_dir) / "same.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     _nyc_file(path, 1200)
@@ -264,18 +265,30 @@ def test_bulk_and_engine_give_the_same_rows_events_and_figures(system):
     )
     summaries = []
     reports = []
-    for source, bulk in (("nycslow", False), ("nycfast", True)):
+    roads = (("nycslow", False, 1), ("nycfast", True, 1), ("nycshared", True, 2))
+    for source, bulk, workers in roads:
         importer = cls(path, ZoneInfo(cls.default_tz))
         importer.source = source
         summaries.append(
-            run_import(system, importer, mapping, err=io.StringIO(), bulk=bulk, batch_size=300)
+            run_import(
+                system,
+                importer,
+                mapping,
+                err=io.StringIO(),
+                bulk=bulk,
+                batch_size=300,
+                workers=workers,
+            )  # fmt: skip
         )
         with system.db.connect() as conn:
             reports.append(build_report(conn, *window, scope=Scope.city()))
-    slow, fast = summaries
-    assert slow.imported == fast.imported == 1200 and slow.lines() == fast.lines()
+    slow, fast, shared = summaries
+    assert slow.imported == fast.imported == shared.imported == 1200
+    assert slow.lines() == fast.lines() == shared.lines()
     assert _snapshot(system, "nycslow") == _snapshot(system, "nycfast")
-    before, after = reports
+    assert _snapshot(system, "nycslow") == _snapshot(system, "nycshared")
+    before, after = reports[0], reports[1]
+    assert reports[2]["cases_total"] == 3 * before["cases_total"]
     # the second import doubles every count and leaves every rate and median as it was
     assert after["cases_total"] == 2 * before["cases_total"]
     assert after["closed"] == 2 * before["closed"]

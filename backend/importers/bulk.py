@@ -12,6 +12,11 @@ A record whose case exists already (a re-run, or a newer export that closes what
 goes through the engine itself, so what it does to an existing case is the engine's decision.
 A batch is one transaction: an interrupted import leaves whole records or none, and running it
 again takes up where it stopped (what is there is "already imported").
+
+Several processes may import parts of one file at once (importers/parallel.py): each writes
+with its own BulkWriter, leaves existing cases to the parent's engine (``defer_existing``),
+and when another worker inserted one of its refs first (the same record twice in a file),
+the unique index refuses the batch and it is simply written again, that ref now existing.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from backend.core.errors import CommandInvalid, GridwatchError
+from backend.core.errors import CommandInvalid, GridwatchError, VersionConflict
 from backend.domain.case import CaseState
 from backend.domain.commands import Command
 from backend.domain.transitions import Ctx, apply_action, new_case, validate_new_case
@@ -38,8 +43,17 @@ class PlannerStatistics:
     crawl on either road). So the tables are analysed whenever the import has doubled what
     they held when last analysed (ANALYZE reads a sample: a fraction of a second)."""
 
-    def __init__(self, system: System) -> None:
+    #: times a batch is written again after another writer inserted one of its refs first
+    RETRIES = 3
+
+    def __init__(
+        self, system: System, *, defer_existing: bool = False, publish: bool = True
+    ) -> None:
+        """``defer_existing``: records whose case exists get ``deferred`` outcomes instead of
+        going through this process's engine; ``publish``: tell live screens of new cases."""
         self.system = system
+        self.defer_existing = defer_existing
+        self.publish = publish
         self.pg = system.db.dialect.name == "postgresql"
         self.written = 0
         self.analyzed_at = 0
@@ -61,13 +75,23 @@ class Outcome:
     error: GridwatchError | None = None
     already: bool = False  # the case was there before (the file importer's contract)
     changed: bool = False  # ... and this record changed it (a newer state: closed since)
+    deferred: bool = False  # the case exists: left to the engine of the parent process
 
 
 class BulkWriter:
     """Writes batches of (record, commands) pairs, the first command always the create."""
 
-    def __init__(self, system: System) -> None:
+    #: times a batch is written again after another writer inserted one of its refs first
+    RETRIES = 3
+
+    def __init__(
+        self, system: System, *, defer_existing: bool = False, publish: bool = True
+    ) -> None:
+        """``defer_existing``: records whose case exists get ``deferred`` outcomes instead of
+        going through this process's engine; ``publish``: tell live screens of new cases."""
         self.system = system
+        self.defer_existing = defer_existing
+        self.publish = publish
         self.ref = system.ref
         self.deadlines = system.deadlines
         self.sql = CaseSQL(system.db.dialect.name)
@@ -76,6 +100,15 @@ class BulkWriter:
 
     def write(self, groups: Sequence[list[Command]]) -> list[Outcome]:
         """Apply each group of commands; one Outcome per group, in order."""
+        for attempt in range(self.RETRIES + 1):
+            try:
+                return self._write(groups)
+            except VersionConflict:  # a ref inserted meanwhile by another writer
+                if attempt == self.RETRIES:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _write(self, groups: Sequence[list[Command]]) -> list[Outcome]:
         outcomes = [Outcome() for _ in groups]
         engine_path: list[int] = []
         try:
@@ -109,14 +142,17 @@ class BulkWriter:
         finally:
             self.turn.give_back()
         self.statistics.grew(len(new_cases))
-        if new_cases:
+        if new_cases and self.publish:
             # no delta per historical case: burn a sequence number, so live screens see a
             # gap at their next message and fetch a fresh snapshot
             # (Redis away: SQL has it all, and the screens resync when they reconnect)
             with contextlib.suppress(Exception):
                 self.system.publisher.skip()
-        if engine_path:
-            self._through_engine(
+        if engine_path and self.defer_existing:
+            for i in engine_path:
+                outcomes[i].deferred = True
+        elif engine_path:
+            self.through_engine(
                 [groups[i] for i in engine_path], [outcomes[i] for i in engine_path]
             )
         return outcomes
@@ -157,7 +193,7 @@ class BulkWriter:
             processed.append((cmd.id, at))
         return case
 
-    def _through_engine(self, groups: list[list[Command]], outcomes: list[Outcome]) -> None:
+    def through_engine(self, groups: list[list[Command]], outcomes: list[Outcome]) -> None:
         """Records whose case exists: the engine decides (already there, or a newer state)."""
         cmds = [c for g in groups for c in g]
         results = self.system.engine.apply(cmds).results

@@ -59,6 +59,7 @@ class RowError:
     line: int
     column: int
     message: str
+    row: int = -1  # the data row's ordinal in the file (0 = the first after the header)
 
     def format(self, path: str) -> str:
         return f"{path}:{self.line}:{self.column}: {self.message}"
@@ -94,6 +95,21 @@ class Record:
     rating: str | None = None  # the citizen's rating the source recorded (satisfied, …)
     triage: str | None = None  # why a person must decide: no case, a triage report instead
     parse: dict[str, Any] | None = None  # what the text parser found, kept with the report
+    row: int = -1  # the data row's ordinal in the file (0 = the first after the header)
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """One worker's share of a file read by ``workers`` processes at once: every ``workers``-th
+    chunk of ``size`` data rows, starting with chunk ``index``. Each worker reads the whole
+    file (cheap) but makes records only of its own rows (the costly part)."""
+
+    index: int
+    workers: int
+    size: int
+
+    def mine(self, row: int) -> bool:
+        return (row // self.size) % self.workers == self.index
 
 
 @dataclass
@@ -170,7 +186,6 @@ def _key(text: object) -> str:
     return re.sub(r"\s+", " ", str(text)).strip().lower()
 
 
-@lru_cache(maxsize=1024)  # the same few column names, looked up for every row
 @lru_cache(maxsize=4096)
 def norm_column(name: str) -> str:
     """Column names match case-insensitively, and without spaces or underscores, so the
@@ -310,6 +325,18 @@ class Summary:
     dates: list[tuple[str, dict[str, object]]] = field(default_factory=list)
     fatal: str | None = None
 
+    def add(self, other: Summary) -> None:
+        """Add another pass's counts (a worker's share of the file); its fatal if none yet."""
+        for name in ("rows", "imported", "already", "skipped", "closed", "cancelled"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.close_unknown += other.close_unknown
+        self.no_coordinates += other.no_coordinates
+        self.triage += other.triage
+        self.triage_already += other.triage_already
+        self.close_from_proxy.update(other.close_from_proxy)
+        self.default_category.update(other.default_category)
+        self.fatal = self.fatal or other.fatal
+
     def lines(self, lang: str = "en") -> list[str]:
         """The summary, in ``lang``, through the translation table."""
         out = [t(key, lang, **kw) for key, kw in self.dates]
@@ -362,5 +389,12 @@ class Importer:
         self.tz = tz
         self.dates = DateReader(tz, day_first=self.day_first, forced=date_format)
 
-    def records(self, stream: IO[bytes], problems: list[RowError]) -> Iterator[Record]:
+    #: whether ``records`` takes a Share (a file several processes can read at once)
+    shareable = False
+
+    def records(
+        self, stream: IO[bytes], problems: list[RowError], share: Share | None = None
+    ) -> Iterator[Record]:
+        """The file's records in order, each with its row ordinal; a row that cannot be read
+        goes to ``problems`` instead. With ``share``, only that share's rows."""
         raise NotImplementedError

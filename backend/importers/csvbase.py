@@ -15,6 +15,7 @@ from backend.importers.common import (
     Record,
     RowError,
     RowProblem,
+    Share,
     coordinate,
     norm_column,
     point,
@@ -209,12 +210,22 @@ class CsvImporter(Importer):
                 continue
             yield Row(values, index, start, self.dates)
 
-    def records(self, stream: IO[bytes], problems: list[RowError]) -> Iterator[Record]:
-        for row in self.rows(stream):
+    shareable = True
+
+    def records(
+        self, stream: IO[bytes], problems: list[RowError], share: Share | None = None
+    ) -> Iterator[Record]:
+        mine = share.mine if share is not None else None
+        for i, row in enumerate(self.rows(stream)):
+            if mine is not None and not mine(i):
+                continue
             try:
-                yield self.record(row)
+                rec = self.record(row)
             except RowProblem as p:
-                problems.append(RowError(row.line, p.column, p.message))
+                problems.append(RowError(row.line, p.column, p.message, i))
+                continue
+            rec.row = i
+            yield rec
 
     def record(self, row: Row) -> Record:
         raise NotImplementedError

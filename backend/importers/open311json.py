@@ -16,6 +16,7 @@ from backend.importers.common import (
     Record,
     RowError,
     RowProblem,
+    Share,
     coordinate,
 )
 
@@ -99,12 +100,18 @@ class Open311Json(Importer):
             advance(end)
             yield at_line, at_col, value
 
-    def records(self, stream: IO[bytes], problems: list[RowError]) -> Iterator[Record]:
-        for line, col, obj in self.objects(stream):
+    def records(
+        self, stream: IO[bytes], problems: list[RowError], share: Share | None = None
+    ) -> Iterator[Record]:
+        """(Not shareable: ``share`` is never given; one JSON document is read by one.)"""
+        for i, (line, col, obj) in enumerate(self.objects(stream)):
             try:
-                yield self.record(line, obj)
+                rec = self.record(line, obj)
             except RowProblem as p:
-                problems.append(RowError(line, col, p.message))
+                problems.append(RowError(line, col, p.message, i))
+                continue
+            rec.row = i
+            yield rec
 
     def record(self, line: int, obj: Any) -> Record:
         if not isinstance(obj, dict):

@@ -24,7 +24,7 @@ from backend.core.i18n import t
 from backend.importers import FORMATS
 from backend.importers.common import Importer, ImportFatal, Mapping
 from backend.importers.dates import FAMILIES
-from backend.importers.load import run_import
+from backend.importers.load import default_workers, run_import
 from backend.system import System
 
 #: exit codes: every row imported · some rows skipped (listed) · nothing could be imported
@@ -101,6 +101,7 @@ def import_file(
     limit: int | None = None,
     progress: bool = True,
     bulk: bool = True,
+    workers: int | None = None,
 ) -> int:
     err = sys.stderr
     lang = cli_lang()
@@ -144,6 +145,7 @@ def import_file(
                 err=err,
                 bulk=bulk,
                 lang=lang,
+                workers=workers or default_workers(),
             )
     except ImportFatal as exc:  # before any record (the header)
         err.write(f"error: {exc}\n")

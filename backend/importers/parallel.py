@@ -1,0 +1,209 @@
+"""One file imported by several processes at once: the state machine and the row-by-row
+reading are Python, one core's worth per process, so a big file goes as fast as the cores
+(and the database) allow rather than as one interpreter does.
+
+The file is cut into chunks of a batch's rows; worker ``k`` of ``n`` makes records of chunks
+``k, k + n, k + 2n, …`` only (each worker reads the whole file, which is cheap; making
+records of its rows is what costs) and writes each chunk in one transaction with its own
+bulk writer. The parent takes the workers' reports chunk by chunk in file order, so bad rows
+are told in the order of the file, and does what must be done once and in order: records
+whose case exists already go through its engine, uncertain rows into the triage queue.
+
+Workers are forked, so they start with the reference data and deadline calendar the parent
+built, and never use the parent's database connections (dropped in the child) or Redis.
+Stopping the import (Ctrl-C) stops every worker; each chunk is a transaction, so what is
+in SQL is whole chunks, and running the import again takes up where it stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import multiprocessing
+from multiprocessing.connection import Connection
+from typing import IO, Any
+
+from backend.importers.bulk import BulkWriter, Outcome
+from backend.importers.common import (
+    CountingReader,
+    Importer,
+    Mapping,
+    ProgressFn,
+    Share,
+    Summary,
+)
+from backend.importers.dates import ColumnFormat
+from backend.importers.load import Deferred, Item, Loader, ToTriage
+from backend.system import System
+
+
+class WorkerFailed(RuntimeError):
+    """A worker process stopped with an error (its message is this one's)."""
+
+
+def run_parallel(
+    system: System,
+    importer: Importer,
+    mapping: Mapping,
+    *,
+    size: int,
+    limit: int | None,
+    progress: ProgressFn | None,
+    err: IO[str],
+    workers: int,
+) -> Summary:
+    """Import with ``workers`` processes, ``size`` rows per chunk; the summary of them all."""
+    # built once, before the fork: every worker starts with them
+    _ = system.ref, system.deadlines
+    ctx = multiprocessing.get_context("fork")
+    pipes: list[Connection] = []
+    procs: list[Any] = []
+    try:
+        for k in range(workers):
+            receive, send = ctx.Pipe(duplex=False)
+            share = Share(k, workers, size)
+            proc = ctx.Process(
+                target=_work,
+                args=(system, importer, mapping, share, limit, send),
+                name=f"gridwatch-import-{k}",
+                daemon=True,
+            )
+            proc.start()
+            send.close()  # the parent's copy: EOF on receive when the worker is gone
+            pipes.append(receive)
+            procs.append(proc)
+        return _gather(system, importer, mapping, pipes, progress, err)
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()  # mid-transaction: rolled back, whole chunks stay
+        for proc in procs:
+            proc.join()
+
+
+def _gather(
+    system: System,
+    importer: Importer,
+    mapping: Mapping,
+    pipes: list[Connection],
+    progress: ProgressFn | None,
+    err: IO[str],
+) -> Summary:
+    """Take the workers' chunks in file order: tell their bad rows, finish what they handed
+    on, add up their counts."""
+    n = len(pipes)
+    engine = BulkWriter(system)
+
+    def emit(item: Item) -> None:
+        assert isinstance(item, str)
+        err.write(item + "\n")
+
+    here = Loader(system, importer, mapping, engine.write, emit)  # the parent's own part
+    summary = Summary()
+    ends: dict[int, tuple[Any, ...]] = {}
+    chunk = 0
+    done_bytes = 0
+    while len(ends) < n:
+        k = chunk % n
+        if k in ends:  # its worker has no such chunk: the file ended before it
+            for j in range(n):
+                if j not in ends:
+                    ends[j] = _receive(pipes[j], j, expect="end")
+            break
+        msg = _receive(pipes[k], k)
+        if msg[0] == "end":
+            ends[k] = msg
+            continue
+        _, number, items, part, nbytes = msg
+        if number != chunk:
+            raise WorkerFailed(f"worker {k} sent chunk {number} where {chunk} was due")
+        _finish(engine, here, items)
+        summary.add(part)
+        if part.imported:
+            # no delta per historical case: a gap in the sequence makes screens resync
+            with contextlib.suppress(Exception):
+                system.publisher.skip()
+        done_bytes = max(done_bytes, nbytes)
+        if progress:
+            progress(done_bytes, summary.rows)
+        chunk += 1
+    for k in range(n):
+        summary.add(ends[k][1])
+    summary.add(here.summary)
+    importer.dates.columns = _dates([ends[k][2] for k in range(n)])
+    summary.dates = importer.dates.report()
+    return summary
+
+
+def _receive(pipe: Connection, k: int, expect: str | None = None) -> tuple[Any, ...]:
+    try:
+        msg: tuple[Any, ...] = pipe.recv()
+    except EOFError:
+        raise WorkerFailed(f"import worker {k} stopped without a word") from None
+    if msg[0] == "failed":
+        raise WorkerFailed(f"import worker {k}: {msg[1]}")
+    if expect is not None and msg[0] != expect:
+        raise WorkerFailed(f"import worker {k} sent {msg[0]!r} where {expect!r} was due")
+    return msg
+
+
+def _finish(engine: BulkWriter, here: Loader, items: list[Item]) -> None:
+    """A chunk's items in file order: lines told, existing cases through the engine (all of
+    the chunk's at once), triage rows filed."""
+    deferred = [i for i in items if isinstance(i, Deferred)]
+    outcomes = [Outcome() for _ in deferred]
+    if deferred:
+        engine.through_engine([d.commands for d in deferred], outcomes)
+    done = iter(outcomes)
+    for item in items:
+        if isinstance(item, str):
+            here.emit(item)
+        elif isinstance(item, Deferred):
+            here.tell(item.line, item.source_id, next(done))
+        elif isinstance(item, ToTriage):
+            here.triage(item.record)
+
+
+def _dates(parts: list[dict[str, ColumnFormat]]) -> dict[str, ColumnFormat]:
+    """The date formats every worker decided from the same sample, with the values each read
+    by another family added up."""
+    merged = dict(parts[0])
+    for other in parts[1:]:
+        for column, fmt in other.items():
+            if column in merged:
+                merged[column].other_family += fmt.other_family
+            else:
+                merged[column] = fmt
+    return merged
+
+
+def _work(
+    system: System,
+    importer: Importer,
+    mapping: Mapping,
+    share: Share,
+    limit: int | None,
+    out: Connection,
+) -> None:
+    """A worker: its chunks written, each reported to the parent once committed."""
+    try:
+        system.db.dispose(close=False)  # the parent's pooled connections stay the parent's
+        items: list[Item] = []
+        writer = BulkWriter(system, defer_existing=True, publish=False)
+        loader = Loader(system, importer, mapping, writer.write, items.append, worker=True)
+        with importer.path.open("rb") as raw:
+            counted = CountingReader(raw)
+            stream = io.BufferedReader(counted, buffer_size=1 << 16)
+
+            def chunk_done(chunk: int) -> None:
+                out.send(("chunk", chunk, list(items), loader.summary, counted.count))
+                items.clear()
+                loader.summary = Summary()
+
+            loader.load(stream, size=share.size, limit=limit, share=share, chunk_done=chunk_done)
+        out.send(("end", loader.summary, importer.dates.columns))
+    except BaseException as exc:  # told to the parent, which stops the import
+        with contextlib.suppress(Exception):
+            out.send(("failed", f"{type(exc).__name__}: {exc}"))
+    finally:
+        out.close()

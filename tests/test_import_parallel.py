@@ -1,0 +1,117 @@
+"""Issue 13: one file imported by two worker processes at once (importers/parallel.py): the
+same cases as one process, bad rows told in the file's order, the same record twice in the
+file imported once, and an interrupted import whole chunks only, finished by a re-run."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.importers import FORMATS
+from backend.importers.common import Mapping
+from backend.importers.load import parallel_ok, run_import
+from backend.store.models import case_events, cases
+from bench.importers import write_nyc
+
+NYC = FORMATS["nyc311"]
+
+
+def _file(path: Path, n: int, edit=None) -> Path:
+    import random
+
+    write_nyc(path, n, random.Random(7))
+    if edit is not None:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        edit(rows)
+        with path.open("w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    return path
+
+
+def _import(system, path: Path, workers: int, source: str = "nyc311", **kw):
+    mapping = Mapping.for_format("nyc311", set(system.ref.categories), NYC.default_channel)
+    importer = NYC(path, ZoneInfo(NYC.default_tz))
+    importer.source = source
+    err = io.StringIO()
+    summary = run_import(system, importer, mapping, err=err, workers=workers, **kw)
+    return summary, err.getvalue().splitlines()
+
+
+def _count(system, table) -> int:
+    with system.db.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def test_a_file_this_process_can_share(system, tmp_path):
+    path = _file(tmp_path / "a.csv", 3)
+    assert parallel_ok(system, NYC(path, ZoneInfo(NYC.default_tz)))
+    json_importer = FORMATS["open311"](tmp_path / "a.json", ZoneInfo("UTC"))
+    assert not parallel_ok(system, json_importer)  # one JSON document: read by one process
+
+
+def test_bad_rows_are_told_in_file_order_as_one_process_tells_them(system, tmp_path):
+    """Bad rows in chunks of both workers: the same lines, in the same order."""
+
+    def spoil(rows):
+        for i in (3, 120, 130, 250, 399):
+            rows[i]["Created Date"] = "not a date"
+
+    path = _file(tmp_path / "bad.csv", 450, spoil)
+    one, one_err = _import(system, path, 1, "nycone", batch_size=100)
+    two, two_err = _import(system, path, 2, "nyctwo", batch_size=100)
+    assert len(two_err) == 5 and two_err == one_err
+    lines = [int(e.split(":")[1]) for e in two_err]
+    assert lines == [5, 122, 132, 252, 401]  # data row i is line i + 2
+    assert two.lines() == one.lines() and two.skipped == 5 and two.imported == 445
+
+
+def test_the_same_record_twice_in_the_file_is_imported_once(system, tmp_path):
+    """Rows 10 and 150 share a key: chunk 0 (worker 0) and chunk 1 (worker 1) with batches of
+    100; one case, the other row already imported, as in one process."""
+
+    def twice(rows):
+        rows[150]["Unique Key"] = rows[10]["Unique Key"]
+
+    path = _file(tmp_path / "twice.csv", 300, twice)
+    summary, err = _import(system, path, 2, batch_size=100)
+    assert err == []
+    assert summary.imported == 299 and summary.already == 1
+    assert _count(system, cases) == 299
+
+
+def test_an_interrupted_shared_import_leaves_whole_chunks_and_resumes(system, tmp_path):
+    """Ctrl-C (here: from the progress bar) stops both workers; what is in SQL is whole
+    chunks of 100 with all their events, and a re-run imports the rest, every row once."""
+    path = _file(tmp_path / "big.csv", 1000)
+    calls: list[int] = []
+
+    def interrupt(done: int, rows: int) -> None:
+        calls.append(rows)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _import(system, path, 2, batch_size=100, progress=interrupt)
+    first = _count(system, cases)
+    assert first % 100 == 0 and 200 <= first < 1000
+    second, err = _import(system, path, 2, batch_size=100)
+    assert err == []
+    assert second.already == first and second.imported == 1000 - first
+    assert _count(system, cases) == 1000
+    # every case has its events once: reported + dispatched, and closed or cancelled
+    assert _count(system, case_events) == 2 * 1000 + second.closed + second.cancelled
+
+
+def test_a_limit_counts_rows_of_the_whole_file(system, tmp_path):
+    path = _file(tmp_path / "limit.csv", 500)
+    summary, _ = _import(system, path, 2, batch_size=100, limit=250)
+    assert summary.rows == 250 and summary.imported == 250
+    assert _count(system, cases) == 250
