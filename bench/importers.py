@@ -201,7 +201,10 @@ def _as_sql(v: Any) -> Any:
 
 
 def max_rss_mb() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    """The largest resident size of this process or of any worker it waited for (MB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, workers) // 1024
 
 
 def run_one(

@@ -27,7 +27,8 @@ csv.field_size_limit(1 << 20)
 
 
 class Row:
-    """One CSV row with its columns by (normalised) name."""
+    """One CSV row with its columns by (normalised) name. ``index`` is the file's, shared by
+    its rows: a column asked for by its own spelling is remembered under it too."""
 
     def __init__(
         self, values: list[str], index: dict[str, int], line: int, dates: DateReader
@@ -38,8 +39,10 @@ class Row:
         self.dates = dates
 
     def get(self, name: str) -> str | None:
-        i = self.index.get(norm_column(name))
-        if i is None or i >= len(self.values):
+        i = self.index.get(name)
+        if i is None:  # first asked for by this name: remember its column (-1: none)
+            i = self.index[name] = self.index.get(norm_column(name), -1)
+        if i < 0 or i >= len(self.values):
             return None
         v = self.values[i].strip()
         if "\x00" in v:  # PostgreSQL refuses NUL in text: the row is listed, not sent to SQL
@@ -47,7 +50,7 @@ class Row:
         return v or None
 
     def column(self, name: str) -> int:
-        return self.index.get(norm_column(name), 0) + 1
+        return max(self.index.get(norm_column(name), 0), 0) + 1
 
     def need(self, name: str) -> str:
         v = self.get(name)

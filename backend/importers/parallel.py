@@ -36,6 +36,9 @@ from backend.importers.dates import ColumnFormat
 from backend.importers.load import Deferred, Item, Loader, ToTriage
 from backend.system import System
 
+#: what a worker inherited and must leave alone (see _work)
+_INHERITED: list[Any] = []
+
 
 class WorkerFailed(RuntimeError):
     """A worker process stopped with an error (its message is this one's)."""
@@ -187,7 +190,11 @@ def _work(
 ) -> None:
     """A worker: its chunks written, each reported to the parent once committed."""
     try:
-        system.db.dispose(close=False)  # the parent's pooled connections stay the parent's
+        # the parent's pooled connections stay the parent's: never used here, and never
+        # closed either (SQLite must not close a connection in a forked child), so kept
+        # referenced until the worker ends with os._exit
+        _INHERITED.append(system.db.pool)
+        system.db.dispose(close=False)
         items: list[Item] = []
         writer = BulkWriter(system, defer_existing=True, publish=False)
         loader = Loader(system, importer, mapping, writer.write, items.append, worker=True)

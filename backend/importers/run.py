@@ -25,6 +25,7 @@ from backend.importers import FORMATS
 from backend.importers.common import Importer, ImportFatal, Mapping
 from backend.importers.dates import FAMILIES
 from backend.importers.load import default_workers, run_import
+from backend.importers.parallel import WorkerFailed
 from backend.system import System
 
 #: exit codes: every row imported · some rows skipped (listed) · nothing could be imported
@@ -147,7 +148,7 @@ def import_file(
                 lang=lang,
                 workers=workers or default_workers(),
             )
-    except ImportFatal as exc:  # before any record (the header)
+    except (ImportFatal, WorkerFailed) as exc:  # before any record (the header), or a worker
         err.write(f"error: {exc}\n")
         return FATAL
     if summary.fatal:

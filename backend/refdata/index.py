@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, select
@@ -60,6 +61,9 @@ class RefIndex:
     #: built on first use by ``locate``: the grids' bounding box, area names by level
     _bbox: tuple[float, float, float, float] | None = None
     _names: dict[str, list[tuple[str, str]]] | None = None
+    #: per level, one pattern of all its names: most addresses (another city's records) hold
+    #: none of them, told by one search instead of a loop over every name
+    _any_name: dict[str, re.Pattern[str] | None] | None = None
 
     @classmethod
     def load(cls, conn: Connection) -> RefIndex:
@@ -173,7 +177,15 @@ class RefIndex:
                     ]
                     for lv in ("grid", "community", "township")
                 }
+                self._any_name = {
+                    lv: re.compile("|".join(re.escape(n) for _, n in names)) if names else None
+                    for lv, names in self._names.items()
+                }
+            assert self._any_name is not None
             for level in ("grid", "community", "township"):
+                pattern = self._any_name[level]
+                if pattern is None or pattern.search(address) is None:
+                    continue  # no name of this level in the address
                 for code, name in self._names[level]:
                     if name in address:
                         if level == "grid":

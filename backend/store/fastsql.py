@@ -55,8 +55,7 @@ _MUTABLE_OF_CASE = attrgetter(*MUTABLE)
 _MUTABLE_OF_SNAPSHOT = itemgetter(*(CASE_FIELDS.index(f) for f in MUTABLE))
 
 
-@lru_cache(maxsize=1 << 16)  # the same instants recur: a batch's now, shared deadlines
-def _sqlite_dt(v: datetime) -> str:
+def _sqlite_text_dt(v: datetime) -> str:
     """SQLAlchemy's SQLite DATETIME text, always with six fractional digits (so text order is
     time order)."""
     if v.tzinfo is not UTC:
@@ -64,6 +63,11 @@ def _sqlite_dt(v: datetime) -> str:
             raise ValueError("naive datetime given to a UTC column")
         v = v.astimezone(UTC)
     return v.isoformat(" ", "microseconds")[:26]  # drop the "+00:00"
+
+
+#: the engine's batches: the same instants recur (a batch's now, shared deadlines). Not on
+#: the bulk road, where nearly every instant is new and a miss costs twice the conversion.
+_sqlite_dt = lru_cache(maxsize=1 << 16)(_sqlite_text_dt)
 
 
 def _sqlite_read_dt(v: str) -> datetime:
@@ -85,6 +89,16 @@ def _pg_dt(v: datetime) -> datetime:
             raise ValueError("naive datetime given to a UTC column")
         v = v.astimezone(UTC)
     return v.replace(tzinfo=None)
+
+
+def _pg_copy_dt(v: datetime) -> datetime:
+    """COPY's text form of a timestamp column ignores an offset, so an instant already in UTC
+    goes as it is (no naive copy made: a dozen per case on the import's road)."""
+    if v.tzinfo is UTC:
+        return v
+    if v.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return v.astimezone(UTC)
 
 
 def _json(v: Any) -> str | None:
@@ -126,8 +140,17 @@ class CaseSQL:
         self._event_conv = [self._converter(f, _DT_EVENT, _JSON_EVENT) for f in EVENT_FIELDS]
         self._read_conv = [self._reader(f) for f in CASE_FIELDS]
         self._conv_by_name = dict(zip(CASE_FIELDS, self._case_conv, strict=True))
-        self._plans: dict[tuple[str, ...], tuple[Any, list[tuple[int, Any]]]] = {}
-        self._event_conv_idx = [(i, c) for i, c in enumerate(self._event_conv) if c is not None]
+        # bulk writes (write_rows): on PostgreSQL COPY takes UTC instants as they are
+        self._copy_dt = _pg_copy_dt if self.pg else _sqlite_text_dt
+        self._copy_conv_by_name = {
+            f: (self._copy_dt if c is self._dt else c) for f, c in self._conv_by_name.items()
+        }
+        self._plans: dict[tuple[tuple[str, ...], bool], tuple[Any, list[tuple[int, Any]]]] = {}
+        self._event_conv_idx = [
+            (i, self._copy_dt if c is self._dt else c)
+            for i, c in enumerate(self._event_conv)
+            if c is not None
+        ]
         self._read_idx = [(i, r) for i, r in enumerate(self._read_conv) if r is not None]
 
     def _converter(self, name: str, dts: set[str], jsons: set[str]) -> Any:
@@ -146,12 +169,16 @@ class CaseSQL:
 
     # ------------------------------------------------------------------ rows
 
-    def case_values(self, case: CaseState, fields: tuple[str, ...]) -> list[Any]:
-        """The values of ``fields`` of ``case``, converted for the driver, in order."""
-        plan = self._plans.get(fields)
+    def case_values(
+        self, case: CaseState, fields: tuple[str, ...], copy: bool = False
+    ) -> list[Any]:
+        """The values of ``fields`` of ``case``, converted for the driver (``copy``: for
+        ``write_rows``, COPY on PostgreSQL), in order."""
+        plan = self._plans.get((fields, copy))
         if plan is None:
-            convs = [(i, self._conv_by_name[f]) for i, f in enumerate(fields)]
-            plan = self._plans[fields] = (
+            by_name = self._copy_conv_by_name if copy else self._conv_by_name
+            convs = [(i, by_name[f]) for i, f in enumerate(fields)]
+            plan = self._plans[fields, copy] = (
                 attrgetter(*fields) if len(fields) > 1 else _single(fields[0]),
                 [(i, c) for i, c in convs if c is not None],
             )
@@ -164,6 +191,7 @@ class CaseSQL:
         return out
 
     def event_values(self, e: dict[str, Any]) -> list[Any]:
+        """An event's row for ``write_rows`` (COPY on PostgreSQL)."""
         out = [e[f] for f in EVENT_FIELDS]
         for i, c in self._event_conv_idx:
             v = out[i]
@@ -202,7 +230,7 @@ class CaseSQL:
                 ids = list(range(top + 1, top + 1 + len(new)))
             for case, new_id in zip(new, ids, strict=True):
                 case.id = new_id
-            rows = [self.case_values(c, CASE_FIELDS) for c in new]
+            rows = [self.case_values(c, CASE_FIELDS, copy=True) for c in new]
             self.write_rows(cur, self.insert_case_sql, self.copy_case_sql, rows)
 
     def update_cases(
@@ -266,7 +294,7 @@ class CaseSQL:
     def insert_processed(self, conn: Connection, rows: list[tuple[str, datetime]]) -> None:
         if not rows:
             return
-        dt = self._dt
+        dt = self._copy_dt
         with _write_cursor(conn) as cur:
             self.write_rows(
                 cur,
