@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from backend.core.errors import CommandInvalid, GridwatchError, VersionConflict
-from backend.domain.case import CaseState
+from backend.domain.case import CASE_FIELDS, CaseState
 from backend.domain.commands import Command
 from backend.domain.transitions import Ctx, apply_action, new_case, validate_new_case
 from backend.store.fastsql import CaseSQL
@@ -109,36 +109,44 @@ class BulkWriter:
         raise AssertionError("unreachable")
 
     def _write(self, groups: Sequence[list[Command]]) -> list[Outcome]:
+        """Which records exist (a read), the new ones replayed and their rows converted, all
+        outside the transaction; then ids given and the rows written in one transaction, the
+        only part that holds SQLite's single writer (another worker process replays and
+        converts meanwhile). A ref another writer inserted since the read makes the
+        database refuse the batch: VersionConflict, and ``write`` does it again."""
         outcomes = [Outcome() for _ in groups]
         engine_path: list[int] = []
+        refs = [g[0].ref or g[0].id for g in groups]
+        with self.system.db.connect() as conn:
+            taken = self.sql.existing(conn, "cases", "ref", refs)
+        new_cases: list[CaseState] = []
+        events: list[dict[str, Any]] = []
+        processed: list[tuple[str, datetime]] = []
+        seen: set[str] = set()
+        for i, group in enumerate(groups):
+            ref = refs[i]
+            if ref in taken:
+                engine_path.append(i)
+                continue
+            if ref in seen:  # the same record twice in one batch: the engine refuses
+                outcomes[i].error = CommandInvalid(
+                    {"ref": f"a case with ref {ref!r} exists already"}
+                )
+                continue
+            seen.add(ref)
+            case = self._replay(group, events, processed, outcomes[i])
+            if case is not None:
+                new_cases.append(case)
+        sql = self.sql
+        case_rows = [sql.case_values(c, CASE_FIELDS, copy=True) for c in new_cases]
+        event_rows = [sql.event_values(e) for e in events]
+        processed_rows = sql.processed_rows(processed)
         try:
             with self.system.db.begin() as conn:
-                self.turn.take()  # SQLite's one writer, from the first read to the commit
-                refs = [g[0].ref or g[0].id for g in groups]
-                taken = self.sql.existing(conn, "cases", "ref", refs)
-                new_cases: list[CaseState] = []
-                events: list[dict[str, Any]] = []
-                processed: list[tuple[str, datetime]] = []
-                seen: set[str] = set()
-                for i, group in enumerate(groups):
-                    ref = refs[i]
-                    if ref in taken:
-                        engine_path.append(i)
-                        continue
-                    if ref in seen:  # the same record twice in one batch: the engine refuses
-                        outcomes[i].error = CommandInvalid(
-                            {"ref": f"a case with ref {ref!r} exists already"}
-                        )
-                        continue
-                    seen.add(ref)
-                    case = self._replay(group, events, processed, outcomes[i])
-                    if case is not None:
-                        new_cases.append(case)
-                self.sql.insert_processed(conn, processed)
-                self.sql.insert_cases(conn, new_cases)
-                for e in events:
-                    e["case_id"] = e["case"].id
-                self.sql.insert_events(conn, events)
+                self.turn.take()  # SQLite's one writer, from the first write to the commit
+                sql.insert_processed_rows(conn, processed_rows)
+                sql.insert_case_rows(conn, new_cases, case_rows)
+                sql.insert_event_rows(conn, event_rows, [e["case"] for e in events])
         finally:
             self.turn.give_back()
         self.statistics.grew(len(new_cases))

@@ -50,6 +50,8 @@ IMMUTABLE = frozenset(
 )
 MUTABLE = tuple(f for f in CASE_FIELDS if f not in IMMUTABLE)
 _VERSION = CASE_FIELDS.index("version")
+_ID = CASE_FIELDS.index("id")
+_EVENT_CASE_ID = EVENT_FIELDS.index("case_id")
 #: the mutable fields of a CaseState, and of its snapshot tuple, in the order of MUTABLE
 _MUTABLE_OF_CASE = attrgetter(*MUTABLE)
 _MUTABLE_OF_SNAPSHOT = itemgetter(*(CASE_FIELDS.index(f) for f in MUTABLE))
@@ -210,28 +212,34 @@ class CaseSQL:
     # ------------------------------------------------------------------ operations
 
     def insert_cases(self, conn: Connection, new: list[CaseState]) -> None:
-        """Insert new cases and give each its id.
+        """Insert new cases and give each its id (see ``_allocate``)."""
+        if not new:
+            return
+        rows = [self.case_values(c, CASE_FIELDS, copy=True) for c in new]
+        self.insert_case_rows(conn, new, rows)
 
-        Ids come from the database: PostgreSQL's sequence, or on SQLite the table's maximum,
-        read after this transaction has taken SQLite's single write lock (the caller writes
-        first), so no other process can be allocating at the same time.
-        """
+    def insert_case_rows(self, conn: Connection, new: list[CaseState], rows: list[Any]) -> None:
+        """Insert cases whose rows were converted beforehand (``case_values(copy=True)``,
+        outside the transaction): each gets its id, in its row and on its CaseState."""
         if not new:
             return
         with _write_cursor(conn) as cur:
-            if self.pg:
-                cur.execute(
-                    "SELECT nextval('cases_id_seq') FROM generate_series(1, %s)", (len(new),)
-                )
-                ids = [r[0] for r in cur.fetchall()]
-            else:
-                cur.execute("SELECT COALESCE(MAX(id), 0) FROM cases")
-                top = int(cur.fetchone()[0])
-                ids = list(range(top + 1, top + 1 + len(new)))
-            for case, new_id in zip(new, ids, strict=True):
-                case.id = new_id
-            rows = [self.case_values(c, CASE_FIELDS, copy=True) for c in new]
+            ids = self._allocate(cur, len(new))
+            for case, row, new_id in zip(new, rows, ids, strict=True):
+                case.id = row[_ID] = new_id
             self.write_rows(cur, self.insert_case_sql, self.copy_case_sql, rows)
+
+    def _allocate(self, cur: Any, n: int) -> list[int]:
+        """``n`` new case ids. They come from the database: PostgreSQL's sequence, or on
+        SQLite the table's maximum, read after this transaction has taken SQLite's single
+        write lock (the caller writes first), so no other process can be allocating at the
+        same time."""
+        if self.pg:
+            cur.execute("SELECT nextval('cases_id_seq') FROM generate_series(1, %s)", (n,))
+            return [r[0] for r in cur.fetchall()]
+        cur.execute("SELECT COALESCE(MAX(id), 0) FROM cases")
+        top = int(cur.fetchone()[0])
+        return list(range(top + 1, top + 1 + n))
 
     def update_cases(
         self, conn: Connection, changed: list[CaseState], originals: dict[int, tuple[Any, ...]]
@@ -287,21 +295,34 @@ class CaseSQL:
     def insert_events(self, conn: Connection, events: list[dict[str, Any]]) -> None:
         if not events:
             return
-        with _write_cursor(conn) as cur:
-            rows = [self.event_values(e) for e in events]
-            self.write_rows(cur, self.insert_event_sql, self.copy_event_sql, rows)
+        self.insert_event_rows(conn, [self.event_values(e) for e in events])
 
-    def insert_processed(self, conn: Connection, rows: list[tuple[str, datetime]]) -> None:
+    def insert_event_rows(
+        self, conn: Connection, rows: list[Any], cases: list[CaseState] | None = None
+    ) -> None:
+        """Insert events converted beforehand; ``cases``: each row's case, whose id (given
+        since) goes into the row."""
         if not rows:
             return
-        dt = self._copy_dt
+        if cases is not None:
+            for row, case in zip(rows, cases, strict=True):
+                row[_EVENT_CASE_ID] = case.id
         with _write_cursor(conn) as cur:
-            self.write_rows(
-                cur,
-                self.insert_processed_sql,
-                self.copy_processed_sql,
-                [(cid, dt(at)) for cid, at in rows],
-            )
+            self.write_rows(cur, self.insert_event_sql, self.copy_event_sql, rows)
+
+    def processed_rows(self, rows: list[tuple[str, datetime]]) -> list[tuple[str, Any]]:
+        """Processed command ids with their times, converted for ``insert_processed_rows``."""
+        dt = self._copy_dt
+        return [(cid, dt(at)) for cid, at in rows]
+
+    def insert_processed(self, conn: Connection, rows: list[tuple[str, datetime]]) -> None:
+        self.insert_processed_rows(conn, self.processed_rows(rows))
+
+    def insert_processed_rows(self, conn: Connection, rows: list[tuple[str, Any]]) -> None:
+        if not rows:
+            return
+        with _write_cursor(conn) as cur:
+            self.write_rows(cur, self.insert_processed_sql, self.copy_processed_sql, rows)
 
     def _rows_in(self, conn: Connection, sql: str, keys: Sequence[Any]) -> list[Any]:
         """Rows of ``sql … IN ({marks})`` for every key, in chunks the drivers accept."""
