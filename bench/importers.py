@@ -15,7 +15,9 @@ coordinates in 10%, 25 request types of which 20% are not in the mapping file. T
 timed end to end: reading, mapping, the state machine (create + close), the SQL writes.
 ``--workers 1 2`` (default) times the bulk road in one process and shared by two;
 ``--engine`` also times the old road (every batch through the engine) on the same file.
-Peak memory (max RSS) is printed beside each figure.
+Each road runs in a process of its own; its peak memory (max RSS of that process or of its
+largest worker; on SQLite it includes the database file's pages SQLite maps into memory) is
+printed beside each figure.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ import argparse
 import csv
 import io
 import json
+import multiprocessing
 import os
 import random
 import resource
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -229,6 +234,45 @@ def run_one(
     }, system
 
 
+def in_own_process(fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``fn()`` in a forked process of its own, so each road's peak memory (``max_rss_mb``:
+    the process or its largest worker) is its own and not an earlier road's."""
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            send.send(fn())
+        except BaseException as exc:  # the figure's place says what went wrong
+            send.send({"error": f"{type(exc).__name__}: {exc}"})
+
+    proc = ctx.Process(target=child)
+    proc.start()
+    send.close()
+    try:
+        out: dict[str, Any] = receive.recv()
+    except EOFError:
+        out = {"error": "the road's process ended without a figure"}
+    proc.join()
+    return out
+
+
+def road(
+    path: Path, fmt: str, backend: str, rows: int, bulk: bool, workers: int, plain: bool
+) -> dict[str, Any]:
+    """One import road's figures; ``plain``: also the plain write of the rows it wrote."""
+    out, system = run_one(path, fmt, backend, rows, bulk, workers)
+    if bulk:
+        with system.db.connect() as conn:
+            out["events"] = conn.execute(text("SELECT count(*) FROM case_events")).scalar_one()
+        if plain:
+            seconds, written = plain_write(system, backend, BULK_BATCH)
+            out["sql_rows_written"] = written
+            out["plain_write_rows_per_s"] = round(rows / seconds)
+    system.db.dispose()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -246,9 +290,21 @@ def main() -> None:
     parse = plain_parse(path)
     for backend in args.backend:
         roads = [(True, w) for w in args.workers] + ([(False, 1)] if args.engine else [])
-        plain: float | None = None
+        plain: int | None = None
         for bulk, workers in roads:
-            out, system = run_one(path, args.format, backend, args.rows, bulk, workers)
+            out = in_own_process(
+                partial(
+                    road,
+                    path,
+                    args.format,
+                    backend,
+                    args.rows,
+                    bulk,
+                    workers,
+                    bulk and plain is None,
+                )  # fmt: skip
+            )
+            plain = plain or out.get("plain_write_rows_per_s")
             record: dict[str, Any] = {
                 "bench": "importers",
                 "format": args.format,
@@ -258,20 +314,10 @@ def main() -> None:
                 "plain_csv_rows_per_s": round(args.rows / parse),
                 **out,
             }
-            if bulk:
-                with system.db.connect() as conn:
-                    n_events = conn.execute(text("SELECT count(*) FROM case_events")).scalar_one()
-                record["events"] = n_events
-                if plain is None:  # once per database: the same rows whatever the road
-                    seconds, written = plain_write(system, backend, BULK_BATCH)
-                    plain = args.rows / seconds
-                    record["sql_rows_written"] = written
-                record["plain_write_rows_per_s"] = round(plain)
-                record["import_over_plain_write"] = round(
-                    record["import_rows_per_s"] / record["plain_write_rows_per_s"], 3
-                )
+            if bulk and plain and "import_rows_per_s" in out:
+                record["plain_write_rows_per_s"] = plain
+                record["import_over_plain_write"] = round(out["import_rows_per_s"] / plain, 3)
             print(json.dumps(record), flush=True)
-            system.db.dispose()
 
 
 if __name__ == "__main__":

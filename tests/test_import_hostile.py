@@ -171,6 +171,9 @@ def test_an_unclosed_quote_keeps_what_came_before(system, cli, tmp_path):
         (["--tz", "../../../etc/passwd"], "is not a time zone"),
         (["--date-format", "yesterday"], "--date-format must be one of"),
         (["--format", "table"], "--format table needs --mapping"),
+        (["--workers", "0"], "--workers"),
+        (["--workers", "many"], "--workers"),
+        (["--workers", "999"], "--workers"),
     ],
 )
 def test_bad_options_are_named(system, cli, tmp_path, args, said):
