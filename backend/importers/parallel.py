@@ -18,8 +18,10 @@ in SQL is whole chunks, and running the import again takes up where it stopped.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import io
 import multiprocessing
+import signal
 from multiprocessing.connection import Connection
 from typing import IO, Any
 
@@ -180,6 +182,18 @@ def _dates(parts: list[dict[str, ColumnFormat]]) -> dict[str, ColumnFormat]:
     return merged
 
 
+def _die_with_parent() -> None:
+    """On Linux, end this worker when the parent ends, however it ends (killed, too): its
+    open transaction is rolled back, and no orphan goes on importing."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+#: prctl(2)'s option for the signal a process gets when its parent ends
+_PR_SET_PDEATHSIG = 1
+
+
 def _work(
     system: System,
     importer: Importer,
@@ -190,6 +204,7 @@ def _work(
 ) -> None:
     """A worker: its chunks written, each reported to the parent once committed."""
     try:
+        _die_with_parent()
         # the parent's pooled connections stay the parent's: never used here, and never
         # closed either (SQLite must not close a connection in a forked child), so kept
         # referenced until the worker ends with os._exit
