@@ -35,7 +35,7 @@ from backend.importers.common import (
     Summary,
 )
 from backend.importers.dates import ColumnFormat
-from backend.importers.load import Deferred, Item, Loader, ToTriage
+from backend.importers.loader import Deferred, Item, Loader, ToTriage
 from backend.system import System
 
 #: what a worker inherited and must leave alone (see _work)
