@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 import orjson
 from sqlalchemy import text
 
+from backend.bus.connection import shutdown_embedded
 from backend.core.runtime import tune_gc
 from backend.importers import FORMATS
 from backend.importers.common import Mapping
@@ -260,17 +261,22 @@ def in_own_process(fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 def road(
     path: Path, fmt: str, backend: str, rows: int, bulk: bool, workers: int, plain: bool
 ) -> dict[str, Any]:
-    """One import road's figures; ``plain``: also the plain write of the rows it wrote."""
-    out, system = run_one(path, fmt, backend, rows, bulk, workers)
-    if bulk:
-        with system.db.connect() as conn:
-            out["events"] = conn.execute(text("SELECT count(*) FROM case_events")).scalar_one()
-        if plain:
-            seconds, written = plain_write(system, backend, BULK_BATCH)
-            out["sql_rows_written"] = written
-            out["plain_write_rows_per_s"] = round(rows / seconds)
-    system.db.dispose()
-    return out
+    """One import road's figures; ``plain``: also the plain write of the rows it wrote. The
+    embedded Redis servers it started end with it (its process ends without clean-up)."""
+    try:
+        out, system = run_one(path, fmt, backend, rows, bulk, workers)
+        if bulk:
+            with system.db.connect() as conn:
+                n = conn.execute(text("SELECT count(*) FROM case_events")).scalar_one()
+            out["events"] = n
+            if plain:
+                seconds, written = plain_write(system, backend, BULK_BATCH)
+                out["sql_rows_written"] = written
+                out["plain_write_rows_per_s"] = round(rows / seconds)
+        system.db.dispose()
+        return out
+    finally:
+        shutdown_embedded()
 
 
 def main() -> None:

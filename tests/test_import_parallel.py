@@ -115,3 +115,50 @@ def test_a_limit_counts_rows_of_the_whole_file(system, tmp_path):
     summary, _ = _import(system, path, 2, batch_size=100, limit=250)
     assert summary.rows == 250 and summary.imported == 250
     assert _count(system, cases) == 250
+
+
+def _gone(pid: int) -> bool:
+    """The process has ended (a zombie nobody reaped has ended too)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_killing_the_import_ends_its_workers_and_leaves_whole_chunks(system, tmp_path):
+    """kill -9 of the importing process (no cleanup of its own): its workers end too, rather
+    than importing on as orphans, and what is in SQL is whole chunks a re-run finishes."""
+    import multiprocessing
+    import os
+    import signal
+    import time
+
+    path = _file(tmp_path / "killed.csv", 1500)
+    pids = tmp_path / "workers.txt"
+
+    def importer_process() -> None:
+        system.db.dispose(close=False)  # the test's connections stay the test's
+
+        def progress(done: int, rows: int) -> None:
+            if rows >= 300:
+                pids.write_text(" ".join(str(p.pid) for p in multiprocessing.active_children()))
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        _import(system, path, 2, batch_size=100, progress=progress)
+
+    proc = multiprocessing.get_context("fork").Process(target=importer_process)
+    proc.start()
+    proc.join(60)
+    assert proc.exitcode == -signal.SIGKILL
+    workers = [int(p) for p in pids.read_text().split()]
+    assert len(workers) == 2
+    deadline = time.monotonic() + 15
+    while not all(_gone(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(_gone(p) for p in workers)
+    first = _count(system, cases)
+    assert first % 100 == 0 and 300 <= first < 1500
+    again, err = _import(system, path, 2, batch_size=100)
+    assert err == [] and again.already == first and again.imported == 1500 - first
+    assert _count(system, case_events) == 2 * 1500 + again.closed + again.cancelled
