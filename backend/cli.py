@@ -593,7 +593,7 @@ def import_(
         typer.Option(help="force the dates' format: ymd | mdy | dmy | excel | a strptime pattern"),
     ] = None,
     batch: Annotated[
-        int | None, typer.Option(min=1, max=50000, help="records per SQL transaction")
+        int | None, typer.Option(min=1, max=50000, help="rows of the file per SQL transaction")
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="stop after this many rows")] = None,
     progress: Annotated[bool, typer.Option(help="progress bar on stderr")] = True,
