@@ -55,6 +55,8 @@ def test_a_file_this_process_can_share(system, tmp_path):
     assert parallel_ok(system, NYC(path, ZoneInfo(NYC.default_tz)))
     json_importer = FORMATS["open311"](tmp_path / "a.json", ZoneInfo("UTC"))
     assert not parallel_ok(system, json_importer)  # one JSON document: read by one process
+    # a workbook: its sheet costs more to read than its records to make, read by one
+    assert not parallel_ok(system, NYC(tmp_path / "a.xlsx", ZoneInfo(NYC.default_tz)))
 
 
 def test_bad_rows_are_told_in_file_order_as_one_process_tells_them(system, tmp_path):

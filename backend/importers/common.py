@@ -389,8 +389,11 @@ class Importer:
         self.tz = tz
         self.dates = DateReader(tz, day_first=self.day_first, forced=date_format)
 
-    #: whether ``records`` takes a Share (a file several processes can read at once)
-    shareable = False
+    @property
+    def shareable(self) -> bool:
+        """Whether ``records`` takes a Share: a file several processes can each read whole
+        for less than making its records costs."""
+        return False
 
     def records(
         self, stream: IO[bytes], problems: list[RowError], share: Share | None = None

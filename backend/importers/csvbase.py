@@ -213,7 +213,11 @@ class CsvImporter(Importer):
                 continue
             yield Row(values, index, start, self.dates)
 
-    shareable = True
+    @property
+    def shareable(self) -> bool:
+        """A CSV file, yes; a workbook, no: reading the sheet (openpyxl) costs more than
+        making the records, and every worker would read all of it."""
+        return self.path.suffix.lower() != ".xlsx"
 
     def records(
         self, stream: IO[bytes], problems: list[RowError], share: Share | None = None
