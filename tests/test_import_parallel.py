@@ -19,6 +19,8 @@ from backend.store.models import case_events, cases
 from bench.importers import write_nyc
 
 NYC = FORMATS["nyc311"]
+#: rows of a file the workers cannot finish before the parent has taken its first chunks
+BIG = 20_000
 
 
 def _file(path: Path, n: int, edit=None) -> Path:
@@ -92,7 +94,9 @@ def test_the_same_record_twice_in_the_file_is_imported_once(system, tmp_path):
 def test_an_interrupted_shared_import_leaves_whole_chunks_and_resumes(system, tmp_path):
     """Ctrl-C (here: from the progress bar) stops both workers; what is in SQL is whole
     chunks of 100 with all their events, and a re-run imports the rest, every row once."""
-    path = _file(tmp_path / "big.csv", 1000)
+    # big enough that the workers are still at work when the parent has seen two chunks
+    n = BIG
+    path = _file(tmp_path / "big.csv", n)
     calls: list[int] = []
 
     def interrupt(done: int, rows: int) -> None:
@@ -103,13 +107,13 @@ def test_an_interrupted_shared_import_leaves_whole_chunks_and_resumes(system, tm
     with pytest.raises(KeyboardInterrupt):
         _import(system, path, 2, batch_size=100, progress=interrupt)
     first = _count(system, cases)
-    assert first % 100 == 0 and 200 <= first < 1000
+    assert first % 100 == 0 and 200 <= first < n
     second, err = _import(system, path, 2, batch_size=100)
     assert err == []
-    assert second.already == first and second.imported == 1000 - first
-    assert _count(system, cases) == 1000
+    assert second.already == first and second.imported == n - first
+    assert _count(system, cases) == n
     # every case has its events once: reported + dispatched, and closed or cancelled
-    assert _count(system, case_events) == 2 * 1000 + second.closed + second.cancelled
+    assert _count(system, case_events) == 2 * n + second.closed + second.cancelled
 
 
 def test_a_limit_counts_rows_of_the_whole_file(system, tmp_path):
@@ -136,14 +140,15 @@ def test_killing_the_import_ends_its_workers_and_leaves_whole_chunks(system, tmp
     import signal
     import time
 
-    path = _file(tmp_path / "killed.csv", 1500)
+    n = BIG  # the workers are still at work when the parent has seen the first chunk
+    path = _file(tmp_path / "killed.csv", n)
     pids = tmp_path / "workers.txt"
 
     def importer_process() -> None:
         system.db.dispose(close=False)  # the test's connections stay the test's
 
         def progress(done: int, rows: int) -> None:
-            if rows >= 300:
+            if rows >= 100:
                 pids.write_text(" ".join(str(p.pid) for p in multiprocessing.active_children()))
                 os.kill(os.getpid(), signal.SIGKILL)
 
@@ -160,7 +165,7 @@ def test_killing_the_import_ends_its_workers_and_leaves_whole_chunks(system, tmp
         time.sleep(0.05)
     assert all(_gone(p) for p in workers)
     first = _count(system, cases)
-    assert first % 100 == 0 and 300 <= first < 1500
+    assert first % 100 == 0 and 100 <= first < n
     again, err = _import(system, path, 2, batch_size=100)
-    assert err == [] and again.already == first and again.imported == 1500 - first
-    assert _count(system, case_events) == 2 * 1500 + again.closed + again.cancelled
+    assert err == [] and again.already == first and again.imported == n - first
+    assert _count(system, case_events) == 2 * n + again.closed + again.cancelled

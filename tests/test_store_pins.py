@@ -232,11 +232,16 @@ def test_every_datetime_column_is_utc_and_every_json_column_known() -> None:
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 def test_every_datetime_and_json_column_has_its_converter(dialect: str) -> None:
     """Each dialect's values for the driver: datetimes as naive UTC (SQLite: the text
-    SQLAlchemy writes), JSON as text, everything else as it is; and back."""
+    SQLAlchemy writes), JSON as text, everything else as it is; and back. Rows for COPY
+    (PostgreSQL's bulk writes: every event, and cases inserted) keep UTC instants aware,
+    which COPY's text form of a timestamp column reads as the same naive UTC."""
     sql = CaseSQL(dialect)
     case = full_case()
     written = sql.case_values(case, CASE_FIELDS)
-    _check_written(dialect, cases, CASE_FIELDS, [getattr(case, f) for f in CASE_FIELDS], written)
+    given = [getattr(case, f) for f in CASE_FIELDS]
+    _check_written(dialect, cases, CASE_FIELDS, given, written)
+    copied = sql.case_values(case, CASE_FIELDS, copy=True)
+    _check_written(dialect, cases, CASE_FIELDS, given, copied, copy=True)
     event = full_event(7)
     _check_written(
         dialect,
@@ -244,6 +249,7 @@ def test_every_datetime_and_json_column_has_its_converter(dialect: str) -> None:
         EVENT_FIELDS,
         [event[f] for f in EVENT_FIELDS],
         sql.event_values(event),
+        copy=True,
     )
     # and read back: what the driver returns becomes the same case
     json_cols = _json_columns(cases)
@@ -257,7 +263,12 @@ def test_every_datetime_and_json_column_has_its_converter(dialect: str) -> None:
 
 
 def _check_written(
-    dialect: str, table: Table, names: tuple[str, ...], given: list[Any], written: list[Any]
+    dialect: str,
+    table: Table,
+    names: tuple[str, ...],
+    given: list[Any],
+    written: list[Any],
+    copy: bool = False,
 ) -> None:
     dts, jsons = _datetime_columns(table), _json_columns(table)
     for name, value, out in zip(names, given, written, strict=True):
@@ -266,6 +277,8 @@ def _check_written(
             utc = value.astimezone(UTC).replace(tzinfo=None)
             if dialect == "sqlite":
                 assert out == utc.isoformat(" ", "microseconds"), where
+            elif copy:
+                assert out == value and out.tzinfo is UTC, where
             else:
                 assert out == utc and out.tzinfo is None, where
         elif name in jsons:
