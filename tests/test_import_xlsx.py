@@ -125,7 +125,8 @@ NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
         b"<worksheet " + NS + b'><sheetData><row r="1"><c r="A1"><v>1</v></c></row><row <<',
         # numbers that are not, a shared string that is not there, a column past ZZZ
         b"<worksheet " + NS + b'><sheetData><row r="1"><c r="A1"><v>12abc</v></c>'
-        b'<c r="B1" t="s"><v>99999</v></c><c r="ZZZZ1"><v>1</v></c></row></sheetData></worksheet>',
+        b'<c r="B1" t="s"><v>99999</v></c><c r="ZZZZ1"><v>1</v></c><c r="C1" s="x"><v>2</v></c>'
+        b"</row></sheetData></worksheet>",
     ],
     ids=["external entity", "entity expansion", "broken XML", "nonsense cells"],
 )

@@ -43,17 +43,8 @@ class PlannerStatistics:
     crawl on either road). So the tables are analysed whenever the import has doubled what
     they held when last analysed (ANALYZE reads a sample: a fraction of a second)."""
 
-    #: times a batch is written again after another writer inserted one of its refs first
-    RETRIES = 3
-
-    def __init__(
-        self, system: System, *, defer_existing: bool = False, publish: bool = True
-    ) -> None:
-        """``defer_existing``: records whose case exists get ``deferred`` outcomes instead of
-        going through this process's engine; ``publish``: tell live screens of new cases."""
+    def __init__(self, system: System) -> None:
         self.system = system
-        self.defer_existing = defer_existing
-        self.publish = publish
         self.pg = system.db.dialect.name == "postgresql"
         self.written = 0
         self.analyzed_at = 0

@@ -20,7 +20,7 @@ from backend.importers.common import (
     ProgressFn,
     Summary,
 )
-from backend.importers.loader import Item, Loader
+from backend.importers.loader import Loader, line_writer
 from backend.importers.parallel import run_parallel
 from backend.store.db import sqlite_file
 from backend.system import System
@@ -89,12 +89,7 @@ def run_import(
             workers=workers,
         )  # fmt: skip
     write = BulkWriter(system).write if bulk else _engine_writer(system)
-
-    def emit(item: Item) -> None:
-        assert isinstance(item, str)  # nothing is deferred in one process
-        err.write(item + "\n")
-
-    loader = Loader(system, importer, mapping, write, emit)
+    loader = Loader(system, importer, mapping, write, line_writer(err))
     with importer.path.open("rb") as raw:
         counted = CountingReader(raw)
         stream = io.BufferedReader(counted, buffer_size=1 << 16)

@@ -49,6 +49,16 @@ class ToTriage:
 Item = str | Deferred | ToTriage
 
 
+def line_writer(err: IO[str]) -> Callable[[Item], None]:
+    """``emit`` for a Loader in the importing process: lines to ``err`` (no worker's items)."""
+
+    def emit(item: Item) -> None:
+        assert isinstance(item, str)  # only a worker hands on work, and only to the parent
+        err.write(item + "\n")
+
+    return emit
+
+
 class Loader:
     """One pass over records: each counted and sorted (triage, default category, commands),
     batched, written by ``write``; every bad row told as ``file:line:column: message``

@@ -35,7 +35,7 @@ from backend.importers.common import (
     Summary,
 )
 from backend.importers.dates import ColumnFormat
-from backend.importers.loader import Deferred, Item, Loader, ToTriage
+from backend.importers.loader import Deferred, Item, Loader, ToTriage, line_writer
 from backend.system import System
 
 #: what a worker inherited and must leave alone (see _work)
@@ -98,12 +98,7 @@ def _gather(
     on, add up their counts."""
     n = len(pipes)
     engine = BulkWriter(system)
-
-    def emit(item: Item) -> None:
-        assert isinstance(item, str)
-        err.write(item + "\n")
-
-    here = Loader(system, importer, mapping, engine.write, emit)  # the parent's own part
+    here = Loader(system, importer, mapping, engine.write, line_writer(err))  # the parent's
     summary = Summary()
     ends: dict[int, tuple[Any, ...]] = {}
     chunk = 0

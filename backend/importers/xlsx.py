@@ -172,10 +172,11 @@ class LeanSheet:
                 )
             except ValueError:  # not a number whatever the cell says: its text, as written
                 return value
-            style = cell.get("s")
-            if style and int(style) in self.dates:
+            s = cell.get("s")
+            style = int(s) if s and s.isdigit() else 0  # a style that is no index: none
+            if style in self.dates:
                 try:
-                    return from_excel(number, self.epoch, timedelta=int(style) in self.durations)
+                    return from_excel(number, self.epoch, timedelta=style in self.durations)
                 except (OverflowError, ValueError):
                     return "#VALUE!"
             return number
