@@ -92,11 +92,12 @@ def run_raw(backend: str, n: int, batch: int) -> dict[str, Any]:
     engine = system.engine
     sql = engine.sql
     template = template_case(system)  # one real case: the model for every row
-    case_t = sql.case_values(template, CASE_FIELDS)
+    case_t = sql.case_values(template, CASE_FIELDS, copy=True)
     ev_t: dict[str, Any] = {k: None for k in EVENT_FIELDS}
     ev_t.update(case_id=0, seq=0, at=template.reported_at, type="reported", actor="raw")
     ev_row = sql.event_values(ev_t)
-    at = sql.case_values(template, ("updated_at",))[0]
+    at = sql.case_values(template, ("updated_at",))[0]  # for UPDATE
+    at_copy = sql.case_values(template, ("updated_at",), copy=True)[0]  # for write_rows
     upd_cols = ("status", "holder", "status_changed_at", "event_count", "version", "updated_at")
     set_sql = ", ".join(f"{c} = {sql.ph}" for c in upd_cols)
     upd = f"UPDATE cases SET {set_sql} WHERE id = {sql.ph} AND version = {sql.ph}"
@@ -111,7 +112,7 @@ def run_raw(backend: str, n: int, batch: int) -> dict[str, Any]:
         keys = [new_id() for _ in ids]
         cases_rows = [[cid, key, *case_t[2:]] for cid, key in zip(ids, keys, strict=True)]
         evs = [[cid, s_, *ev_row[2:]] for cid in ids for s_ in (1, 2)]
-        done = [(key, at) for key in keys]
+        done = [(key, at_copy) for key in keys]
         create_batches.append((cases_rows, evs, done, [dict(d_t, id=cid) for cid in ids]))
     step_batches = []
     for step_no in range(len(STEPS)):
@@ -122,7 +123,7 @@ def run_raw(backend: str, n: int, batch: int) -> dict[str, Any]:
                 for cid in ids
             ]
             evs = [[cid, 3 + step_no, *ev_row[2:]] for cid in ids]
-            done = [(new_id(), at) for _ in ids]
+            done = [(new_id(), at_copy) for _ in ids]
             step_batches.append((ups, evs, done, [dict(d_t, id=cid) for cid in ids]))
     events = 0
     t0 = time.perf_counter()

@@ -47,7 +47,8 @@ from backend.core.runtime import tune_gc
 from backend.importers import FORMATS
 from backend.importers.common import Mapping
 from backend.importers.load import BULK_BATCH, run_import
-from backend.store.fastsql import EVENT_FIELDS, CaseSQL
+from backend.store.fastsql import EVENT_FIELDS, CaseSQL, binary_copy
+from backend.store.models import metadata
 from backend.system import System
 from bench.common import fresh_system, machine
 
@@ -182,7 +183,8 @@ def plain_write(source: System, backend: str, rows_per_tx: int) -> tuple[float, 
             rows_cur = src.connection.cursor(name=f"plain_{table}") if sql.pg else src_cur
             rows_cur.execute(f"SELECT {names} FROM {table}")
             insert = f"INSERT INTO {table} ({names}) VALUES ({', '.join([ph] * len(cols))})"
-            copy = f"COPY {table} ({names}) FROM STDIN"
+            # the import's own COPY, binary; the rows read back hold naive UTC instants
+            copy = binary_copy(metadata.tables[table], cols, aware=False)
             while True:
                 chunk = rows_cur.fetchmany(rows_per_tx * (3 if table == "case_events" else 1))
                 if not chunk:

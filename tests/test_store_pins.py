@@ -19,7 +19,19 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import JSON, Column, Float, Integer, MetaData, String, Table, inspect, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    Integer,
+    Interval,
+    MetaData,
+    String,
+    Table,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.types import TypeDecorator
 
 from backend.core.errors import VersionConflict
@@ -30,7 +42,7 @@ from backend.domain.case import CASE_FIELDS, CaseState
 from backend.domain.transitions import Ctx, apply_action, apply_clock, new_case, validate_new_case
 from backend.engine.delta import DELTA_FIELDS, delta
 from backend.refdata.index import RefIndex
-from backend.store.fastsql import EVENT_FIELDS, IMMUTABLE, MUTABLE, CaseSQL
+from backend.store.fastsql import EVENT_FIELDS, IMMUTABLE, MUTABLE, CaseSQL, binary_copy
 from backend.store.models import UTCDateTime, case_events, cases
 from tests.conftest import local
 
@@ -388,6 +400,59 @@ def _read_both(engine: Any, sql: CaseSQL, case_id: int, ref: str) -> CaseState:
     for c in (core, by_id[0], by_ref[0]):
         _assert_utc(c)
     return core
+
+
+#: how each of the database's column types must go in PostgreSQL's binary COPY (a timestamp
+#: column holds naive UTC, which is on the wire what an aware UTC instant is as timestamptz)
+_WIRE = {
+    "bigint": "int8",
+    "integer": "int4",
+    "double precision": "float8",
+    "character varying": "text",
+    "text": "text",
+    "json": "text",
+    "timestamp without time zone": "timestamptz",
+    "boolean": "bool",
+}
+
+
+def test_every_bulk_copied_column_goes_as_its_database_type(db_url_and_engine) -> None:
+    """The binary COPY's type of every column the bulk writes fill, against what
+    PostgreSQL's catalog says the column is: binary COPY takes bytes as they come, so a
+    wrong width would store wrong numbers rather than fail."""
+    _, engine = db_url_and_engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("binary COPY is PostgreSQL's; SQLite's bulk writes are executemany")
+    sql = CaseSQL("postgresql")
+    copies = {
+        "cases": sql.copy_case_sql,
+        "case_events": sql.copy_event_sql,
+        "processed_commands": sql.copy_processed_sql,
+    }
+    with engine.connect() as conn:
+        for table, copy in copies.items():
+            declared = dict(
+                conn.execute(
+                    text(
+                        "SELECT column_name, data_type FROM information_schema.columns "
+                        "WHERE table_schema = current_schema() AND table_name = :t"
+                    ),
+                    {"t": table},
+                ).all()
+            )
+            names = copy.sql.split("(", 1)[1].split(")", 1)[0].split(", ")
+            assert copy.sql.endswith("FROM STDIN (FORMAT BINARY)")
+            # every column (the event log's id is the database's own)
+            own = {"id"} if table == "case_events" else set()
+            assert set(names) == set(declared) - own, table
+            for name, wire in zip(names, copy.types, strict=True):
+                assert _WIRE[declared[name]] == wire, f"{table}.{name}: {declared[name]}"
+
+
+def test_a_column_type_with_no_binary_form_is_refused_when_the_copy_is_built() -> None:
+    odd = Table("odd", MetaData(), Column("when", Interval))
+    with pytest.raises(TypeError, match="odd.when"):
+        binary_copy(odd, ["when"])
 
 
 @pytest.mark.parametrize("make", ["full", "minimal"])

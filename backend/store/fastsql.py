@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import compress
@@ -18,11 +19,11 @@ from operator import attrgetter, itemgetter, ne
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection
+from sqlalchemy import JSON, BigInteger, Boolean, Connection, Float, Integer, String, Table
 
 from backend.core.errors import VersionConflict
 from backend.domain.case import CASE_FIELDS, CaseState
-from backend.store.models import case_events, cases
+from backend.store.models import UTCDateTime, case_events, cases, processed_commands
 
 #: the event log's columns the engine writes (its id comes from the database)
 EVENT_FIELDS: tuple[str, ...] = tuple(c.name for c in case_events.columns if c.name != "id")
@@ -96,8 +97,9 @@ def _pg_dt(v: datetime) -> datetime:
 
 
 def _pg_copy_dt(v: datetime) -> datetime:
-    """COPY's text form of a timestamp column ignores an offset, so an instant already in UTC
-    goes as it is (no naive copy made: a dozen per case on the import's road)."""
+    """Binary COPY sends an instant as microseconds since 2000-01-01 UTC, which is the naive
+    UTC the column holds (see BinaryCopy), so an instant already in UTC goes as it is (no
+    naive copy made: a dozen per case on the import's road)."""
     if v.tzinfo is UTC:
         return v
     if v.tzinfo is None:
@@ -107,6 +109,47 @@ def _pg_copy_dt(v: datetime) -> datetime:
 
 def _json(v: Any) -> str | None:
     return None if v is None else orjson.dumps(v).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class BinaryCopy:
+    """``COPY table (columns) FROM STDIN`` in PostgreSQL's binary form, with the type each
+    column's values are sent as. psycopg's text form formats every timestamp in Python's
+    datetime and the server parses it back: 2.5 µs a value, 29 µs a case row of eleven
+    instants on a slow core, against 2 µs for the whole row in binary."""
+
+    sql: str
+    types: tuple[str, ...]
+
+
+def _wire_type(table: Table, name: str, aware: bool) -> str:
+    """The binary COPY type of a column's values. A UTC instant goes as ``timestamptz``:
+    on the wire both timestamp types are microseconds since 2000-01-01 00:00, so an aware
+    UTC instant arrives as the naive UTC the column holds, with no naive copy made in
+    Python (``aware=False``: the values are naive UTC already). JSON goes as its text, which
+    is the binary form of ``json``."""
+    t = table.c[name].type
+    if isinstance(t, UTCDateTime):
+        return "timestamptz" if aware else "timestamp"
+    if isinstance(t, JSON | String):
+        return "text"
+    if isinstance(t, BigInteger):
+        return "int8"
+    if isinstance(t, Boolean):
+        return "bool"
+    if isinstance(t, Integer):
+        return "int4"
+    if isinstance(t, Float):
+        return "float8"
+    raise TypeError(f"{table.name}.{name}: no binary COPY type for {t!r}")
+
+
+def binary_copy(table: Table, names: Sequence[str], *, aware: bool = True) -> BinaryCopy:
+    """The binary COPY of ``names`` of ``table`` (``aware``: instants as aware UTC)."""
+    return BinaryCopy(
+        f"COPY {table.name} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)",
+        tuple(_wire_type(table, n, aware) for n in names),
+    )
 
 
 class CaseSQL:
@@ -132,9 +175,9 @@ class CaseSQL:
             f"INSERT INTO case_events ({', '.join(EVENT_FIELDS)}) VALUES "
             f"({', '.join(holder(c, _JSON_EVENT) for c in EVENT_FIELDS)})"
         )
-        self.copy_event_sql = f"COPY case_events ({', '.join(EVENT_FIELDS)}) FROM STDIN"
-        self.copy_case_sql = f"COPY cases ({', '.join(CASE_FIELDS)}) FROM STDIN"
-        self.copy_processed_sql = "COPY processed_commands (command_id, applied_at) FROM STDIN"
+        self.copy_event_sql = binary_copy(case_events, EVENT_FIELDS)
+        self.copy_case_sql = binary_copy(cases, CASE_FIELDS)
+        self.copy_processed_sql = binary_copy(processed_commands, ("command_id", "applied_at"))
         self.insert_processed_sql = (
             f"INSERT INTO processed_commands (command_id, applied_at) VALUES ({ph}, {ph})"
         )
@@ -144,7 +187,7 @@ class CaseSQL:
         self._event_conv = [self._converter(f, _DT_EVENT, _JSON_EVENT) for f in EVENT_FIELDS]
         self._read_conv = [self._reader(f) for f in CASE_FIELDS]
         self._conv_by_name = dict(zip(CASE_FIELDS, self._case_conv, strict=True))
-        # bulk writes (write_rows): on PostgreSQL COPY takes UTC instants as they are
+        # bulk writes (write_rows): on PostgreSQL binary COPY takes UTC instants as they are
         self._copy_dt = _pg_copy_dt if self.pg else _sqlite_text_dt
         self._copy_conv_by_name = {
             f: (self._copy_dt if c is self._dt else c) for f, c in self._conv_by_name.items()
@@ -284,11 +327,12 @@ class CaseSQL:
         if missing:
             raise VersionConflict(f"{missing} case(s) changed meanwhile")
 
-    def write_rows(self, cur: Any, insert_sql: str, copy_sql: str, rows: list[Any]) -> None:
-        """Bulk insert: COPY on PostgreSQL (far cheaper than a statement per row), executemany
-        on SQLite."""
+    def write_rows(self, cur: Any, insert_sql: str, copy_sql: BinaryCopy, rows: list[Any]) -> None:
+        """Bulk insert: binary COPY on PostgreSQL (far cheaper than a statement per row),
+        executemany on SQLite."""
         if self.pg:
-            with cur.copy(copy_sql) as copy:
+            with cur.copy(copy_sql.sql) as copy:
+                copy.set_types(list(copy_sql.types))
                 for r in rows:
                     copy.write_row(r)
         else:
