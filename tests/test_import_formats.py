@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -334,3 +335,39 @@ def test_an_interrupted_bulk_import_resumes(system, tmp_path):
         n_events = conn.execute(select(func.count()).select_from(case_events)).scalar_one()
     # every case has its events once: reported + dispatched, and closed or cancelled
     assert n_events == 2 * 700 + second.closed + second.cancelled
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_records_already_there_after_new_ones_are_found(system, tmp_path, workers):
+    """The bulk road stops looking refs up while batches find none there; an existing
+    record further on is refused by the unique index, and its batch is written again with
+    the look-up: every record once, the old ones told as already imported."""
+    path = tmp_path / "whole.csv"
+    _nyc_file(path, 700)
+    header, *lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    tail = tmp_path / "tail.csv"
+    tail.write_text(header + "".join(lines[450:]), encoding="utf-8")
+    cls = FORMATS["nyc311"]
+    mapping = Mapping.for_format("nyc311", set(system.ref.categories), cls.default_channel)
+
+    def run(p: Path) -> Any:
+        return run_import(
+            system, cls(p, ZoneInfo(cls.default_tz)), mapping, err=io.StringIO(),
+            batch_size=100, workers=workers,
+        )  # fmt: skip
+
+    first = run(tail)
+    assert first.imported == 250
+    whole = run(path)
+    assert whole.imported == 450 and whole.already == 250
+    with system.db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(cases)).scalar_one() == 700
+        per_case = conn.execute(
+            select(case_events.c.case_id, func.count())
+            .group_by(case_events.c.case_id)
+            .having(func.count(case_events.c.seq) != func.count(func.distinct(case_events.c.seq)))
+        ).all()
+        n_events = conn.execute(select(func.count()).select_from(case_events)).scalar_one()
+    assert per_case == []
+    # the summary tells the closes of every row of the file, already imported or not
+    assert n_events == 2 * 700 + whole.closed + whole.cancelled

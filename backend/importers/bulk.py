@@ -88,6 +88,10 @@ class BulkWriter:
         self.sql = CaseSQL(system.db.dialect.name)
         self.turn = WriteTurn(system.db)
         self.statistics = PlannerStatistics(system)
+        #: look the batch's refs up before writing; off while batches find none there (a
+        #: first import), so a new ref costs no look-up: the unique index still refuses an
+        #: existing one, and that batch is written again with the look-up (``_write``)
+        self.look_up = True
 
     def write(self, groups: Sequence[list[Command]]) -> list[Outcome]:
         """Apply each group of commands; one Outcome per group, in order."""
@@ -100,16 +104,20 @@ class BulkWriter:
         raise AssertionError("unreachable")
 
     def _write(self, groups: Sequence[list[Command]]) -> list[Outcome]:
-        """Which records exist (a read), the new ones replayed and their rows converted, all
-        outside the transaction; then ids given and the rows written in one transaction, the
-        only part that holds SQLite's single writer (another worker process replays and
-        converts meanwhile). A ref another writer inserted since the read makes the
-        database refuse the batch: VersionConflict, and ``write`` does it again."""
+        """Which records exist (a read, unless the batches before found none), the new ones
+        replayed and their rows converted, all outside the transaction; then ids given and
+        the rows written in one transaction, the only part that holds SQLite's single writer
+        (another worker process replays and converts meanwhile). A ref that was there
+        unlooked-up, or that another writer inserted since the read, makes the database
+        refuse the batch: VersionConflict, and ``write`` does it again, looking up."""
         outcomes = [Outcome() for _ in groups]
         engine_path: list[int] = []
         refs = [g[0].ref or g[0].id for g in groups]
-        with self.system.db.connect() as conn:
-            taken = self.sql.existing(conn, "cases", "ref", refs)
+        taken: set[str] = set()
+        if self.look_up:
+            with self.system.db.connect() as conn:
+                taken = self.sql.existing(conn, "cases", "ref", refs)
+            self.look_up = bool(taken)
         new_cases: list[CaseState] = []
         events: list[dict[str, Any]] = []
         processed: list[tuple[str, datetime]] = []
@@ -138,6 +146,9 @@ class BulkWriter:
                 sql.insert_processed_rows(conn, processed_rows)
                 sql.insert_case_rows(conn, new_cases, case_rows)
                 sql.insert_event_rows(conn, event_rows, [e["case"] for e in events])
+        except VersionConflict:
+            self.look_up = True  # a ref was there: look them up when the batch is redone
+            raise
         finally:
             self.turn.give_back()
         self.statistics.grew(len(new_cases))

@@ -371,11 +371,18 @@ class CaseSQL:
             self.write_rows(cur, self.insert_processed_sql, self.copy_processed_sql, rows)
 
     def _rows_in(self, conn: Connection, sql: str, keys: Sequence[Any]) -> list[Any]:
-        """Rows of ``sql … IN ({marks})`` for every key, in chunks the drivers accept."""
+        """Rows of ``sql … IN ({marks})`` for every key, in chunks the drivers accept; on
+        PostgreSQL ``= ANY(%s)`` of one array instead, one statement for all the keys
+        (psycopg parses a statement of 900 placeholders in Python, each time)."""
         keys = list(keys)
         rows: list[Any] = []
+        if not keys:
+            return rows
         cur = _cursor(conn)
         try:
+            if self.pg:
+                cur.execute(sql.replace("IN ({marks})", "= ANY(%s)"), (keys,))
+                return list(cur.fetchall())
             for i in range(0, len(keys), 900):
                 chunk = keys[i : i + 900]
                 cur.execute(sql.format(marks=", ".join([self.ph] * len(chunk))), chunk)
