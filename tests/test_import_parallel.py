@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from backend.importers import FORMATS
 from backend.importers.common import Mapping
@@ -169,3 +170,25 @@ def test_killing_the_import_ends_its_workers_and_leaves_whole_chunks(system, tmp
     again, err = _import(system, path, 2, batch_size=100)
     assert err == [] and again.already == first and again.imported == n - first
     assert _count(system, case_events) == 2 * n + again.closed + again.cancelled
+
+
+def test_one_worker_keeps_the_planner_statistics_for_all(system, tmp_path):
+    """PostgreSQL: the tables are analysed as the import doubles them, once for the whole
+    import, not once per worker (and not never: 6,000 cases each would not have reached
+    the first 10,000 in either worker's own count)."""
+    if system.db.dialect.name != "postgresql":
+        pytest.skip("ANALYZE is PostgreSQL's; SQLite plans without statistics")
+    path = _file(tmp_path / "stats.csv", 12_000)
+    summary, _ = _import(system, path, 2, batch_size=1000)
+    assert summary.imported == 12_000
+
+    def analysed() -> int:
+        with system.db.connect() as conn:
+            return conn.execute(
+                text("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'cases'")
+            ).scalar_one()
+
+    deadline = time.monotonic() + 10  # the workers' statistics reach the server as they end
+    while analysed() < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert analysed() == 1

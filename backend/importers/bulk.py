@@ -43,14 +43,19 @@ class PlannerStatistics:
     crawl on either road). So the tables are analysed whenever the import has doubled what
     they held when last analysed (ANALYZE reads a sample: a fraction of a second)."""
 
-    def __init__(self, system: System) -> None:
+    def __init__(self, system: System, scale: int = 1) -> None:
+        """``scale``: how many of the import's writers this one stands for. Several worker
+        processes share an import: one of them (``scale`` = their number) analyses for all,
+        counting its own cases that many times over, and the others (0) never do, so the
+        tables are not analysed once per worker."""
         self.system = system
-        self.pg = system.db.dialect.name == "postgresql"
+        self.pg = system.db.dialect.name == "postgresql" and scale > 0
+        self.scale = scale
         self.written = 0
         self.analyzed_at = 0
 
     def grew(self, cases: int) -> None:
-        self.written += cases
+        self.written += cases * self.scale
         if not self.pg or self.written < max(2 * self.analyzed_at, 10_000):
             return
         with self.system.db.begin() as conn:
@@ -76,10 +81,16 @@ class BulkWriter:
     RETRIES = 3
 
     def __init__(
-        self, system: System, *, defer_existing: bool = False, publish: bool = True
+        self,
+        system: System,
+        *,
+        defer_existing: bool = False,
+        publish: bool = True,
+        analyse_for: int = 1,
     ) -> None:
         """``defer_existing``: records whose case exists get ``deferred`` outcomes instead of
-        going through this process's engine; ``publish``: tell live screens of new cases."""
+        going through this process's engine; ``publish``: tell live screens of new cases;
+        ``analyse_for``: the writers whose growth this one analyses for (PlannerStatistics)."""
         self.system = system
         self.defer_existing = defer_existing
         self.publish = publish
@@ -87,7 +98,7 @@ class BulkWriter:
         self.deadlines = system.deadlines
         self.sql = CaseSQL(system.db.dialect.name)
         self.turn = WriteTurn(system.db)
-        self.statistics = PlannerStatistics(system)
+        self.statistics = PlannerStatistics(system, analyse_for)
         #: look the batch's refs up before writing; off while batches find none there (a
         #: first import), so a new ref costs no look-up: the unique index still refuses an
         #: existing one, and that batch is written again with the look-up (``_write``)

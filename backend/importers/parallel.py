@@ -206,7 +206,10 @@ def _work(
         _INHERITED.append(system.db.pool)
         system.db.dispose(close=False)
         items: list[Item] = []
-        writer = BulkWriter(system, defer_existing=True, publish=False)
+        # one worker keeps the planner's statistics for all: ANALYZE of a wide table costs
+        # the server most of a second, and every worker's would be the same
+        analyse_for = share.workers if share.index == 0 else 0
+        writer = BulkWriter(system, defer_existing=True, publish=False, analyse_for=analyse_for)
         loader = Loader(system, importer, mapping, writer.write, items.append, worker=True)
         with importer.path.open("rb") as raw:
             counted = CountingReader(raw)
