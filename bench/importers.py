@@ -5,6 +5,8 @@ two baselines measured in the same run:
 - a plain write of the very rows the import wrote (cases, events, processed commands), prepared
   in advance and written with COPY (PostgreSQL) or executemany (SQLite) in the same big
   transactions: how fast the database takes them, with no reading and no state machine.
+  On PostgreSQL it is timed twice: in COPY's binary form, as the import writes since
+  2026-12-06, and in its text form, as both wrote before (the baseline of earlier sections).
 
     BENCH_PG_URL=postgresql://postgres@127.0.0.1:5432/gw13bench \
         python -m bench.importers [--rows 1000000] [--backend sqlite postgres] [--engine]
@@ -164,9 +166,13 @@ PLAIN_PG_URL = os.environ.get(
 )
 
 
-def plain_write(source: System, backend: str, rows_per_tx: int) -> tuple[float, int]:
+def plain_write(
+    source: System, backend: str, rows_per_tx: int, binary: bool = True
+) -> tuple[float, int]:
     """Copy the rows ``source``'s import wrote into a fresh database, a transaction per
-    ``rows_per_tx`` source rows' worth; only the writes are timed. (seconds, rows written)"""
+    ``rows_per_tx`` source rows' worth; only the writes are timed. (seconds, rows written)
+    ``binary=False`` (PostgreSQL): COPY's text form, the way the import wrote before it
+    went binary, each value's type found by psycopg: the baseline of earlier sections."""
     target = fresh_system(backend, pg_url=PLAIN_PG_URL)
     sql = CaseSQL(target.db.dialect.name)
     ph = "%s" if sql.pg else "?"
@@ -193,7 +199,12 @@ def plain_write(source: System, backend: str, rows_per_tx: int) -> tuple[float, 
                 started = time.perf_counter()
                 with target.db.begin() as conn:
                     cur = conn.connection.cursor()
-                    sql.write_rows(cur, insert, copy, chunk)
+                    if sql.pg and not binary:
+                        with cur.copy(f"COPY {table} ({names}) FROM STDIN") as text_copy:
+                            for row in chunk:
+                                text_copy.write_row(row)
+                    else:
+                        sql.write_rows(cur, insert, copy, chunk)
                 elapsed += time.perf_counter() - started
                 written += len(chunk)
             if rows_cur is not src_cur:
@@ -275,6 +286,9 @@ def road(
                 seconds, written = plain_write(system, backend, BULK_BATCH)
                 out["sql_rows_written"] = written
                 out["plain_write_rows_per_s"] = round(rows / seconds)
+                if backend == "postgres":
+                    seconds, _ = plain_write(system, backend, BULK_BATCH, binary=False)
+                    out["plain_text_copy_rows_per_s"] = round(rows / seconds)
         system.db.dispose()
         return out
     finally:
@@ -299,6 +313,7 @@ def main() -> None:
     for backend in args.backend:
         roads = [(True, w) for w in args.workers] + ([(False, 1)] if args.engine else [])
         plain: int | None = None
+        text_plain: int | None = None
         for bulk, workers in roads:
             out = in_own_process(
                 partial(
@@ -313,6 +328,7 @@ def main() -> None:
                 )  # fmt: skip
             )
             plain = plain or out.get("plain_write_rows_per_s")
+            text_plain = text_plain or out.get("plain_text_copy_rows_per_s")
             record: dict[str, Any] = {
                 "bench": "importers",
                 "format": args.format,
@@ -325,6 +341,11 @@ def main() -> None:
             if bulk and plain and "import_rows_per_s" in out:
                 record["plain_write_rows_per_s"] = plain
                 record["import_over_plain_write"] = round(out["import_rows_per_s"] / plain, 3)
+            if bulk and text_plain and "import_rows_per_s" in out:
+                record["plain_text_copy_rows_per_s"] = text_plain
+                record["import_over_plain_text_copy"] = round(
+                    out["import_rows_per_s"] / text_plain, 3
+                )
             print(json.dumps(record), flush=True)
 
 
