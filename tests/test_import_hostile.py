@@ -17,9 +17,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from backend.cli import app
 from backend.store.models import case_events, cases
 from tests.browser import serving
+from tests.conftest import cli_env
 from tests.test_importers import NYC_COLUMNS, write_csv
 
 MAPPING_12345 = (
@@ -287,3 +290,32 @@ def test_junk_requests_are_listed_and_the_rest_syncs(system, sync_cli):
 def test_bad_sync_arguments_are_named(system, sync_cli, args, said):
     r = sync_cli(*args)
     assert r.exit_code == 2 and said in r.stderr, r.output
+
+
+def test_the_command_speaks_chinese_when_asked(system, settings, tmp_path):
+    """GRIDWATCH_LANG=zh: a bad row's line, a file's fatal error and the summary all come
+    from the translation table in Chinese; the file positions stay as they are."""
+    env = {**cli_env(settings), "GRIDWATCH_LANG": "zh"}
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(app, ["import", *args, "--no-progress"], env=env)
+
+    bad_date = dict(GOOD, **{"Unique Key": "70000002", "Created Date": "someday"})
+    no_place = dict(GOOD, **{"Unique Key": "70000003", "Incident Address": ""})
+    rows = tmp_path / "rows.csv"
+    write_csv(rows, NYC_COLUMNS, [GOOD, bad_date, no_place])
+    r = run(str(rows), "--format", "nyc311")
+    assert r.exit_code == 3, r.output
+    assert f"{rows}:3:2: Created Date：不是日期时间：'someday'" in r.stderr
+    assert f"{rows}:4:" in r.stderr and "没有地址也没有坐标，无法定位" in r.stderr
+    assert "读取 3 行；导入 1" in r.stdout
+    assert "not a date" not in r.output and "rows read" not in r.output
+
+    other = tmp_path / "other.csv"
+    write_csv(other, ["a", "b"], [{"a": "1", "b": "2"}])
+    r = run(str(other), "--format", "nyc311")
+    assert r.exit_code == 2
+    assert r.stderr.startswith(f"错误：{other}:1: 缺少列 Unique Key"), r.stderr
+    r = run(str(tmp_path / "nowhere.csv"), "--format", "nyc311")
+    assert r.exit_code == 2 and "没有这个文件" in r.stderr
+    assert count(system) == 1

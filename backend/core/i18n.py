@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from backend.core.i18n_halls import HALL_TEXT
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -1025,6 +1027,99 @@ TEXT: dict[str, tuple[str, str]] = {
         "--date-format 须为 {families} 之一，或 strptime 格式（如 %Y/%m/%d %H:%M）",
         "--date-format must be one of {families}, or a strptime pattern (e.g. %Y/%m/%d %H:%M)",
     ),
+    "import_error": ("错误：{message}", "error: {message}"),
+    "import_bad_format": (
+        "--format 须为 {formats} 之一，不能是 {fmt}",
+        "--format must be one of {formats}, not {fmt}",
+    ),
+    "import_no_file": ("{path}：没有这个文件", "{path}: no such file"),
+    "import_progress": ("正在导入 {name}", "importing {name}"),
+    "import_rate": ("{rows} 行 · 每秒 {rate} 行", "{rows} rows · {rate} rows/s"),
+    "import_mapping_unreadable": (
+        "无法读取映射文件：{error}",
+        "cannot read the mapping file: {error}",
+    ),
+    "import_mapping_not_mapping": (
+        "{name} 须为“来源值 → 本系统值”的映射",
+        "{name} must be a mapping of source value → ours",
+    ),
+    "import_unknown_categories": ("未知的类别代码：{codes}", "unknown category code(s): {codes}"),
+    "import_unknown_channels": ("未知的渠道：{channels}", "unknown channel(s): {channels}"),
+    "import_missing_columns": (
+        "缺少列 {columns}（这是 {source} 的导出文件吗？）",
+        "missing column(s) {columns} (is this a {source} export?)",
+    ),
+    "import_sheet_empty": ("第一个工作表是空的", "the first sheet is empty"),
+    "import_file_empty": ("文件是空的", "the file is empty"),
+    "import_bad_header": ("无法读取表头：{error}", "cannot read the header: {error}"),
+    "import_bad_csv": ("CSV 无法读取：{error}", "unreadable CSV: {error}"),
+    "import_mapping_not_yaml": ("映射文件须为 YAML 映射", "a mapping file is a YAML mapping"),
+    "import_table_needs_columns": (
+        "--format table 的映射文件须有 columns 一节",
+        "--format table needs a 'columns' section",
+    ),
+    "import_table_unknown_fields": (
+        "columns 中有未知字段：{fields}（已知字段：{known}）",
+        "unknown field(s) in columns: {fields} (known: {known})",
+    ),
+    "import_table_missing_fields": ("columns 须指明 {fields}", "columns must name {fields}"),
+    "import_table_not_mappings": (
+        "status_values 和 ratings 须为映射",
+        "status_values and ratings are mappings",
+    ),
+    "import_table_bad_ratings": (
+        "ratings 的值须为 {valid} 之一：{bad}",
+        "ratings must be one of {valid}: {bad}",
+    ),
+    "import_not_xlsx": (
+        "不是 Excel .xlsx 工作簿（{error}）",
+        "not an Excel .xlsx workbook ({error})",
+    ),
+    "import_no_sheet": ("工作簿中没有工作表", "the workbook has no sheet"),
+    "import_bad_sheet": (
+        "工作表不是可读的 XML（{error}）",
+        "the sheet is not readable XML ({error})",
+    ),
+    "import_json_open_array": ("JSON 数组没有结束", "the array is not closed"),
+    "import_bad_json": (
+        "不是有效的 JSON（{error}）；其后内容不再读取",
+        "not valid JSON ({error}); the rest is not read",
+    ),
+    "import_worker_out_of_order": (
+        "导入进程 {k} 送来第 {number} 块，应为第 {chunk} 块",
+        "worker {k} sent chunk {number} where {chunk} was due",
+    ),
+    "import_worker_silent": (
+        "导入进程 {k} 未报告原因即已停止",
+        "import worker {k} stopped without a word",
+    ),
+    "import_worker_failed": ("导入进程 {k}：{error}", "import worker {k}: {error}"),
+    "import_worker_unexpected": (
+        "导入进程 {k} 送来 {got}，应为 {due}",
+        "import worker {k} sent {got} where {due} was due",
+    ),
+    "import_row_about": ("{name}：{problem}", "{name}: {problem}"),
+    "import_row_nul": ("{name}：含有 NUL 字符，不是文本", "{name}: a NUL character is not text"),
+    "import_row_empty": ("{name} 为空", "{name} is empty"),
+    "import_row_not_a_date": ("不是日期时间：{text}", "not a date and time: {text}"),
+    "import_row_year": (
+        "年份 {year} 不在 2000–2099 之间：{text}",
+        "year {year} is outside 2000–2099: {text}",
+    ),
+    "import_row_no_place": (
+        "没有地址也没有坐标，无法定位",
+        "no address and no coordinates: cannot place it",
+    ),
+    "import_row_not_object": (
+        "服务请求须为 JSON 对象",
+        "a service request must be a JSON object",
+    ),
+    "import_row_no_id": ("缺少 service_request_id", "service_request_id is missing"),
+    "import_row_no_time": ("缺少 requested_datetime", "requested_datetime is missing"),
+    "import_row_unmapped": (
+        "诉求类型 {type} 不在映射文件中，映射文件也未指定 default_category",
+        "request type {type} is not in the mapping file and it names no default_category",
+    ),
     "sync_bad_url": ("{url} 不是 http(s) 地址", "{url} is not an http(s) URL"),
     "sync_bad_since": (
         "--since {since} 不是日期时间（例如 2024-01-01 或 2024-01-01T00:00:00+08:00）",
@@ -1051,6 +1146,24 @@ def t(key: str, lang: str = "zh", **kw: object) -> str:
         return f"[{key}]"
     text = pair[1] if lang == "en" else pair[0]
     return text.format(**kw) if kw else text
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """Words for a person, kept until the language is known: a key of the table and the
+    values it names. A value may be Said itself (a row's problem inside the line about
+    the row), rendered in the same language."""
+
+    key: str
+    values: dict[str, object] = field(default_factory=dict)
+
+    def text(self, lang: str = "en") -> str:
+        kw = {k: v.text(lang) if isinstance(v, Said) else v for k, v in self.values.items()}
+        return t(self.key, lang, **kw)
+
+
+def said(key: str, **values: object) -> Said:
+    return Said(key, values)
 
 
 def duration(seconds: float, lang: str = "zh") -> str:

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from backend.core.i18n import t
+from backend.core.i18n import Said, t
 from backend.domain.commands import Command, action_command, create_command
 from backend.domain.vocabulary import Channel
 from backend.importers.dates import DateReader
@@ -51,25 +51,56 @@ def stable_id(name: str) -> str:
 
 
 class ImportFatal(Exception):
-    """The file cannot be imported at all (unreadable, or a required column is missing)."""
+    """The file cannot be imported at all (unreadable, or a required column is missing):
+    ``where`` in the file (``path`` or ``path:line[:column]``) and what is wrong, said in
+    the command's language by ``text``; ``str()`` is the English."""
+
+    def __init__(self, where: str | None, key: str, **values: object) -> None:
+        self.where = where
+        self.said = Said(key, values)
+        super().__init__(where, key, values)
+
+    def text(self, lang: str = "en") -> str:
+        body = self.said.text(lang)
+        return f"{self.where}: {body}" if self.where else body
+
+    def __str__(self) -> str:
+        return self.text("en")
+
+    def __reduce__(self) -> tuple[Any, ...]:  # across the pipe from a worker process
+        return (_import_fatal, (self.where, self.said.key, self.said.values))
+
+
+def _import_fatal(where: str | None, key: str, values: dict[str, object]) -> ImportFatal:
+    return ImportFatal(where, key, **values)
 
 
 @dataclass(frozen=True, slots=True)
 class RowError:
     line: int
     column: int
-    message: str
+    message: Said | str  # str: the engine's own words about the record
     row: int = -1  # the data row's ordinal in the file (0 = the first after the header)
 
-    def format(self, path: str) -> str:
-        return f"{path}:{self.line}:{self.column}: {self.message}"
+    def format(self, path: str, lang: str = "en") -> str:
+        message = self.message if isinstance(self.message, str) else self.message.text(lang)
+        return f"{path}:{self.line}:{self.column}: {message}"
+
+
+def said_of(exc: BaseException) -> Said | str:
+    """What an exception says: its words for a person where it has them (``said``), else
+    its own text (a library's message, shown as it is)."""
+    words = getattr(exc, "said", None)
+    return words if isinstance(words, Said) else str(exc)
 
 
 class RowProblem(Exception):
-    def __init__(self, column: int, message: str) -> None:
+    """A row that cannot be read: its column, and what is wrong (``said``)."""
+
+    def __init__(self, column: int, key: str, **values: object) -> None:
         self.column = column
-        self.message = message
-        super().__init__(message)
+        self.said = Said(key, values)
+        super().__init__(self.said.text("en"))
 
 
 @dataclass(slots=True)
@@ -136,12 +167,12 @@ class Mapping:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
-            raise ImportFatal(f"{path}: cannot read the mapping file: {exc}") from None
+            raise ImportFatal(str(path), "import_mapping_unreadable", error=str(exc)) from None
 
         def table(name: str) -> dict[str, str]:
             raw = data.get(name) or {}
             if not isinstance(raw, dict):
-                raise ImportFatal(f"{path}: {name} must be a mapping of source value → ours")
+                raise ImportFatal(str(path), "import_mapping_not_mapping", name=name)
             return {_key(k): str(v) for k, v in raw.items() if v is not None}
 
         cats = table("categories")
@@ -150,13 +181,13 @@ class Mapping:
         if default is not None and default not in known_categories:
             bad.append(str(default))
         if bad:
-            raise ImportFatal(f"{path}: unknown category code(s): {', '.join(bad)}")
+            raise ImportFatal(str(path), "import_unknown_categories", codes=", ".join(bad))
         channels = table("channels")
         valid = {c.value for c in Channel}
         default_channel = str(data.get("default_channel") or channel)
         wrong = sorted({v for v in [*channels.values(), default_channel] if v not in valid})
         if wrong:
-            raise ImportFatal(f"{path}: unknown channel(s): {', '.join(wrong)}")
+            raise ImportFatal(str(path), "import_unknown_channels", channels=", ".join(wrong))
         return cls(
             cats, default, channels, default_channel, table("units"), frozenset(known_categories)
         )

@@ -19,6 +19,7 @@ from backend.importers.common import (
     coordinate,
     norm_column,
     point,
+    said_of,
 )
 from backend.importers.dates import DateReader
 from backend.importers.xlsx import sheet_rows
@@ -46,7 +47,7 @@ class Row:
             return None
         v = self.values[i].strip()
         if "\x00" in v:  # PostgreSQL refuses NUL in text: the row is listed, not sent to SQL
-            raise RowProblem(i + 1, f"{name}: a NUL character is not text")
+            raise RowProblem(i + 1, "import_row_nul", name=name)
         return v or None
 
     def column(self, name: str) -> int:
@@ -55,14 +56,16 @@ class Row:
     def need(self, name: str) -> str:
         v = self.get(name)
         if v is None:
-            raise RowProblem(self.column(name), f"{name} is empty")
+            raise RowProblem(self.column(name), "import_row_empty", name=name)
         return v
 
     def time(self, name: str) -> datetime:
         try:
             return self.dates.parse(name, self.need(name))
         except ValueError as exc:
-            raise RowProblem(self.column(name), f"{name}: {exc}") from None
+            raise RowProblem(
+                self.column(name), "import_row_about", name=name, problem=said_of(exc)
+            ) from None
 
     def point(self) -> tuple[float | None, float | None]:
         """Latitude and Longitude, else the Location column; both or neither."""
@@ -151,8 +154,10 @@ class CsvImporter(Importer):
         missing = [c for c in self.required if norm_column(c) not in index]
         if missing:
             raise ImportFatal(
-                f"{self.path}:1: missing column(s) {', '.join(missing)} "
-                f"(is this a {self.source} export?)"
+                f"{self.path}:1",
+                "import_missing_columns",
+                columns=", ".join(missing),
+                source=self.source,
             )
         return index
 
@@ -184,7 +189,7 @@ class CsvImporter(Importer):
         sheet = sheet_rows(self.path)
         first = next(sheet, None)
         if first is None:
-            raise ImportFatal(f"{self.path}: the first sheet is empty")
+            raise ImportFatal(str(self.path), "import_sheet_empty")
         index = self.header_index(first[1])
         for line, values in sheet:
             yield Row(values, index, line, self.dates)
@@ -197,9 +202,9 @@ class CsvImporter(Importer):
         try:
             header = next(reader)
         except StopIteration:
-            raise ImportFatal(f"{self.path}: the file is empty") from None
+            raise ImportFatal(str(self.path), "import_file_empty") from None
         except (csv.Error, UnicodeDecodeError) as exc:
-            raise ImportFatal(f"{self.path}:1: cannot read the header: {exc}") from None
+            raise ImportFatal(f"{self.path}:1", "import_bad_header", error=str(exc)) from None
         index = self.header_index(header)
         while True:
             start = reader.line_num + 1
@@ -208,7 +213,9 @@ class CsvImporter(Importer):
             except StopIteration:
                 return
             except (csv.Error, UnicodeDecodeError) as exc:
-                raise ImportFatal(f"{self.path}:{start}: unreadable CSV: {exc}") from None
+                raise ImportFatal(
+                    f"{self.path}:{start}", "import_bad_csv", error=str(exc)
+                ) from None
             if not any(v.strip() for v in values):
                 continue
             yield Row(values, index, start, self.dates)
@@ -229,7 +236,7 @@ class CsvImporter(Importer):
             try:
                 rec = self.record(row)
             except RowProblem as p:
-                problems.append(RowError(row.line, p.column, p.message, i))
+                problems.append(RowError(row.line, p.column, p.said, i))
                 continue
             rec.row = i
             yield rec

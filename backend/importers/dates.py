@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from backend.core.i18n import Said
+
 #: Year range a source date must fall in (1900 placeholders and typos are not dates)
 YEARS = range(2000, 2100)
 _EXCEL_EPOCH = datetime(1899, 12, 30)  # Excel's day 0 (it counts 1900 as a leap year)
@@ -42,7 +44,11 @@ FAMILY_NAMES = {
 
 
 class DateError(ValueError):
-    """A value that fits no date format (the message names the value)."""
+    """A value that fits no date format (``said`` names the value)."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        self.said = Said(key, values)
+        super().__init__(self.said.text("en"))
 
 
 def _offset(text: str | None, tz: ZoneInfo | timezone) -> ZoneInfo | timezone:
@@ -205,9 +211,9 @@ class DateReader:
                             fmt.other_family += 1
                             break
         if dt is None:
-            raise DateError(f"not a date and time: {text!r}")
+            raise DateError("import_row_not_a_date", text=repr(text))
         if dt.year not in YEARS:
-            raise DateError(f"year {dt.year} is outside 2000–2099: {text!r}")
+            raise DateError("import_row_year", year=dt.year, text=repr(text))
         # the same instant in UTC: what SQL stores, and far cheaper to convert and compare
         return dt.astimezone(UTC)
 

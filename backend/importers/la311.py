@@ -30,9 +30,7 @@ class LA311(CsvImporter):
         street = row.get("Address") or " ".join(p for p in map(row.get, _STREET) if p)
         full = ", ".join(p for p in (street, row.get("ZipCode"), row.get("NCName")) if p) or None
         if full is None and lat is None:
-            raise RowProblem(
-                row.column("Address"), "no address and no coordinates: cannot place it"
-            )
+            raise RowProblem(row.column("Address"), "import_row_no_place")
         action = row.get("ActionTaken")
         return Record(
             line=row.line,

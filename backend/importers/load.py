@@ -86,10 +86,10 @@ def run_import(
     if bulk and workers > 1 and parallel_ok(system, importer):
         return run_parallel(
             system, importer, mapping, size=size, limit=limit, progress=progress, err=err,
-            workers=workers,
+            workers=workers, lang=lang,
         )  # fmt: skip
     write = BulkWriter(system).write if bulk else _engine_writer(system)
-    loader = Loader(system, importer, mapping, write, line_writer(err))
+    loader = Loader(system, importer, mapping, write, line_writer(err), lang=lang)
     with importer.path.open("rb") as raw:
         counted = CountingReader(raw)
         stream = io.BufferedReader(counted, buffer_size=1 << 16)

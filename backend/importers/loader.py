@@ -12,6 +12,7 @@ from typing import IO
 from sqlalchemy import select
 
 from backend.core.errors import GridwatchError
+from backend.core.i18n import Said, message, said
 from backend.domain.commands import Command
 from backend.importers.bulk import Outcome
 from backend.importers.common import (
@@ -74,8 +75,11 @@ class Loader:
         emit: Callable[[Item], None],
         *,
         worker: bool = False,
+        lang: str = "en",
     ) -> None:
+        """``lang``: the language the lines about bad rows are told in."""
         self.system = system
+        self.lang = lang
         self.importer = importer
         self.mapping = mapping
         self.write = write
@@ -90,7 +94,12 @@ class Loader:
         if new_row:
             self.summary.rows += 1
         self.summary.skipped += 1
-        self.emit(e.format(self.path))
+        self.emit(e.format(self.path, self.lang))
+
+    def _about(self, source_id: str, exc: BaseException) -> Said:
+        """A record the engine refused: its id and the engine's reason, in this language
+        where the table has it."""
+        return said("import_row_about", name=source_id, problem=message(str(exc), self.lang))
 
     def take(self, rec: Record) -> None:
         summary, mapping = self.summary, self.mapping
@@ -114,11 +123,8 @@ class Loader:
         if rec.category is None and not mapping.mapped(rec.request_type):
             summary.default_category[rec.request_type] += 1
             if mapping.default_category is None:
-                message = (
-                    f"request type {rec.request_type!r} is not in the mapping file "
-                    "and it names no default_category"
-                )
-                self.problem(RowError(rec.line, 1, message), False)
+                unmapped = said("import_row_unmapped", type=repr(rec.request_type))
+                self.problem(RowError(rec.line, 1, unmapped), False)
                 return
         self.pending.append((rec, commands_for(rec, self.importer.source, mapping)))
 
@@ -127,7 +133,7 @@ class Loader:
         try:
             to_triage(self.system, self.importer.source, self.mapping, rec, self.summary)
         except GridwatchError as exc:
-            self.problem(RowError(rec.line, 1, f"{rec.source_id}: {exc}"), False)
+            self.problem(RowError(rec.line, 1, self._about(rec.source_id, exc)), False)
 
     def flush(self) -> None:
         """Write the pending records, one transaction, and tell what became of each."""
@@ -144,7 +150,7 @@ class Loader:
     def tell(self, line: int, source_id: str, out: Outcome) -> None:
         """Count one record's outcome; an error is told with its line."""
         if out.error is not None:
-            self.problem(RowError(line, 1, f"{source_id}: {out.error}"), False)
+            self.problem(RowError(line, 1, self._about(source_id, out.error)), False)
         elif out.already:
             self.summary.already += 1
         else:
@@ -193,7 +199,8 @@ class Loader:
                     break
                 self.take(rec)
         except ImportFatal as exc:
-            self.summary.fatal = str(exc)  # what was read before the break is still imported
+            # what was read before the break is still imported
+            self.summary.fatal = exc.text(self.lang)
         told()
         self.flush()
         if chunk is not None and chunk_done:

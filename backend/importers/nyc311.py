@@ -37,7 +37,7 @@ class NYC311(CsvImporter):
         full = ", ".join(p for p in (street, place, row.get("Incident Zip")) if p) or None
         if full is None and lat is None:
             where = row.column("Incident Address")
-            raise RowProblem(where, "no address and no coordinates: cannot place it")
+            raise RowProblem(where, "import_row_no_place")
         descriptor = row.get("Descriptor")
         return Record(
             line=row.line,

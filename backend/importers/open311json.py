@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import IO, Any
 
+from backend.core.i18n import said
 from backend.importers.common import (
     Importer,
     ImportFatal,
@@ -18,6 +19,7 @@ from backend.importers.common import (
     RowProblem,
     Share,
     coordinate,
+    said_of,
 )
 
 CHUNK = 1 << 16
@@ -70,9 +72,8 @@ class Open311Json(Importer):
                     break
             if pos >= len(buf):
                 if in_array:
-                    raise ImportFatal(
-                        f"{self.path}:{line}:{pos - col_base + 1}: the array is not closed"
-                    )
+                    where = f"{self.path}:{line}:{pos - col_base + 1}"
+                    raise ImportFatal(where, "import_json_open_array")
                 return
             ch = buf[pos]
             if not started:
@@ -95,8 +96,7 @@ class Open311Json(Importer):
                     if not eof and len(buf) - pos < MAX_OBJECT and more():
                         continue
                     where = f"{self.path}:{at_line}:{at_col}"
-                    message = f"{where}: not valid JSON ({exc.msg}); the rest is not read"
-                    raise ImportFatal(message) from None
+                    raise ImportFatal(where, "import_bad_json", error=exc.msg) from None
             advance(end)
             yield at_line, at_col, value
 
@@ -108,14 +108,14 @@ class Open311Json(Importer):
             try:
                 rec = self.record(line, obj)
             except RowProblem as p:
-                problems.append(RowError(line, col, p.message, i))
+                problems.append(RowError(line, col, p.said, i))
                 continue
             rec.row = i
             yield rec
 
     def record(self, line: int, obj: Any) -> Record:
         if not isinstance(obj, dict):
-            raise RowProblem(1, "a service request must be a JSON object")
+            raise RowProblem(1, "import_row_not_object")
 
         def text(name: str) -> str | None:
             v = obj.get(name)
@@ -123,19 +123,20 @@ class Open311Json(Importer):
                 return None
             v = str(v).strip()
             if "\x00" in v:  # PostgreSQL refuses NUL in text: listed, not sent to SQL
-                raise RowProblem(1, f"{name}: a NUL character is not text")
+                raise RowProblem(1, "import_row_nul", name=name)
             return v or None
 
         rid = text("service_request_id")
         if rid is None:
-            raise RowProblem(1, "service_request_id is missing")
+            raise RowProblem(1, "import_row_no_id")
         raw_created = text("requested_datetime")
         if raw_created is None:
-            raise RowProblem(1, f"{rid}: requested_datetime is missing")
+            raise RowProblem(1, "import_row_about", name=rid, problem=said("import_row_no_time"))
         try:
             created = self.dates.parse("requested_datetime", raw_created)
         except ValueError as exc:
-            raise RowProblem(1, f"{rid}: requested_datetime: {exc}") from None
+            problem = said("import_row_about", name="requested_datetime", problem=said_of(exc))
+            raise RowProblem(1, "import_row_about", name=rid, problem=problem) from None
         status_text = text("status") or "open"
         status = "closed" if status_text.lower() == "closed" else "open"
         closed, basis = None, "close"
@@ -155,7 +156,7 @@ class Open311Json(Importer):
         if address is None and text("address_id"):
             address = text("address_id")
         if address is None and (lat is None or lon is None):
-            raise RowProblem(1, f"{rid}: no address and no coordinates: cannot place it")
+            raise RowProblem(1, "import_row_about", name=rid, problem=said("import_row_no_place"))
         service_name = text("service_name")
         service = text("service_code") or service_name or "unknown"
         name = service_name or service

@@ -25,6 +25,7 @@ import signal
 from multiprocessing.connection import Connection
 from typing import IO, Any
 
+from backend.core.i18n import Said
 from backend.importers.bulk import BulkWriter, Outcome
 from backend.importers.common import (
     CountingReader,
@@ -43,7 +44,15 @@ _INHERITED: list[Any] = []
 
 
 class WorkerFailed(RuntimeError):
-    """A worker process stopped with an error (its message is this one's)."""
+    """A worker process stopped with an error (its message is this one's): said in the
+    command's language by ``text``, ``str()`` in English."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        self.said = Said(key, values)
+        super().__init__(self.said.text("en"))
+
+    def text(self, lang: str = "en") -> str:
+        return self.said.text(lang)
 
 
 def run_parallel(
@@ -56,8 +65,10 @@ def run_parallel(
     progress: ProgressFn | None,
     err: IO[str],
     workers: int,
+    lang: str = "en",
 ) -> Summary:
-    """Import with ``workers`` processes, ``size`` rows per chunk; the summary of them all."""
+    """Import with ``workers`` processes, ``size`` rows per chunk; the summary of them all
+    (bad rows told in ``lang``)."""
     # built once, before the fork: every worker starts with them
     _ = system.ref, system.deadlines
     ctx = multiprocessing.get_context("fork")
@@ -69,7 +80,7 @@ def run_parallel(
             share = Share(k, workers, size)
             proc = ctx.Process(
                 target=_work,
-                args=(system, importer, mapping, share, limit, send),
+                args=(system, importer, mapping, share, limit, send, lang),
                 name=f"gridwatch-import-{k}",
                 daemon=True,
             )
@@ -77,7 +88,7 @@ def run_parallel(
             send.close()  # the parent's copy: EOF on receive when the worker is gone
             pipes.append(receive)
             procs.append(proc)
-        return _gather(system, importer, mapping, pipes, progress, err)
+        return _gather(system, importer, mapping, pipes, progress, err, lang)
     finally:
         for proc in procs:
             if proc.is_alive():
@@ -93,12 +104,13 @@ def _gather(
     pipes: list[Connection],
     progress: ProgressFn | None,
     err: IO[str],
+    lang: str,
 ) -> Summary:
     """Take the workers' chunks in file order: tell their bad rows, finish what they handed
     on, add up their counts."""
     n = len(pipes)
     engine = BulkWriter(system)
-    here = Loader(system, importer, mapping, engine.write, line_writer(err))  # the parent's
+    here = Loader(system, importer, mapping, engine.write, line_writer(err), lang=lang)
     summary = Summary()
     ends: dict[int, tuple[Any, ...]] = {}
     chunk = 0
@@ -116,7 +128,7 @@ def _gather(
             continue
         _, number, items, part, nbytes = msg
         if number != chunk:
-            raise WorkerFailed(f"worker {k} sent chunk {number} where {chunk} was due")
+            raise WorkerFailed("import_worker_out_of_order", k=k, number=number, chunk=chunk)
         _finish(engine, here, items)
         summary.add(part)
         if part.imported:
@@ -139,11 +151,11 @@ def _receive(pipe: Connection, k: int, expect: str | None = None) -> tuple[Any, 
     try:
         msg: tuple[Any, ...] = pipe.recv()
     except EOFError:
-        raise WorkerFailed(f"import worker {k} stopped without a word") from None
+        raise WorkerFailed("import_worker_silent", k=k) from None
     if msg[0] == "failed":
-        raise WorkerFailed(f"import worker {k}: {msg[1]}")
+        raise WorkerFailed("import_worker_failed", k=k, error=msg[1])
     if expect is not None and msg[0] != expect:
-        raise WorkerFailed(f"import worker {k} sent {msg[0]!r} where {expect!r} was due")
+        raise WorkerFailed("import_worker_unexpected", k=k, got=repr(msg[0]), due=repr(expect))
     return msg
 
 
@@ -196,6 +208,7 @@ def _work(
     share: Share,
     limit: int | None,
     out: Connection,
+    lang: str,
 ) -> None:
     """A worker: its chunks written, each reported to the parent once committed."""
     try:
@@ -210,7 +223,9 @@ def _work(
         # the server most of a second, and every worker's would be the same
         analyse_for = share.workers if share.index == 0 else 0
         writer = BulkWriter(system, defer_existing=True, publish=False, analyse_for=analyse_for)
-        loader = Loader(system, importer, mapping, writer.write, items.append, worker=True)
+        loader = Loader(
+            system, importer, mapping, writer.write, items.append, worker=True, lang=lang
+        )
         with importer.path.open("rb") as raw:
             counted = CountingReader(raw)
             stream = io.BufferedReader(counted, buffer_size=1 << 16)

@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -36,11 +37,16 @@ ALL_FORMATS = (*FORMATS, "table")
 class RowsPerSecond(ProgressColumn):
     """Rows read per second so far (the bar itself counts bytes, which the ETA needs)."""
 
+    def __init__(self, lang: str) -> None:
+        super().__init__()
+        self.lang = lang
+
     def render(self, task: Task) -> Text:
         rows = task.fields.get("rows", 0)
         elapsed = task.elapsed or 0.0
         rate = rows / elapsed if elapsed > 0 else 0.0
-        return Text(f"{rows:,} rows · {rate:,.0f} rows/s", style="progress.data.speed")
+        shown = t("import_rate", self.lang, rows=f"{rows:,}", rate=f"{rate:,.0f}")
+        return Text(shown, style="progress.data.speed")
 
 
 def cli_lang() -> str:
@@ -57,14 +63,13 @@ def _importer(
     date_format: str | None,
 ) -> tuple[Importer, Mapping]:
     """The importer and mapping for ``fmt``; ImportFatal for what stops the import at once."""
-    lang = cli_lang()
     known = set(system.ref.categories)
     if fmt == "table":
         from backend.importers.table import TableImporter, TableSpec
         from backend.intake.textparse import parser_for
 
         if mapping is None:
-            raise ImportFatal(t("import_table_needs_mapping", lang))
+            raise ImportFatal(None, "import_table_needs_mapping")
         spec = TableSpec.load(mapping)
         zone = _zone(tz or spec.tz or TableImporter.default_tz)
         table = Mapping.load(mapping, known, TableImporter.default_channel)
@@ -87,7 +92,7 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ImportFatal(t("import_bad_tz", cli_lang(), tz=repr(name))) from None
+        raise ImportFatal(None, "import_bad_tz", tz=repr(name)) from None
 
 
 def import_file(
@@ -106,28 +111,31 @@ def import_file(
 ) -> int:
     err = sys.stderr
     lang = cli_lang()
+
+    def error(message: str) -> None:
+        err.write(t("import_error", lang, message=message) + "\n")
+
     if fmt not in ALL_FORMATS:
-        err.write(f"error: --format must be one of {', '.join(ALL_FORMATS)}, not {fmt!r}\n")
+        error(t("import_bad_format", lang, formats=", ".join(ALL_FORMATS), fmt=repr(fmt)))
         return FATAL
     if not path.is_file():
-        err.write(f"error: {path}: no such file\n")
+        error(t("import_no_file", lang, path=path))
         return FATAL
     if date_format is not None and date_format not in FAMILIES and "%" not in date_format:
-        err.write("error: " + t("import_bad_date_format", lang, families=", ".join(FAMILIES)))
-        err.write("\n")
+        error(t("import_bad_date_format", lang, families=", ".join(FAMILIES)))
         return FATAL
     try:
         importer, table = _importer(system, path, fmt, mapping, tz, date_format)
     except ImportFatal as exc:
-        err.write(f"error: {exc}\n")
+        error(exc.text(lang))
         return FATAL
     size = path.stat().st_size
     console = Console(file=err)
     bar = Progress(
-        TextColumn(f"importing {path.name}"),
+        TextColumn(escape(t("import_progress", lang, name=path.name))),
         BarColumn(),
         DownloadColumn(),
-        RowsPerSecond(),
+        RowsPerSecond(lang),
         TimeRemainingColumn(),
         console=console,
         disable=not progress,
@@ -149,10 +157,10 @@ def import_file(
                 workers=workers or default_workers(),
             )
     except (ImportFatal, WorkerFailed) as exc:  # before any record (the header), or a worker
-        err.write(f"error: {exc}\n")
+        error(exc.text(lang))
         return FATAL
     if summary.fatal:
-        err.write(f"error: {summary.fatal}\n")
+        error(summary.fatal)
     for line in summary.lines(lang):
         print(line)
     if summary.fatal:

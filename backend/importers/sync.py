@@ -29,7 +29,14 @@ import httpx
 
 from backend.core.clock import Clock
 from backend.importers.bulk import BulkWriter
-from backend.importers.common import Mapping, Record, RowError, RowProblem, commands_for
+from backend.importers.common import (
+    ImportFatal,
+    Mapping,
+    Record,
+    RowError,
+    RowProblem,
+    commands_for,
+)
 from backend.importers.open311json import Open311Json
 from backend.system import System
 
@@ -135,8 +142,10 @@ def sync_open311(
     sleep: Callable[[float], None] = time.sleep,
     page_limit: int = PAGE_LIMIT,
     progress: Callable[[SyncSummary], None] | None = None,
+    lang: str = "en",
 ) -> SyncSummary:
-    """Pull every request changed since the cursor (or ``since``) up to now."""
+    """Pull every request changed since the cursor (or ``since``) up to now; requests that
+    cannot be read are told in ``lang``."""
     summary = SyncSummary()
     cursor = read_cursor(state)
     if since is not None and (cursor is None or since > cursor):
@@ -164,7 +173,8 @@ def sync_open311(
                 records.append(reader.record(i + 1, obj))
             except RowProblem as p:
                 summary.skipped += 1
-                line = RowError(i + 1, p.column, p.message).format(f"{url} {_w3(cursor)}")
+                where = f"{url} {_w3(cursor)}"
+                line = RowError(i + 1, p.column, p.said).format(where, lang)
                 err.write(line + "\n")
         groups = [commands_for(r, source, mapping) for r in records]
         for rec, out in zip(records, writer.write(groups), strict=True):
@@ -201,14 +211,15 @@ def run_sync(
 
     lang = cli_lang()
     if not url.startswith(("http://", "https://")):
-        err.write("error: " + t("sync_bad_url", lang, url=repr(url)) + "\n")
+        err.write(t("import_error", lang, message=t("sync_bad_url", lang, url=repr(url))) + "\n")
         return FATAL
     start: datetime | None = None
     if since:
         try:
             start = datetime.fromisoformat(since.strip().replace("Z", "+00:00"))
         except ValueError:
-            err.write("error: " + t("sync_bad_since", lang, since=repr(since)) + "\n")
+            bad = t("sync_bad_since", lang, since=repr(since))
+            err.write(t("import_error", lang, message=bad) + "\n")
             return FATAL
         if start.tzinfo is None:
             start = start.replace(tzinfo=system.tz)
@@ -216,8 +227,8 @@ def run_sync(
         table = Mapping.for_format(
             "open311", set(system.ref.categories), Open311Json.default_channel, mapping
         )
-    except Exception as exc:  # ImportFatal: the mapping file
-        err.write(f"error: {exc}\n")
+    except ImportFatal as exc:  # the mapping file
+        err.write(t("import_error", lang, message=exc.text(lang)) + "\n")
         return FATAL
     state = state_file(system.settings.var_dir, url)
     state.parent.mkdir(parents=True, exist_ok=True)
@@ -232,10 +243,11 @@ def run_sync(
                 state=state,
                 client=client,
                 err=err,
+                lang=lang,
             )
     except SyncError as exc:
         cursor = read_cursor(state)
-        err.write(f"error: {exc}\n")
+        err.write(t("import_error", lang, message=str(exc)) + "\n")
         if cursor is not None:
             err.write(t("sync_resume", lang, cursor=cursor.isoformat()) + "\n")
         return FATAL

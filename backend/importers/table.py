@@ -18,7 +18,14 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from backend.domain.vocabulary import Rating
-from backend.importers.common import ImportFatal, Mapping, Record, RowProblem, coordinate
+from backend.importers.common import (
+    ImportFatal,
+    Mapping,
+    Record,
+    RowProblem,
+    coordinate,
+    said_of,
+)
 from backend.importers.csvbase import CsvImporter, Row
 from backend.intake.textparse import TextParser
 
@@ -59,29 +66,33 @@ class TableSpec:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ImportFatal(f"{path}: cannot read the mapping file: {exc}") from None
+            raise ImportFatal(str(path), "import_mapping_unreadable", error=str(exc)) from None
         if not isinstance(data, dict):
-            raise ImportFatal(f"{path}: a mapping file is a YAML mapping")
+            raise ImportFatal(str(path), "import_mapping_not_yaml")
         cols = data.get("columns")
         if not isinstance(cols, dict):
-            raise ImportFatal(f"{path}: --format table needs a 'columns' section")
+            raise ImportFatal(str(path), "import_table_needs_columns")
         unknown = sorted(str(k) for k in cols if k not in FIELDS)
         if unknown:
             raise ImportFatal(
-                f"{path}: unknown field(s) in columns: {', '.join(unknown)} "
-                f"(known: {', '.join(FIELDS)})"
+                str(path),
+                "import_table_unknown_fields",
+                fields=", ".join(unknown),
+                known=", ".join(FIELDS),
             )
         missing = [f for f in REQUIRED if not cols.get(f)]
         if missing:
-            raise ImportFatal(f"{path}: columns must name {', '.join(missing)}")
+            raise ImportFatal(str(path), "import_table_missing_fields", fields=", ".join(missing))
         status = data.get("status_values") or {}
         ratings = data.get("ratings") or {}
         if not isinstance(status, dict) or not isinstance(ratings, dict):
-            raise ImportFatal(f"{path}: status_values and ratings are mappings")
+            raise ImportFatal(str(path), "import_table_not_mappings")
         valid = {r.value for r in Rating}
         bad = sorted({str(v) for v in ratings.values() if str(v) not in valid})
         if bad:
-            raise ImportFatal(f"{path}: ratings must be one of {', '.join(sorted(valid))}: {bad}")
+            raise ImportFatal(
+                str(path), "import_table_bad_ratings", valid=", ".join(sorted(valid)), bad=bad
+            )
         source = str(data.get("source") or "table")
         return cls(
             path=path,
@@ -145,7 +156,12 @@ class TableImporter(CsvImporter):
             try:
                 closed = row.dates.parse(c["closed"], raw_closed)
             except ValueError as exc:
-                raise RowProblem(row.column(c["closed"]), f"{c['closed']}: {exc}") from None
+                raise RowProblem(
+                    row.column(c["closed"]),
+                    "import_row_about",
+                    name=c["closed"],
+                    problem=said_of(exc),
+                ) from None
             if closed < created:
                 closed = None
         status_text = self._get(row, "status")

@@ -56,10 +56,10 @@ def sheet_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         book = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, ParseError) as exc:
         # (ParseError: openpyxl reads each sheet's XML for its size, and refuses entities)
-        raise ImportFatal(f"{path}: not an Excel .xlsx workbook ({exc})") from None
+        raise ImportFatal(str(path), "import_not_xlsx", error=str(exc)) from None
     try:
         if not book.worksheets:
-            raise ImportFatal(f"{path}: the workbook has no sheet")
+            raise ImportFatal(str(path), "import_no_sheet")
         sheet = book.worksheets[0]
         lean = LeanSheet.of(book, sheet)
         rows = lean.rows() if lean is not None else openpyxl_rows(sheet)
@@ -68,7 +68,7 @@ def sheet_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
                 if line == 1 or any(t.strip() for t in texts):
                     yield line, texts
         except (etree.XMLSyntaxError, ParseError) as exc:
-            raise ImportFatal(f"{path}: the sheet is not readable XML ({exc})") from None
+            raise ImportFatal(str(path), "import_bad_sheet", error=str(exc)) from None
     finally:
         book.close()
 
