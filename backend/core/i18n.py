@@ -1166,6 +1166,18 @@ def said(key: str, **values: object) -> Said:
     return Said(key, values)
 
 
+class SaidError(Exception):
+    """An error whose words for a person are ``said``, rendered by ``text`` once the
+    language is known; ``str()`` is the English."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        self.said = Said(key, values)
+        super().__init__(self.said.text("en"))
+
+    def text(self, lang: str = "en") -> str:
+        return self.said.text(lang)
+
+
 def duration(seconds: float, lang: str = "zh") -> str:
     """A short human duration: hours below two days, days above."""
     s = abs(seconds)

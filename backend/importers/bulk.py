@@ -49,14 +49,14 @@ class PlannerStatistics:
         counting its own cases that many times over, and the others (0) never do, so the
         tables are not analysed once per worker."""
         self.system = system
-        self.pg = system.db.dialect.name == "postgresql" and scale > 0
+        self.analyses = system.db.dialect.name == "postgresql" and scale > 0
         self.scale = scale
         self.written = 0
         self.analyzed_at = 0
 
     def grew(self, cases: int) -> None:
         self.written += cases * self.scale
-        if not self.pg or self.written < max(2 * self.analyzed_at, 10_000):
+        if not self.analyses or self.written < max(2 * self.analyzed_at, 10_000):
             return
         with self.system.db.begin() as conn:
             for table in ("cases", "case_events", "processed_commands"):

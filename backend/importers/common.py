@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from backend.core.i18n import Said, t
+from backend.core.i18n import Said, SaidError, t
 from backend.domain.commands import Command, action_command, create_command
 from backend.domain.vocabulary import Channel
 from backend.importers.dates import DateReader
@@ -50,15 +50,14 @@ def stable_id(name: str) -> str:
     return h.hex()
 
 
-class ImportFatal(Exception):
+class ImportFatal(SaidError):
     """The file cannot be imported at all (unreadable, or a required column is missing):
     ``where`` in the file (``path`` or ``path:line[:column]``) and what is wrong, said in
     the command's language by ``text``; ``str()`` is the English."""
 
     def __init__(self, where: str | None, key: str, **values: object) -> None:
         self.where = where
-        self.said = Said(key, values)
-        super().__init__(where, key, values)
+        super().__init__(key, **values)
 
     def text(self, lang: str = "en") -> str:
         body = self.said.text(lang)
@@ -90,17 +89,15 @@ class RowError:
 def said_of(exc: BaseException) -> Said | str:
     """What an exception says: its words for a person where it has them (``said``), else
     its own text (a library's message, shown as it is)."""
-    words = getattr(exc, "said", None)
-    return words if isinstance(words, Said) else str(exc)
+    return exc.said if isinstance(exc, SaidError) else str(exc)
 
 
-class RowProblem(Exception):
+class RowProblem(SaidError):
     """A row that cannot be read: its column, and what is wrong (``said``)."""
 
     def __init__(self, column: int, key: str, **values: object) -> None:
         self.column = column
-        self.said = Said(key, values)
-        super().__init__(self.said.text("en"))
+        super().__init__(key, **values)
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from backend.core.i18n import Said
+from backend.core.i18n import SaidError
 
 #: Year range a source date must fall in (1900 placeholders and typos are not dates)
 YEARS = range(2000, 2100)
@@ -43,12 +43,8 @@ FAMILY_NAMES = {
 }
 
 
-class DateError(ValueError):
+class DateError(SaidError, ValueError):
     """A value that fits no date format (``said`` names the value)."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        self.said = Said(key, values)
-        super().__init__(self.said.text("en"))
 
 
 def _offset(text: str | None, tz: ZoneInfo | timezone) -> ZoneInfo | timezone:

@@ -25,7 +25,7 @@ import signal
 from multiprocessing.connection import Connection
 from typing import IO, Any
 
-from backend.core.i18n import Said
+from backend.core.i18n import SaidError
 from backend.importers.bulk import BulkWriter, Outcome
 from backend.importers.common import (
     CountingReader,
@@ -43,16 +43,9 @@ from backend.system import System
 _INHERITED: list[Any] = []
 
 
-class WorkerFailed(RuntimeError):
+class WorkerFailed(SaidError, RuntimeError):
     """A worker process stopped with an error (its message is this one's): said in the
     command's language by ``text``, ``str()`` in English."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        self.said = Said(key, values)
-        super().__init__(self.said.text("en"))
-
-    def text(self, lang: str = "en") -> str:
-        return self.said.text(lang)
 
 
 def run_parallel(

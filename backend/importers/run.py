@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import IO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.console import Console
@@ -47,6 +48,11 @@ class RowsPerSecond(ProgressColumn):
         rate = rows / elapsed if elapsed > 0 else 0.0
         shown = t("import_rate", self.lang, rows=f"{rows:,}", rate=f"{rate:,.0f}")
         return Text(shown, style="progress.data.speed")
+
+
+def write_error(err: IO[str], message: str, lang: str) -> None:
+    """One ``error: …`` line of the command, in ``lang``."""
+    err.write(t("import_error", lang, message=message) + "\n")
 
 
 def cli_lang() -> str:
@@ -113,7 +119,7 @@ def import_file(
     lang = cli_lang()
 
     def error(message: str) -> None:
-        err.write(t("import_error", lang, message=message) + "\n")
+        write_error(err, message, lang)
 
     if fmt not in ALL_FORMATS:
         error(t("import_bad_format", lang, formats=", ".join(ALL_FORMATS), fmt=repr(fmt)))

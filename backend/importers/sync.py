@@ -207,19 +207,18 @@ def run_sync(
 ) -> int:
     """The command: 0 all taken, 3 some requests skipped (listed), 2 stopped (said why)."""
     from backend.core.i18n import t
-    from backend.importers.run import FATAL, OK, SOME_SKIPPED, cli_lang
+    from backend.importers.run import FATAL, OK, SOME_SKIPPED, cli_lang, write_error
 
     lang = cli_lang()
     if not url.startswith(("http://", "https://")):
-        err.write(t("import_error", lang, message=t("sync_bad_url", lang, url=repr(url))) + "\n")
+        write_error(err, t("sync_bad_url", lang, url=repr(url)), lang)
         return FATAL
     start: datetime | None = None
     if since:
         try:
             start = datetime.fromisoformat(since.strip().replace("Z", "+00:00"))
         except ValueError:
-            bad = t("sync_bad_since", lang, since=repr(since))
-            err.write(t("import_error", lang, message=bad) + "\n")
+            write_error(err, t("sync_bad_since", lang, since=repr(since)), lang)
             return FATAL
         if start.tzinfo is None:
             start = start.replace(tzinfo=system.tz)
@@ -228,7 +227,7 @@ def run_sync(
             "open311", set(system.ref.categories), Open311Json.default_channel, mapping
         )
     except ImportFatal as exc:  # the mapping file
-        err.write(t("import_error", lang, message=exc.text(lang)) + "\n")
+        write_error(err, exc.text(lang), lang)
         return FATAL
     state = state_file(system.settings.var_dir, url)
     state.parent.mkdir(parents=True, exist_ok=True)
@@ -247,7 +246,7 @@ def run_sync(
             )
     except SyncError as exc:
         cursor = read_cursor(state)
-        err.write(t("import_error", lang, message=str(exc)) + "\n")
+        write_error(err, str(exc), lang)
         if cursor is not None:
             err.write(t("sync_resume", lang, cursor=cursor.isoformat()) + "\n")
         return FATAL
