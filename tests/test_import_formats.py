@@ -52,6 +52,46 @@ def test_each_family_reads_its_own_values(values, expected):
     assert dates.parse("t", values[0]) == expected
 
 
+def test_the_fixed_layouts_read_as_the_general_patterns_do():
+    """The portals' and ISO's own layouts are read by shorter patterns first: every value,
+    valid or not (hour 13 with PM, month 13, day 0, lower case), reads as the general
+    pattern reads it."""
+    import random
+
+    from backend.importers import dates as d
+
+    def general(family: str, text: str) -> datetime | None:
+        pattern = d._YMD if family == "ymd" else d._XY
+        m = pattern.fullmatch(text)
+        if m is None:
+            return None
+        g = m.groups()
+        y, mo, day = int(g[0]), int(g[1]), int(g[2])
+        if family != "ymd":
+            mo, day = (y, mo) if family == "mdy" else (mo, y)
+            y = d._year(g[2])
+        try:
+            return d._build(y, mo, day, g[3:], LA)
+        except ValueError:
+            return None
+
+    rng = random.Random(13)
+
+    def two(hi: int) -> str:
+        return f"{rng.randint(0, hi):02d}"
+
+    fast = 0
+    for _ in range(20_000):
+        clock = f"{two(13)}:{two(60)}:{two(60)}"
+        xy = f"{two(13)}/{two(32)}/{rng.choice(['2021', '1999'])} {clock} "
+        xy += rng.choice(["AM", "PM", "pm", "aM", "XM"])
+        ymd = f"{rng.choice(['2021', '0000'])}-{two(13)}-{two(32)}{rng.choice(' T')}{clock}"
+        for family, text in (("mdy", xy), ("dmy", xy), ("ymd", ymd)):
+            assert d.parse_family(family, text, LA) == general(family, text), (family, text)
+            fast += d.parse_family(family, text, LA) is not None
+    assert fast > 10_000  # most of them were dates, read by the short patterns
+
+
 def test_month_and_day_order_from_the_sample_or_reported():
     dates = DateReader(LA)
     dates.detect("shown", ["3/4/2020 10:00", "25/4/2020 10:00"])

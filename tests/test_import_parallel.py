@@ -192,3 +192,30 @@ def test_one_worker_keeps_the_planner_statistics_for_all(system, tmp_path):
     while analysed() < 1 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert analysed() == 1
+
+
+def test_the_import_is_durable_once_its_writer_settles(system, tmp_path):
+    """PostgreSQL: a batch commits without waiting for its WAL to reach the disk, and
+    ``settle`` waits once for all of them: after it, the WAL is on disk past every batch."""
+    from backend.importers.bulk import BulkWriter
+    from backend.importers.loader import Loader, line_writer
+
+    writer = BulkWriter(system, settle_at_end=True)
+    if system.db.dialect.name != "postgresql":
+        assert writer.settle_at_end is False  # SQLite commits as it always has
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    path = _file(tmp_path / "settle.csv", 300)
+    mapping = Mapping.for_format("nyc311", set(system.ref.categories), NYC.default_channel)
+    importer = NYC(path, ZoneInfo(NYC.default_tz))
+    loader = Loader(system, importer, mapping, writer.write, line_writer(io.StringIO()))
+    with path.open("rb") as raw:
+        loader.load(io.BufferedReader(raw), size=100)
+    assert loader.summary.imported == 300
+    with system.db.connect() as conn:
+        written = conn.execute(text("SELECT pg_current_wal_insert_lsn()::text")).scalar_one()
+    writer.settle()
+    with system.db.connect() as conn:
+        flushed = conn.execute(
+            text("SELECT pg_current_wal_flush_lsn() >= CAST(:lsn AS pg_lsn)"), {"lsn": written}
+        ).scalar_one()
+    assert flushed is True

@@ -129,6 +129,29 @@ def test_case_state_mirrors_the_cases_table() -> None:
     assert tuple(c.name for c in cases.columns) == CASE_FIELDS
 
 
+def test_a_received_case_is_its_fields_by_name():
+    """``received`` builds by position from a template: the same case as naming each field,
+    every other field at its default, and a name that is no column refused."""
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 3, 9, 1, 2, 3, tzinfo=UTC)
+    given = {"channel": "hotline", "category": "noise", "severity": "general"}
+    given |= {"complexity": "simple", "description": "loud"}
+    columns = {"address": "1 Main St", "lat": 40.5, "lon": -73.9, "source": "nyc311"}
+    columns |= {"grid_code": "G1", "status": "dispatched", "tier": "grid"}
+    case = CaseState.received(ref="nyc311:1", at=at, **given, **columns)
+    unset = dict.fromkeys(("id", "township_code", "county_code", "reporter", "prev_status"))
+    unset |= dict.fromkeys(("unit_code", "holder", "stage_started_at"))
+    named = CaseState(
+        ref="nyc311:1", reported_at=at, status_changed_at=at, updated_at=at, mode="normal",
+        **given, **columns, **unset,
+    )  # fmt: skip
+    assert case == named
+    assert CaseState.received(ref="x", at=at, **given).status == "received"
+    with pytest.raises(TypeError, match="no column 'colour_of_sky'"):
+        CaseState.received(ref="x", at=at, **given, colour_of_sky="blue")
+
+
 def test_the_exceptions_to_the_nullability_rule_are_still_needed() -> None:
     """Each exception names a field that really is optional over a NOT NULL column, so the
     list cannot keep hiding a field that no longer needs it."""

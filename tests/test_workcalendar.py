@@ -291,6 +291,24 @@ def test_deadline_round_trip() -> None:
                 assert cal.is_working_day(loc.date())
 
 
+def test_schedule_is_deadline_measure_and_advance_at_once() -> None:
+    """A clock's start (deadline, budget, reminder and warning) gives exactly the values of
+    the separate calls, at year ends and for every unit; a later year's meter too."""
+    cal = WorkCalendar()
+    rng = random.Random(2026)
+    allowances = [wd(1), wd(3), wd(10), wd(15), wh(8), wh(40), Allowance(24, "h")]
+    instants = _random_instants(rng, 600)
+    instants += [local(2026, 12, 28, 10), local(2026, 12, 31, 23, 59, 59), local(2025, 12, 30)]
+    for t in instants:
+        for a in allowances:
+            due = cal.deadline(t, a)
+            budget = cal.measure(t, due, a.unit)
+            marks = [cal.advance(t, max(0.0, budget * f), a.unit) for f in (0.5, 0.8, 0.0, 1.0)]
+            assert cal.schedule(t, a, (0.5, 0.8, 0.0, 1.0)) == (due, budget, marks), (t, a)
+    with pytest.raises(ValueError, match="naive"):
+        cal.schedule(datetime(2026, 3, 9, 9), wd(3), (0.5,))
+
+
 def test_wd_deadline_counts_exactly_n_working_days() -> None:
     cal = WorkCalendar()
     rng = random.Random(7)

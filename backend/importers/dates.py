@@ -32,6 +32,15 @@ _TIME = (
 _YMD = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?" + _TIME)
 _XY = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})" + _TIME)
 _SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
+#: the portals' own layout (``01/05/2021 03:04:05 PM``), matched without the general
+#: pattern's options: a million rows carry two or three such values each. Whatever it
+#: matches, _XY matches with the same groups (the rest of them empty).
+_XY_PORTAL = re.compile(r"(\d\d)/(\d\d)/(\d{4}) (\d\d):(\d\d):(\d\d) ([AaPp][Mm])")
+
+#: ISO 8601's own layout to the second (``2021-01-05 15:04:05``, ``T`` or a space), as
+#: 12345 systems export it: likewise what it matches, _YMD matches with the same groups
+_YMD_PLAIN = re.compile(r"(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)")
+_PM = frozenset(("PM", "Pm", "pM", "pm"))
 
 #: the families, in the order they are preferred when several fit a whole sample
 FAMILIES = ("ymd", "mdy", "dmy", "excel")
@@ -64,8 +73,16 @@ def _build(y: int, mo: int, d: int, g: tuple[str | None, ...], tz: ZoneInfo | ti
         if not 1 <= hour <= 12:
             raise ValueError("hour")
         hour = hour % 12 + (12 if ampm.upper() == "PM" else 0)
-    micro = int((frac or "0").ljust(6, "0")) if frac else 0
-    return datetime(y, mo, d, hour, int(mi or 0), int(ss or 0), micro, tzinfo=_offset(off, tz))
+    return datetime(
+        y,
+        mo,
+        d,
+        hour,
+        int(mi) if mi else 0,
+        int(ss) if ss else 0,
+        int(frac.ljust(6, "0")) if frac else 0,
+        tzinfo=_offset(off, tz) if off else tz,
+    )
 
 
 def _year(text: str) -> int:
@@ -77,12 +94,26 @@ def parse_family(family: str, text: str, tz: ZoneInfo | timezone) -> datetime | 
     """``text`` read as ``family``, or None when it does not fit (or is no real date)."""
     try:
         if family == "ymd":
+            m = _YMD_PLAIN.fullmatch(text)
+            if m is not None:
+                y, mo, d, hh, mi, ss = m.groups()
+                return datetime(int(y), int(mo), int(d), int(hh), int(mi), int(ss), tzinfo=tz)
             m = _YMD.fullmatch(text)
             if m is None:
                 return None
             g = m.groups()
             return _build(int(g[0]), int(g[1]), int(g[2]), g[3:], tz)
         if family in ("mdy", "dmy"):
+            m = _XY_PORTAL.fullmatch(text)
+            if m is not None:
+                sa, sb, sy, hh, mi, ss, ampm = m.groups()
+                hour = int(hh)
+                if not 1 <= hour <= 12:
+                    return None
+                hour = hour % 12 + (12 if ampm in _PM else 0)
+                a, b = int(sa), int(sb)
+                mo, d = (a, b) if family == "mdy" else (b, a)
+                return datetime(int(sy), mo, d, hour, int(mi), int(ss), tzinfo=tz)
             m = _XY.fullmatch(text)
             if m is None:
                 return None

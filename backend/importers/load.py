@@ -88,7 +88,8 @@ def run_import(
             system, importer, mapping, size=size, limit=limit, progress=progress, err=err,
             workers=workers, lang=lang,
         )  # fmt: skip
-    write = BulkWriter(system).write if bulk else _engine_writer(system)
+    writer = BulkWriter(system, settle_at_end=True) if bulk else None
+    write = writer.write if writer is not None else _engine_writer(system)
     loader = Loader(system, importer, mapping, write, line_writer(err), lang=lang)
     with importer.path.open("rb") as raw:
         counted = CountingReader(raw)
@@ -99,6 +100,8 @@ def run_import(
                 progress(counted.count, loader.summary.rows)
 
         loader.load(stream, size=size, limit=limit, chunk_done=chunk_done)
+    if writer is not None:
+        writer.settle()
     summary = loader.summary
     summary.dates = importer.dates.report()
     return summary

@@ -215,7 +215,13 @@ def _work(
         # one worker keeps the planner's statistics for all: ANALYZE of a wide table costs
         # the server most of a second, and every worker's would be the same
         analyse_for = share.workers if share.index == 0 else 0
-        writer = BulkWriter(system, defer_existing=True, publish=False, analyse_for=analyse_for)
+        writer = BulkWriter(
+            system,
+            defer_existing=True,
+            publish=False,
+            analyse_for=analyse_for,
+            settle_at_end=True,
+        )
         loader = Loader(
             system, importer, mapping, writer.write, items.append, worker=True, lang=lang
         )
@@ -229,6 +235,7 @@ def _work(
                 loader.summary = Summary()
 
             loader.load(stream, size=share.size, limit=limit, share=share, chunk_done=chunk_done)
+        writer.settle()  # durable before the parent hears the end
         out.send(("end", loader.summary, importer.dates.columns))
     except BaseException as exc:  # told to the parent, which stops the import
         with contextlib.suppress(Exception):
