@@ -192,6 +192,18 @@ def test_one_worker_keeps_the_planner_statistics_for_all(system, tmp_path):
     while analysed() < 1 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert analysed() == 1
+    with system.db.connect() as conn:
+        planned = conn.execute(
+            text(
+                "SELECT attname FROM pg_stats WHERE schemaname = current_schema() "
+                "AND tablename = 'cases'"
+            )
+        ).scalars()
+        rows = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'cases'::regclass"))
+        # the columns looked up by, and the table's size as the planner sees it: analysed
+        # when worker 0 had written its half of 10,000 (never analysed: -1)
+        assert {"id", "ref"} <= set(planned)
+        assert rows.scalar_one() >= 5_000
 
 
 def test_the_import_is_durable_once_its_writer_settles(system, tmp_path):
