@@ -268,8 +268,8 @@ def test_every_datetime_column_is_utc_and_every_json_column_known() -> None:
 def test_every_datetime_and_json_column_has_its_converter(dialect: str) -> None:
     """Each dialect's values for the driver: datetimes as naive UTC (SQLite: the text
     SQLAlchemy writes), JSON as text, everything else as it is; and back. Rows for COPY
-    (PostgreSQL's bulk writes: every event, and cases inserted) keep UTC instants aware,
-    which COPY's text form of a timestamp column reads as the same naive UTC."""
+    (PostgreSQL's bulk writes: every event, and cases inserted) keep instants as they are,
+    which binary COPY sends as timestamptz, the same naive UTC the column holds."""
     sql = CaseSQL(dialect)
     case = full_case()
     written = sql.case_values(case, CASE_FIELDS)
@@ -312,8 +312,8 @@ def _check_written(
             utc = value.astimezone(UTC).replace(tzinfo=None)
             if dialect == "sqlite":
                 assert out == utc.isoformat(" ", "microseconds"), where
-            elif copy:
-                assert out == value and out.tzinfo is UTC, where
+            elif copy:  # binary COPY takes the aware instant as it is (timestamptz)
+                assert out is value, where
             else:
                 assert out == utc and out.tzinfo is None, where
         elif name in jsons:
@@ -487,6 +487,35 @@ def test_a_case_written_by_fastsql_reads_back_the_same_both_ways(db_url_and_engi
         sql.insert_cases(conn, [case])
     assert case.id is not None
     assert _read_both(engine, sql, case.id, "pin-1") == case
+
+
+def test_instants_of_any_zone_are_written_as_the_same_instants(db_url_and_engine) -> None:
+    """The bulk writes convert no instant themselves on PostgreSQL (binary COPY takes an
+    aware one as timestamptz): one in another zone is stored as its UTC, and a naive one
+    is refused, with nothing written."""
+    from zoneinfo import ZoneInfo
+
+    _, engine = db_url_and_engine
+    sql = CaseSQL(engine.dialect.name)
+    new_york = ZoneInfo("America/New_York")  # full_case gives Shanghai time
+    case = full_case(ref="pin-zone")
+    expected = dataclasses.replace(case)
+    for f in dataclasses.fields(CaseState):
+        v = getattr(case, f.name)
+        if isinstance(v, datetime):
+            setattr(case, f.name, v.astimezone(new_york))
+    with engine.begin() as conn:
+        sql.insert_cases(conn, [case])
+    assert case.id is not None
+    expected.id = case.id
+    assert _read_both(engine, sql, case.id, "pin-zone") == expected
+    naive = full_case(ref="pin-naive")
+    naive.due_at = datetime(2026, 3, 9, 9, 0)
+    with pytest.raises((TypeError, ValueError)), engine.begin() as conn:
+        sql.insert_cases(conn, [naive])
+    with engine.connect() as conn:
+        there = conn.execute(select(cases.c.id).where(cases.c.ref == "pin-naive")).all()
+    assert there == []
 
 
 def test_an_update_by_fastsql_reads_back_the_same_both_ways(db_url_and_engine) -> None:

@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from backend.core.errors import CommandInvalid, GridwatchError, VersionConflict
-from backend.domain.case import CASE_FIELDS, CaseState
+from backend.domain.case import CaseState
 from backend.domain.commands import Command
 from backend.domain.transitions import Ctx, apply_action, new_case, validate_new_case
 from backend.store.fastsql import CaseSQL
@@ -161,7 +161,7 @@ class BulkWriter:
             if case is not None:
                 new_cases.append(case)
         sql = self.sql
-        case_rows = [sql.case_values(c, CASE_FIELDS, copy=True) for c in new_cases]
+        case_rows = sql.case_rows(new_cases)
         event_rows = [sql.event_values(e) for e in events]
         processed_rows = sql.processed_rows(processed)
         try:

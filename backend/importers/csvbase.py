@@ -27,9 +27,15 @@ from backend.importers.xlsx import sheet_rows
 csv.field_size_limit(1 << 20)
 
 
+#: the position of a column the file does not have: past the end of every row
+_ABSENT = 1 << 30
+
+
 class Row:
     """One CSV row with its columns by (normalised) name. ``index`` is the file's, shared by
     its rows: a column asked for by its own spelling is remembered under it too."""
+
+    __slots__ = ("values", "index", "line", "dates")
 
     def __init__(
         self, values: list[str], index: dict[str, int], line: int, dates: DateReader
@@ -41,17 +47,19 @@ class Row:
 
     def get(self, name: str) -> str | None:
         i = self.index.get(name)
-        if i is None:  # first asked for by this name: remember its column (-1: none)
-            i = self.index[name] = self.index.get(norm_column(name), -1)
-        if i < 0 or i >= len(self.values):
+        if i is None:  # first asked for by this name: remember its column (or its absence)
+            i = self.index[name] = self.index.get(norm_column(name), _ABSENT)
+        try:
+            v = self.values[i].strip()
+        except IndexError:  # a short row, or a column the file does not have
             return None
-        v = self.values[i].strip()
         if "\x00" in v:  # PostgreSQL refuses NUL in text: the row is listed, not sent to SQL
             raise RowProblem(i + 1, "import_row_nul", name=name)
         return v or None
 
     def column(self, name: str) -> int:
-        return max(self.index.get(norm_column(name), 0), 0) + 1
+        i = self.index.get(norm_column(name), _ABSENT)
+        return i + 1 if i < _ABSENT else 1
 
     def need(self, name: str) -> str:
         v = self.get(name)

@@ -195,7 +195,7 @@ class Loader:
 
         try:
             for rec in self.importer.records(stream, problems, share):
-                if not told() or not reach(rec.row):
+                if (problems and not told()) or not reach(rec.row):
                     break
                 self.take(rec)
         except ImportFatal as exc:

@@ -96,17 +96,6 @@ def _pg_dt(v: datetime) -> datetime:
     return v.replace(tzinfo=None)
 
 
-def _pg_copy_dt(v: datetime) -> datetime:
-    """Binary COPY sends an instant as microseconds since 2000-01-01 UTC, which is the naive
-    UTC the column holds (see BinaryCopy), so an instant already in UTC goes as it is (no
-    naive copy made: a dozen per case on the import's road)."""
-    if v.tzinfo is UTC:
-        return v
-    if v.tzinfo is None:
-        raise ValueError("naive datetime given to a UTC column")
-    return v.astimezone(UTC)
-
-
 def _json(v: Any) -> str | None:
     return None if v is None else orjson.dumps(v).decode()
 
@@ -189,16 +178,19 @@ class CaseSQL:
         self._event_conv = [self._converter(f, _DT_EVENT, _JSON_EVENT) for f in EVENT_FIELDS]
         self._read_conv = [self._reader(f) for f in CASE_FIELDS]
         self._conv_by_name = dict(zip(CASE_FIELDS, self._case_conv, strict=True))
-        # bulk writes (write_rows): on PostgreSQL binary COPY takes UTC instants as they are
-        self._copy_dt = _pg_copy_dt if self.pg else _sqlite_text_dt
+        # bulk writes (write_rows): on PostgreSQL binary COPY takes aware instants as they
+        # are, as timestamptz (microseconds since 2000-01-01 UTC, which is the naive UTC the
+        # column holds: see BinaryCopy); psycopg converts any other zone to UTC and refuses
+        # a naive instant. No conversion at all, then: a dozen instants per case imported.
+        self._copy_dt: Any = None if self.pg else _sqlite_text_dt
         self._copy_conv_by_name = {
             f: (self._copy_dt if c is self._dt else c) for f, c in self._conv_by_name.items()
         }
         self._plans: dict[tuple[tuple[str, ...], bool], tuple[Any, list[tuple[int, Any]]]] = {}
         self._event_conv_idx = [
-            (i, self._copy_dt if c is self._dt else c)
+            (i, conv)
             for i, c in enumerate(self._event_conv)
-            if c is not None
+            if (conv := self._copy_dt if c is self._dt else c) is not None
         ]
         self._read_idx = [(i, r) for i, r in enumerate(self._read_conv) if r is not None]
 
@@ -218,11 +210,8 @@ class CaseSQL:
 
     # ------------------------------------------------------------------ rows
 
-    def case_values(
-        self, case: CaseState, fields: tuple[str, ...], copy: bool = False
-    ) -> list[Any]:
-        """The values of ``fields`` of ``case``, converted for the driver (``copy``: for
-        ``write_rows``, COPY on PostgreSQL), in order."""
+    def _plan(self, fields: tuple[str, ...], copy: bool) -> tuple[Any, list[tuple[int, Any]]]:
+        """How ``fields`` are taken from a case (in C) and which of them are converted."""
         plan = self._plans.get((fields, copy))
         if plan is None:
             by_name = self._copy_conv_by_name if copy else self._conv_by_name
@@ -231,7 +220,27 @@ class CaseSQL:
                 attrgetter(*fields) if len(fields) > 1 else _single(fields[0]),
                 [(i, c) for i, c in convs if c is not None],
             )
-        get, converted = plan
+        return plan
+
+    def case_rows(self, cases: list[CaseState]) -> list[list[Any]]:
+        """Every column of each case, converted for ``write_rows``: ``case_values`` of
+        CASE_FIELDS with ``copy``, the plan found once for them all."""
+        get, converted = self._plan(CASE_FIELDS, True)
+        rows = [list(get(c)) for c in cases]
+        if converted:
+            for out in rows:
+                for i, conv in converted:
+                    v = out[i]
+                    if v is not None:
+                        out[i] = conv(v)
+        return rows
+
+    def case_values(
+        self, case: CaseState, fields: tuple[str, ...], copy: bool = False
+    ) -> list[Any]:
+        """The values of ``fields`` of ``case``, converted for the driver (``copy``: for
+        ``write_rows``, COPY on PostgreSQL), in order."""
+        get, converted = self._plan(fields, copy)
         out = list(get(case))
         for i, c in converted:
             v = out[i]
@@ -262,7 +271,7 @@ class CaseSQL:
         """Insert new cases and give each its id (see ``_allocate``)."""
         if not new:
             return
-        rows = [self.case_values(c, CASE_FIELDS, copy=True) for c in new]
+        rows = self.case_rows(new)
         self.insert_case_rows(conn, new, rows)
 
     def insert_case_rows(self, conn: Connection, new: list[CaseState], rows: list[Any]) -> None:
@@ -361,6 +370,8 @@ class CaseSQL:
     def processed_rows(self, rows: list[tuple[str, datetime]]) -> list[tuple[str, Any]]:
         """Processed command ids with their times, converted for ``insert_processed_rows``."""
         dt = self._copy_dt
+        if dt is None:  # binary COPY: as they are
+            return rows
         return [(cid, dt(at)) for cid, at in rows]
 
     def insert_processed(self, conn: Connection, rows: list[tuple[str, datetime]]) -> None:
