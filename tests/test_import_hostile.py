@@ -292,6 +292,23 @@ def test_bad_sync_arguments_are_named(system, sync_cli, args, said):
     assert r.exit_code == 2 and said in r.stderr, r.output
 
 
+def test_the_sync_speaks_chinese_when_asked(system, settings):
+    """GRIDWATCH_LANG=zh: why a sync stopped comes from the translation table, in Chinese."""
+    env = {**cli_env(settings), "GRIDWATCH_LANG": "zh"}
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(app, ["sync", "open311", *args], env=env)
+
+    r = run("http://127.0.0.1:9/open311/v2")
+    assert r.exit_code == 2 and "错误：未给出 --since" in r.stderr, r.output
+    with serving(_hostile_server()) as base:
+        r = run(f"{base}/html", "--since", "2026-11-01")
+        assert r.exit_code == 2 and f"{base}/html/requests.json：返回的不是 JSON" in r.stderr
+        r = run(f"{base}/object", "--since", "2026-11-01")
+        assert r.exit_code == 2 and "返回的不是服务请求列表" in r.stderr
+    assert "answer" not in r.stderr
+
+
 def test_the_command_speaks_chinese_when_asked(system, settings, tmp_path):
     """GRIDWATCH_LANG=zh: a bad row's line, a file's fatal error and the summary all come
     from the translation table in Chinese; the file positions stay as they are."""

@@ -1089,6 +1089,23 @@ TEXT: dict[str, tuple[str, str]] = {
         "导入进程 {k} 送来第 {number} 块，应为第 {chunk} 块",
         "worker {k} sent chunk {number} where {chunk} was due",
     ),
+    "sync_http": (
+        "{url}：HTTP {status}：{body}",
+        "{url}: HTTP {status}: {body}",
+    ),
+    "sync_not_json": ("{url}：返回的不是 JSON", "{url}: the answer is not JSON"),
+    "sync_not_list": (
+        "{url}：返回的不是服务请求列表",
+        "{url}: the answer is not a list of service requests",
+    ),
+    "sync_no_answer": (
+        "{url}：尝试 {n} 次均无应答（{last}）",
+        "{url}: no answer after {n} attempts ({last})",
+    ),
+    "sync_no_since": (
+        "未给出 --since，此前也没有同步过这个地址，无从接续",
+        "no --since given and no earlier sync of this URL to continue",
+    ),
     "import_worker_silent": (
         "导入进程 {k} 未报告原因即已停止",
         "import worker {k} stopped without a word",

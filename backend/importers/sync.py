@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from backend.core.clock import Clock
+from backend.core.i18n import SaidError
 from backend.importers.bulk import BulkWriter
 from backend.importers.common import (
     ImportFatal,
@@ -47,8 +48,9 @@ PAGE_LIMIT = 1000  # GeoReport servers answer at most this many (gridwatch: 1000
 RETRIES = 5
 
 
-class SyncError(Exception):
-    """The server cannot be read (after retries), or answers something that is not GeoReport."""
+class SyncError(SaidError):
+    """The server cannot be read (after retries), or answers something that is not GeoReport:
+    said in the command's language by ``text``, ``str()`` in English."""
 
 
 @dataclass
@@ -118,15 +120,15 @@ class Fetcher:
                 self.sleep(float(wait) if wait.isdigit() else min(2**attempt, 30))
                 continue
             if r.status_code != 200:
-                raise SyncError(f"{self.url}: HTTP {r.status_code}: {r.text[:300]}")
+                raise SyncError("sync_http", url=self.url, status=r.status_code, body=r.text[:300])
             try:
                 data = r.json()
             except ValueError:
-                raise SyncError(f"{self.url}: the answer is not JSON") from None
+                raise SyncError("sync_not_json", url=self.url) from None
             if not isinstance(data, list):
-                raise SyncError(f"{self.url}: the answer is not a list of service requests")
+                raise SyncError("sync_not_list", url=self.url)
             return data
-        raise SyncError(f"{self.url}: no answer after {RETRIES} attempts ({last})")
+        raise SyncError("sync_no_answer", url=self.url, n=RETRIES, last=last)
 
 
 def sync_open311(
@@ -151,7 +153,7 @@ def sync_open311(
     if since is not None and (cursor is None or since > cursor):
         cursor = since
     if cursor is None:
-        raise SyncError("no --since given and no earlier sync of this URL to continue")
+        raise SyncError("sync_no_since")
     end = clock.now().replace(microsecond=0)
     source = source_name(url)
     reader = Open311Json(Path(url), system.tz)
@@ -246,7 +248,7 @@ def run_sync(
             )
     except SyncError as exc:
         cursor = read_cursor(state)
-        write_error(err, str(exc), lang)
+        write_error(err, exc.text(lang), lang)
         if cursor is not None:
             err.write(t("sync_resume", lang, cursor=cursor.isoformat()) + "\n")
         return FATAL
