@@ -96,6 +96,15 @@ def _pg_dt(v: datetime) -> datetime:
     return v.replace(tzinfo=None)
 
 
+def _converted(values: list[Any], converters: list[tuple[int, Any]]) -> list[Any]:
+    """``values`` with each ``(position, converter)`` applied in place where not None."""
+    for i, conv in converters:
+        v = values[i]
+        if v is not None:
+            values[i] = conv(v)
+    return values
+
+
 def _json(v: Any) -> str | None:
     return None if v is None else orjson.dumps(v).decode()
 
@@ -226,14 +235,9 @@ class CaseSQL:
         """Every column of each case, converted for ``write_rows``: ``case_values`` of
         CASE_FIELDS with ``copy``, the plan found once for them all."""
         get, converted = self._plan(CASE_FIELDS, True)
-        rows = [list(get(c)) for c in cases]
-        if converted:
-            for out in rows:
-                for i, conv in converted:
-                    v = out[i]
-                    if v is not None:
-                        out[i] = conv(v)
-        return rows
+        if not converted:
+            return [list(get(c)) for c in cases]
+        return [_converted(list(get(c)), converted) for c in cases]
 
     def case_values(
         self, case: CaseState, fields: tuple[str, ...], copy: bool = False
@@ -241,29 +245,14 @@ class CaseSQL:
         """The values of ``fields`` of ``case``, converted for the driver (``copy``: for
         ``write_rows``, COPY on PostgreSQL), in order."""
         get, converted = self._plan(fields, copy)
-        out = list(get(case))
-        for i, c in converted:
-            v = out[i]
-            if v is not None:
-                out[i] = c(v)
-        return out
+        return _converted(list(get(case)), converted)
 
     def event_values(self, e: dict[str, Any]) -> list[Any]:
         """An event's row for ``write_rows`` (COPY on PostgreSQL)."""
-        out = list(_EVENT_OF(e))
-        for i, c in self._event_conv_idx:
-            v = out[i]
-            if v is not None:
-                out[i] = c(v)
-        return out
+        return _converted(list(_EVENT_OF(e)), self._event_conv_idx)
 
     def case_from_row(self, row: Sequence[Any]) -> CaseState:
-        vals = list(row)
-        for i, r in self._read_idx:
-            v = vals[i]
-            if v is not None:
-                vals[i] = r(v)
-        return CaseState(*vals)
+        return CaseState(*_converted(list(row), self._read_idx))
 
     # ------------------------------------------------------------------ operations
 
