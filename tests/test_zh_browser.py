@@ -264,14 +264,15 @@ def test_the_stuck_table_names_handlers_and_has_one_status_column(system, city, 
     # the risk screen: a probability is shown with what it rests on, never 100% before due
     b.get(url + "/leader/risk")
     _settled(b, "共")
-    WebDriverWait(b, 30).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, '#stuck-grid .ag-row [col-id="risk_basis"]')
+
+    def bases(d: Any) -> list[str]:
+        cells = d.find_elements(By.CSS_SELECTOR, '#stuck-grid .ag-row [col-id="risk_basis"]')
+        return [c.text for c in cells]
+
+    # the grid draws its rows before their cells' text: wait for the text, not the rows
+    WebDriverWait(b, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: any(re.search(r"\d+ 件", x) for x in bases(d))
     )
-    bases = [
-        c.text
-        for c in b.find_elements(By.CSS_SELECTOR, '#stuck-grid .ag-row [col-id="risk_basis"]')
-    ]
-    assert any(re.search(r"\d+ 件", x) for x in bases)
     risks = [
         c.text for c in b.find_elements(By.CSS_SELECTOR, '#stuck-grid .ag-row [col-id="risk"]')
     ]
